@@ -1,0 +1,14 @@
+"""Market-clearing kernels over arrays of orders (quantities and prices only), with an optional batch axis."""
+
+from heron.clearing.auction import clear_double_auction
+from heron.clearing.book import ClearingResult, Trades
+from heron.clearing.posted import clear_posted_price, mid_band_price, supply_demand_ratio_price
+
+__all__ = [
+    "ClearingResult",
+    "Trades",
+    "clear_double_auction",
+    "clear_posted_price",
+    "mid_band_price",
+    "supply_demand_ratio_price",
+]

@@ -1,0 +1,97 @@
+"""Double auction with limit orders: uniform-price and discriminatory (pay-as-bid) pricing.
+
+Matching: buyers by limit price descending, sellers ascending (ties by order index); units trade while the
+marginal bid is at least the marginal ask. The traded volume V is that of the crossing point. Orders strictly
+better than the marginal price are filled in full; orders *at* the marginal price share the rest pro rata to
+their quantity, so ties never depend on order index.
+
+Pricing:
+- ``uniform``: every trade at ``k * marginal_bid + (1 - k) * marginal_ask`` (k = 0.5: midpoint of the marginal
+  pair). Individually rational: every filled bid >= price >= every filled ask.
+- ``pay-as-bid``: each matched pair trades at ``k * bid + (1 - k) * ask`` of its own two orders (k = 1: buyers
+  pay their bid; k = 0: sellers get their ask). Budget balanced pair by pair.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from heron.clearing.book import (
+    QUANTITY_EPS,
+    ClearingResult,
+    as_book,
+    fills_from_trades,
+    overlap_segments,
+    pro_rata,
+    sorted_sides,
+    trades_from_segments,
+    volume_from_trades,
+)
+
+Pricing = Literal["uniform", "pay-as-bid"]
+
+
+def clear_double_auction(
+    quantity: np.ndarray, price: np.ndarray, k: float = 0.5, pricing: Pricing = "uniform"
+) -> ClearingResult:
+    """Clear one or many double auctions.
+
+    Args:
+        quantity: (..., N) signed order quantities, + buy, − sell, 0 = no order.
+        price: (..., N) limit prices (ignored where quantity is 0).
+        k: weight of the buyer side in the price rule, in [0, 1].
+        pricing: ``"uniform"`` or ``"pay-as-bid"``.
+
+    Returns:
+        ClearingResult with ``filled`` of shape (..., N), ``price``/``volume`` of shape (...,).
+    """
+    if not 0.0 <= k <= 1.0:
+        raise ValueError(f"k must be in [0, 1], got {k}")
+    if pricing not in ("uniform", "pay-as-bid"):
+        raise ValueError(f"pricing must be 'uniform' or 'pay-as-bid', got {pricing!r}")
+    q, p, batch_shape = as_book(quantity, price)
+    m, n = q.shape
+    buy_order, bq, bp, sell_order, sq, sp = sorted_sides(q, p)
+
+    # 1. Crossing: merge the two cumulative curves; the tradeable pieces are a prefix of the axis.
+    seg = overlap_segments(bq, sq)
+    in_book = (seg.bpos < n) & (seg.spos < n) & (seg.length > QUANTITY_EPS)
+    seg_bid = np.take_along_axis(bp, np.minimum(seg.bpos, n - 1), axis=-1)
+    seg_ask = np.take_along_axis(sp, np.minimum(seg.spos, n - 1), axis=-1)
+    tradeable = in_book & (seg_bid >= seg_ask)
+    volume = np.where(tradeable, seg.length, 0.0).sum(axis=-1)
+    last = np.where(tradeable, np.arange(2 * n)[None, :], -1).max(axis=-1)
+    has_trade = last >= 0
+    last = np.maximum(last, 0)[:, None]
+    marginal_bid = np.take_along_axis(seg_bid, last, axis=-1)[:, 0]
+    marginal_ask = np.take_along_axis(seg_ask, last, axis=-1)[:, 0]
+
+    # 2. Allocation: strictly-better orders in full, the marginal price level pro rata.
+    better_b = bq * (bp > marginal_bid[:, None])
+    better_s = sq * (sp < marginal_ask[:, None])
+    fill_b = better_b + pro_rata(bq, bp == marginal_bid[:, None], volume - better_b.sum(axis=-1))
+    fill_s = better_s + pro_rata(sq, sp == marginal_ask[:, None], volume - better_s.sum(axis=-1))
+    fill_b = np.where(has_trade[:, None], fill_b, 0.0)
+    fill_s = np.where(has_trade[:, None], fill_s, 0.0)
+
+    # 3. Pairing: lay the fills on one axis in priority order and cut at every breakpoint.
+    pairs = overlap_segments(fill_b, fill_s)
+    valid = (pairs.bpos < n) & (pairs.spos < n) & (pairs.length > QUANTITY_EPS)
+    uniform_price = k * marginal_bid + (1.0 - k) * marginal_ask
+    if pricing == "uniform":
+        pair_price = np.broadcast_to(uniform_price[:, None], pairs.end.shape)
+    else:
+        pair_bid = np.take_along_axis(bp, np.minimum(pairs.bpos, n - 1), axis=-1)
+        pair_ask = np.take_along_axis(sp, np.minimum(pairs.spos, n - 1), axis=-1)
+        pair_price = k * pair_bid + (1.0 - k) * pair_ask
+    trades = trades_from_segments(pairs, valid, buy_order, sell_order, pair_price)
+    traded = volume_from_trades(trades, m)
+    market_price = np.where((traded > 0) & (pricing == "uniform"), uniform_price, np.nan)
+    return ClearingResult(
+        filled=fills_from_trades(trades, m, n).reshape(*batch_shape, n),
+        price=market_price.reshape(batch_shape),
+        volume=traded.reshape(batch_shape),
+        trades=trades,
+    )

@@ -1,0 +1,71 @@
+"""Posted-price clearing: no limit prices, every buy and sell order trades at a price set per market.
+
+The short side of each market is filled in full and the long side pro rata, so the volume is
+``min(total demand, total supply)``. Two price rules on a band ``[lo, hi]`` are provided:
+- ``mid_band_price``: the middle of the band (a "mid-market rate");
+- ``supply_demand_ratio_price``: the supply-demand-ratio rule (Liu et al., 2017): with SDR = supply / demand,
+  the price is ``lo * hi / ((hi - lo) * SDR + lo)`` for SDR < 1 (hi at SDR = 0, falling to lo at SDR = 1) and
+  ``lo`` for SDR >= 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from heron.clearing.book import (
+    QUANTITY_EPS,
+    ClearingResult,
+    as_book,
+    fills_from_trades,
+    overlap_segments,
+    pro_rata,
+    trades_from_segments,
+    volume_from_trades,
+)
+
+
+def mid_band_price(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Middle of the price band, elementwise."""
+    return 0.5 * (np.asarray(lo, dtype=float) + np.asarray(hi, dtype=float))
+
+
+def supply_demand_ratio_price(supply: np.ndarray, demand: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Supply-demand-ratio price within ``[lo, hi]``, monotone non-increasing in supply / demand."""
+    supply, demand, lo, hi = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (supply, demand, lo, hi)))
+    sdr = np.divide(supply, demand, out=np.full(supply.shape, np.inf), where=demand > 0)
+    denom = (hi - lo) * np.minimum(sdr, 1.0) + lo
+    below_one = np.divide(lo * hi, denom, out=hi.copy(), where=denom > 0)
+    return np.where(sdr >= 1.0, lo, below_one)
+
+
+def clear_posted_price(quantity: np.ndarray, price: np.ndarray) -> ClearingResult:
+    """Clear markets at posted prices.
+
+    Args:
+        quantity: (..., N) signed order quantities, + buy, − sell.
+        price: (...,) the posted price of each market.
+    """
+    price = np.asarray(price, dtype=float)
+    q, _, batch_shape = as_book(quantity, np.zeros_like(quantity, dtype=float))
+    if price.shape != batch_shape:
+        raise ValueError(f"posted price shape {price.shape} must equal the batch shape {batch_shape}")
+    m, n = q.shape
+    posted = price.reshape(m)
+    if not np.isfinite(posted).all():
+        raise ValueError("posted prices must be finite")
+    buy_q = np.where(q > 0, q, 0.0)
+    sell_q = np.where(q < 0, -q, 0.0)
+    volume = np.minimum(buy_q.sum(axis=-1), sell_q.sum(axis=-1))
+    fill_b = pro_rata(buy_q, buy_q > 0, volume)
+    fill_s = pro_rata(sell_q, sell_q > 0, volume)
+    pairs = overlap_segments(fill_b, fill_s)
+    valid = (pairs.bpos < n) & (pairs.spos < n) & (pairs.length > QUANTITY_EPS)
+    identity = np.broadcast_to(np.arange(n)[None, :], (m, n))
+    trades = trades_from_segments(pairs, valid, identity, identity, np.broadcast_to(posted[:, None], pairs.end.shape))
+    traded = volume_from_trades(trades, m)
+    return ClearingResult(
+        filled=fills_from_trades(trades, m, n).reshape(*batch_shape, n),
+        price=np.where(traded > 0, posted, np.nan).reshape(batch_shape),
+        volume=traded.reshape(batch_shape),
+        trades=trades,
+    )

@@ -1,0 +1,65 @@
+"""What controllers see (Observation) and what they return (Actions): arrays over agents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from powergrid.errors import ActionError
+
+
+@dataclass(frozen=True)
+class Actions:
+    """Per-agent decisions for one step, arrays of shape (N,).
+
+    battery_kw: battery power at the AC side, + charge / − discharge (kW).
+    trade_kw: P2P order quantity, + buy / − sell (kW over the step).
+    limit_price: the order's limit price (currency/kWh); ignored where trade_kw is 0.
+    """
+
+    battery_kw: np.ndarray
+    trade_kw: np.ndarray
+    limit_price: np.ndarray
+
+    @classmethod
+    def idle(cls, n_agents: int, price: float = 0.0) -> Actions:
+        """No battery use, no orders."""
+        return cls(np.zeros(n_agents), np.zeros(n_agents), np.full(n_agents, price))
+
+    def validated(self, n_agents: int) -> Actions:
+        """Float arrays of shape (n_agents,); wrong shape or type is an ActionError (NaN/inf pass, see safety)."""
+        out = {}
+        for name in ("battery_kw", "trade_kw", "limit_price"):
+            value = getattr(self, name)
+            try:
+                arr = np.asarray(value, dtype=float)
+            except (TypeError, ValueError):
+                raise ActionError(f"actions.{name} is not numeric: {type(value).__name__}") from None
+            if arr.shape != (n_agents,):
+                raise ActionError(f"actions.{name} must have shape ({n_agents},), got {arr.shape}")
+            out[name] = arr
+        return Actions(**out)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """The state of the community at the start of step ``t`` (before any decision).
+
+    Arrays are (N,): load and PV are this step's mean power (kW); ``soc_kwh`` the stored energy; the
+    ``max_*_kw`` the battery power feasible this step (rating, state of charge, ramp). Prices in currency/kWh.
+    """
+
+    t: int
+    dt_hours: float
+    load_kw: np.ndarray
+    pv_kw: np.ndarray
+    soc_kwh: np.ndarray
+    max_charge_kw: np.ndarray
+    max_discharge_kw: np.ndarray
+    retail: float
+    feed_in: float
+    price_floor: float
+    price_cap: float
+    carbon_kg_per_kwh: float
+    last_clearing_price: float

@@ -1,0 +1,154 @@
+"""The one KPI module (definitions: KPIS.md in the design notes, summarised in the README).
+
+KPIs are computed from RunTotals only. A ratio whose denominator is zero is ``NA`` with the reason — never
+0, inf or a huge percentage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from powergrid.analytics.totals import RunTotals
+
+#: Relative size below which a denominator counts as zero.
+ZERO = 1e-12
+
+
+@dataclass(frozen=True)
+class NA:
+    """A KPI that is not defined for this run, with the reason."""
+
+    reason: str
+
+    def __str__(self) -> str:
+        return "n/a"
+
+
+Value = float | NA
+
+#: Community KPI names, their units and a one-line definition (the order of tables and kpis.json).
+KPI_INFO: dict[str, tuple[str, str]] = {
+    "cost": ("currency", "Σ grid bills − feed-in revenue + P2P payments + fees + degradation"),
+    "savings": ("currency", "cost of the baseline − cost, same data, seed and scenario"),
+    "savings_pct": ("%", "Σ savings / Σ baseline cost (only when the baseline cost > 0)"),
+    "grid_import_kwh": ("kWh", "Σ grid import"),
+    "grid_export_kwh": ("kWh", "Σ grid export"),
+    "peak_import_kw": ("kW", "max over steps of the community's import power"),
+    "self_consumption_ratio": ("-", "1 − export / PV generation"),
+    "self_sufficiency_ratio": ("-", "1 − import / load"),
+    "p2p_volume_kwh": ("kWh", "Σ traded kWh, each trade once"),
+    "participation_rate": ("-", "share of agents with at least one P2P trade"),
+    "participation_per_step": ("-", "mean per-step share of agents trading"),
+    "mean_p2p_price": ("currency/kWh", "volume-weighted mean trade price"),
+    "gini_savings": ("-", "Gini of per-agent savings (defined for negative savings)"),
+    "co2_kg": ("kg", "Σ import × grid carbon intensity"),
+    "battery_throughput_kwh": ("kWh", "Σ battery discharge"),
+    "battery_cycles": ("-", "equivalent full cycles: Σ discharge / Σ capacity"),
+    "unserved_kwh": ("kWh", "Σ load not served (feeder import limit)"),
+    "curtailed_kwh": ("kWh", "Σ PV curtailed (feeder export limit)"),
+    "safety_interventions": ("count", "agent-steps whose action the safety layer changed"),
+}
+
+
+def ratio_complement(numerator: np.ndarray | float, denominator: np.ndarray | float, what: str) -> Value:
+    """``1 - numerator / denominator`` or NA when the denominator is zero."""
+    if denominator <= ZERO:
+        return NA(f"no {what}")
+    return float(1.0 - numerator / denominator)
+
+
+def gini(x: np.ndarray) -> Value:
+    """G = Σ_i Σ_j |x_i − x_j| / (2 n Σ_i |x_i|); 0 when all x are 0; in [0, 1] also for negative x."""
+    x = np.asarray(x, dtype=float)
+    n = x.size
+    if n == 0:
+        return NA("no agents")
+    scale = np.abs(x).sum()
+    if scale <= ZERO:
+        return 0.0
+    s = np.sort(x)
+    pair_sum = 2.0 * np.sum((2.0 * np.arange(1, n + 1) - n - 1) * s)
+    return float(pair_sum / (2.0 * n * scale))
+
+
+@dataclass(frozen=True)
+class KPIReport:
+    """Community KPIs (``KPI_INFO`` order) and per-agent KPIs (name → array (N,) or NA)."""
+
+    community: dict[str, Value]
+    agents: dict[str, np.ndarray]
+    agent_ids: tuple[str, ...]
+
+    def to_json(self) -> dict:
+        """A JSON-ready dict: numbers, or ``{"n/a": reason}``; per-agent lists in ``agent_ids`` order."""
+
+        def enc(v: Value) -> float | dict:
+            return {"n/a": v.reason} if isinstance(v, NA) else v
+
+        return {
+            "community": {k: enc(v) for k, v in self.community.items()},
+            "units": {k: KPI_INFO[k][0] for k in self.community},
+            "agent_ids": list(self.agent_ids),
+            "agents": {k: [None if np.isnan(x) else float(x) for x in v] for k, v in self.agents.items()},
+        }
+
+
+def _per_agent_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    out = np.full(denominator.shape, np.nan)
+    ok = denominator > ZERO
+    out[ok] = 1.0 - numerator[ok] / denominator[ok]
+    return out
+
+
+def compute_kpis(totals: RunTotals, baseline: RunTotals | None = None) -> KPIReport:
+    """All KPIs of a run; savings and Gini need the ``baseline`` run's totals (same scenario and seed)."""
+    a, s = totals.agent, totals.step
+    c: dict[str, Value] = {"cost": float(a["cost"].sum())}
+    if baseline is None:
+        c["savings"] = c["savings_pct"] = c["gini_savings"] = NA("no baseline run")
+        savings = np.full(totals.n_agents, np.nan)
+    else:
+        if baseline.agent_ids != totals.agent_ids:
+            raise ValueError("baseline run has different agents")
+        savings = baseline.agent["cost"] - a["cost"]
+        base_cost = float(baseline.agent["cost"].sum())
+        c["savings"] = float(savings.sum())
+        c["savings_pct"] = 100.0 * c["savings"] / base_cost if base_cost > ZERO else NA("baseline cost is not positive")
+        c["gini_savings"] = gini(savings)
+    pv, load = a["pv"].sum(), a["load"].sum()
+    volume = s["p2p_volume"].sum()
+    capacity = totals.battery_capacity_kwh.sum()
+    c.update(
+        grid_import_kwh=float(a["imported"].sum()),
+        grid_export_kwh=float(a["exported"].sum()),
+        peak_import_kw=float(s["imported"].max() / totals.dt_hours) if totals.n_steps else NA("no steps"),
+        self_consumption_ratio=ratio_complement(a["exported"].sum(), pv, "PV generation"),
+        self_sufficiency_ratio=ratio_complement(a["imported"].sum(), load, "load"),
+        p2p_volume_kwh=float(volume),
+        participation_rate=float(totals.traded_any.mean()),
+        participation_per_step=float(s["n_trading"].mean() / totals.n_agents),
+        mean_p2p_price=float(s["p2p_value"].sum() / volume) if volume > ZERO else NA("no P2P trades"),
+        co2_kg=float(a["co2_kg"].sum()),
+        battery_throughput_kwh=float(a["discharge"].sum()),
+        battery_cycles=float(a["discharge"].sum() / capacity) if capacity > ZERO else NA("no battery capacity"),
+        unserved_kwh=float(a["unserved"].sum()),
+        curtailed_kwh=float(a["curtailed"].sum()),
+        safety_interventions=float(sum(v.sum() for v in totals.interventions.values())),
+    )
+    community = {k: c[k] for k in KPI_INFO}
+    cap = totals.battery_capacity_kwh
+    agents = {
+        "cost": a["cost"],
+        "savings": savings,
+        "grid_import_kwh": a["imported"],
+        "grid_export_kwh": a["exported"],
+        "p2p_bought_kwh": a["bought"],
+        "p2p_sold_kwh": a["sold"],
+        "self_consumption_ratio": _per_agent_ratio(a["exported"] + a["sold"], a["pv"]),
+        "self_sufficiency_ratio": _per_agent_ratio(a["imported"] + a["bought"], a["load"]),
+        "battery_cycles": np.divide(a["discharge"], cap, out=np.full(cap.shape, np.nan), where=cap > ZERO),
+        "co2_kg": a["co2_kg"],
+    }
+    return KPIReport(community=community, agents=agents, agent_ids=totals.agent_ids)

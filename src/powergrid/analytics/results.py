@@ -1,0 +1,170 @@
+"""Results directories: written atomically, streamed in row groups, read back for analysis.
+
+A run directory holds ``scenario.yaml`` (resolved), ``timeseries.parquet`` (one row per agent per step),
+``trades.parquet`` (one row per trade) and ``kpis.json``. It is built under a temporary name beside its target
+and renamed into place only when complete, so an interrupted run never leaves a directory that looks complete,
+and an existing directory is replaced only when asked to (and only after the new one is complete).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from powergrid.analytics.totals import AGENT_SUMS
+from powergrid.errors import ResultsError
+from powergrid.safety import Interventions
+
+TIMESERIES = "timeseries.parquet"
+TRADES = "trades.parquet"
+KPIS = "kpis.json"
+SCENARIO = "scenario.yaml"
+
+#: Columns of timeseries.parquet besides step/timestamp/agent (all float64; energies kWh, money currency).
+SERIES_COLUMNS = (*AGENT_SUMS, "soc", "order", "limit_price")
+STEP_COLUMNS = ("clearing_price", "retail", "feed_in", "carbon_kg_per_kwh")
+
+
+@contextlib.contextmanager
+def atomic_directory(target: Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a fresh temporary directory that becomes ``target`` when the block succeeds.
+
+    If ``target`` exists and ``overwrite`` is False the block is not run (ResultsError). On any exception the
+    temporary directory is removed and ``target`` is left as it was.
+    """
+    target = Path(target)
+    if target.exists() and not overwrite:
+        raise ResultsError(f"{target} already exists; choose another --out or pass --overwrite")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.partial-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = target.parent / f".{target.name}.old-{os.getpid()}"
+    if target.exists():
+        target.rename(old)
+    tmp.rename(target)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+class RunWriter:
+    """Streams engine steps into a run directory (an existing, empty folder, e.g. from ``atomic_directory``)."""
+
+    def __init__(self, folder: Path, agent_ids: tuple[str, ...], timestamps: pd.DatetimeIndex,
+                 rows_per_group: int = 1_000_000) -> None:  # fmt: skip
+        self.folder = Path(folder)
+        self.ids = agent_ids
+        self.n = len(agent_ids)
+        self.timestamps = timestamps.to_numpy(dtype="datetime64[us]")
+        self.steps_per_group = max(1, rows_per_group // max(self.n, 1))
+        self._agent_codes = np.arange(self.n, dtype=np.int32)
+        self._agent_dict = pa.array(agent_ids, type=pa.string())
+        self._buffer: list = []
+        self._trades: list = []
+        self._series_writer: pq.ParquetWriter | None = None
+        self._trades_writer: pq.ParquetWriter | None = None
+
+    def add(self, r) -> None:  # r: powergrid.engine.StepResult
+        self._buffer.append(r)
+        if r.trades.quantity.size:
+            self._trades.append(r)
+        if len(self._buffer) >= self.steps_per_group:
+            self.flush()
+
+    def _series_table(self) -> pa.Table:
+        steps = self._buffer
+        t = np.repeat(np.array([r.t for r in steps], dtype=np.int32), self.n)
+        agent = pa.DictionaryArray.from_arrays(pa.array(np.tile(self._agent_codes, len(steps))), self._agent_dict)
+        cols: dict[str, pa.Array] = {
+            "step": pa.array(t),
+            "timestamp": pa.array(self.timestamps[t]),
+            "agent": agent,
+        }
+        for name in SERIES_COLUMNS:
+            cols[name] = pa.array(np.concatenate([getattr(r, name) for r in steps]))
+        for name in STEP_COLUMNS:
+            cols[name] = pa.array(np.repeat(np.array([getattr(r, name) for r in steps], dtype=float), self.n))
+        flags = np.zeros(len(steps) * self.n, dtype=np.uint8)
+        for bit, name in enumerate(Interventions.FIELDS):
+            flags |= np.concatenate([getattr(r.interventions, name) for r in steps]).astype(np.uint8) << bit
+        cols["interventions"] = pa.array(flags)
+        return pa.table(cols)
+
+    def _trades_table(self) -> pa.Table:
+        steps = self._trades
+        sizes = [r.trades.quantity.size for r in steps]
+        t = np.repeat(np.array([r.t for r in steps], dtype=np.int32), sizes)
+
+        def ids(field: str) -> pa.DictionaryArray:
+            codes = np.concatenate([getattr(r.trades, field) for r in steps]).astype(np.int32)
+            return pa.DictionaryArray.from_arrays(pa.array(codes), self._agent_dict)
+
+        return pa.table({
+            "step": pa.array(t),
+            "timestamp": pa.array(self.timestamps[t]),
+            "buyer": ids("buyer"),
+            "seller": ids("seller"),
+            "kwh": pa.array(np.concatenate([r.trades.quantity for r in steps])),
+            "price": pa.array(np.concatenate([r.trades.price for r in steps])),
+        })  # fmt: skip
+
+    def flush(self) -> None:
+        """Write buffered steps as one row group per file."""
+        if self._buffer:
+            table = self._series_table()
+            if self._series_writer is None:
+                self._series_writer = pq.ParquetWriter(self.folder / TIMESERIES, table.schema)
+            self._series_writer.write_table(table)
+            self._buffer = []
+        if self._trades:
+            table = self._trades_table()
+            if self._trades_writer is None:
+                self._trades_writer = pq.ParquetWriter(self.folder / TRADES, table.schema)
+            self._trades_writer.write_table(table)
+            self._trades = []
+
+    def close(self, scenario_yaml: str, kpis: dict) -> None:
+        """Flush, close the Parquet files (an empty trades file if no trade) and write scenario and KPIs."""
+        self.flush()
+        if self._series_writer is not None:
+            self._series_writer.close()
+        if self._trades_writer is not None:
+            self._trades_writer.close()
+        else:
+            empty = pa.table({
+                "step": pa.array([], pa.int32()), "timestamp": pa.array([], pa.timestamp("us")),
+                "buyer": pa.array([], pa.dictionary(pa.int32(), pa.string())),
+                "seller": pa.array([], pa.dictionary(pa.int32(), pa.string())),
+                "kwh": pa.array([], pa.float64()), "price": pa.array([], pa.float64()),
+            })  # fmt: skip
+            pq.write_table(empty, self.folder / TRADES)
+        (self.folder / SCENARIO).write_text(scenario_yaml, encoding="utf-8")
+        (self.folder / KPIS).write_text(json.dumps(kpis, indent=2, allow_nan=False), encoding="utf-8")
+
+
+def read_run(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """(timeseries, trades, kpis) of a complete run directory; a missing file is a ResultsError."""
+    folder = Path(folder)
+    missing = [f for f in (TIMESERIES, TRADES, KPIS, SCENARIO) if not (folder / f).exists()]
+    if missing:
+        raise ResultsError(f"{folder} is not a complete run directory: missing {', '.join(missing)}")
+    return (
+        pd.read_parquet(folder / TIMESERIES),
+        pd.read_parquet(folder / TRADES),
+        json.loads((folder / KPIS).read_text(encoding="utf-8")),
+    )

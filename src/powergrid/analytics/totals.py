@@ -1,0 +1,90 @@
+"""Running sums of a run: per-agent totals and per-step community series — everything the KPIs need.
+
+Totals are accumulated step by step from the engine (no need to keep the whole time series in memory) or
+rebuilt from a results directory's ``timeseries.parquet`` and ``trades.parquet``; both give the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from powergrid.safety import Interventions
+
+#: Per-agent energy (kWh) and money (currency) sums; names match StepResult fields and timeseries columns.
+AGENT_SUMS = (
+    "load", "pv", "curtailed", "charge", "discharge", "bought", "sold", "imported", "exported", "unserved",
+    "grid_cost", "p2p_payment", "fees", "degradation_cost", "cost", "co2_kg",
+)  # fmt: skip
+
+
+@dataclass
+class RunTotals:
+    """Sums over a run. ``agent[name]`` arrays (N,); ``step[name]`` arrays (n_steps,) of community values."""
+
+    agent_ids: tuple[str, ...]
+    battery_capacity_kwh: np.ndarray
+    dt_hours: float
+    n_steps: int
+    agent: dict[str, np.ndarray] = field(default_factory=dict)
+    traded_any: np.ndarray = field(init=False)
+    interventions: dict[str, np.ndarray] = field(default_factory=dict)
+    step: dict[str, np.ndarray] = field(default_factory=dict)
+    steps_done: int = 0
+
+    def __post_init__(self) -> None:
+        n = len(self.agent_ids)
+        self.agent = {name: np.zeros(n) for name in AGENT_SUMS}
+        self.traded_any = np.zeros(n, dtype=bool)
+        self.interventions = {name: np.zeros(n, dtype=np.int64) for name in Interventions.FIELDS}
+        self.step = {
+            name: np.zeros(self.n_steps) for name in ("imported", "exported", "p2p_volume", "p2p_value", "n_trading")
+        }
+
+    @property
+    def n_agents(self) -> int:
+        return len(self.agent_ids)
+
+    def add(self, r) -> None:  # r: powergrid.engine.StepResult
+        """Accumulate one engine step."""
+        for name in AGENT_SUMS:
+            self.agent[name] += getattr(r, name)
+        trading = (r.bought > 0) | (r.sold > 0)
+        self.traded_any |= trading
+        for name in Interventions.FIELDS:
+            self.interventions[name] += getattr(r.interventions, name)
+        t = r.t
+        self.step["imported"][t] = r.imported.sum()
+        self.step["exported"][t] = r.exported.sum()
+        self.step["p2p_volume"][t] = r.trades.quantity.sum()
+        self.step["p2p_value"][t] = (r.trades.quantity * r.trades.price).sum()
+        self.step["n_trading"][t] = trading.sum()
+        self.steps_done += 1
+
+
+def totals_from_frames(timeseries, trades, battery_capacity_kwh: np.ndarray, dt_hours: float) -> RunTotals:
+    """Rebuild RunTotals from a run's ``timeseries.parquet`` and ``trades.parquet`` (as pandas DataFrames)."""
+    agent = timeseries["agent"]
+    ids = tuple(str(x) for x in agent.cat.categories)
+    codes = agent.cat.codes.to_numpy()
+    steps = timeseries["step"].to_numpy()
+    n_steps = int(steps.max()) + 1 if steps.size else 0
+    totals = RunTotals(ids, np.asarray(battery_capacity_kwh, dtype=float), dt_hours, n_steps)
+    n = len(ids)
+    for name in AGENT_SUMS:
+        totals.agent[name] = np.bincount(codes, weights=timeseries[name].to_numpy(), minlength=n)
+    trading = (timeseries["bought"].to_numpy() > 0) | (timeseries["sold"].to_numpy() > 0)
+    totals.traded_any = np.bincount(codes, weights=trading, minlength=n) > 0
+    flags = timeseries["interventions"].to_numpy()
+    for bit, name in enumerate(Interventions.FIELDS):
+        totals.interventions[name] = np.bincount(codes, weights=(flags >> bit) & 1, minlength=n).astype(np.int64)
+    for name in ("imported", "exported"):
+        totals.step[name] = np.bincount(steps, weights=timeseries[name].to_numpy(), minlength=n_steps)
+    totals.step["n_trading"] = np.bincount(steps, weights=trading, minlength=n_steps)
+    t_steps = trades["step"].to_numpy()
+    kwh = trades["kwh"].to_numpy()
+    totals.step["p2p_volume"] = np.bincount(t_steps, weights=kwh, minlength=n_steps)
+    totals.step["p2p_value"] = np.bincount(t_steps, weights=kwh * trades["price"].to_numpy(), minlength=n_steps)
+    totals.steps_done = n_steps
+    return totals

@@ -1,0 +1,1 @@
+"""User-facing outputs: figures (matplotlib) now; the dashboard and reports later."""

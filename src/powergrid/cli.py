@@ -1,0 +1,217 @@
+"""The ``heron`` command line: scenarios, run, compare.
+
+Bad input (scenario, data, arguments) is reported as one clear message and exit code 2 — never a traceback.
+An unexpected internal error is reported as such (exit 1); set HERON_DEBUG=1 to see its traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from powergrid.analytics.kpis import KPI_INFO, NA, KPIReport
+from powergrid.analytics.results import atomic_directory
+from powergrid.controllers import available_controllers
+from powergrid.errors import HeronGridError
+from powergrid.scenarios import Scenario, builtin_names, load_scenario
+from powergrid.scenarios.build import build_community
+from powergrid.simulate import run_controllers
+
+app = typer.Typer(
+    name="heron",
+    help="heron-grid: peer-to-peer energy trading simulations (scenarios, controllers, KPIs).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+#: Wide enough for a KPI table beside several controllers when the output is a file or a pipe.
+_WIDTH = shutil.get_terminal_size((150, 40)).columns
+console = Console(width=_WIDTH)
+err_console = Console(stderr=True, width=_WIDTH)
+
+
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn input errors into a one-line message (exit 2) and bugs into a short report (exit 1)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except HeronGridError as err:
+            err_console.print(f"[bold red]error:[/bold red] {err}", highlight=False)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err_console.print("[yellow]interrupted[/yellow]: nothing incomplete was left behind")
+            raise typer.Exit(130) from None
+        except Exception as err:
+            if os.environ.get("HERON_DEBUG"):
+                raise
+            err_console.print(
+                f"[bold red]internal error[/bold red] ({type(err).__name__}: {err}). This is a bug in heron-grid; "
+                "rerun with HERON_DEBUG=1 for the traceback and report it."
+            )
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _fmt(value: float | NA) -> str:
+    if isinstance(value, NA):
+        return "n/a"
+    if value == 0:
+        return "0"
+    magnitude = abs(value)
+    return f"{value:,.0f}" if magnitude >= 1000 else f"{value:.4g}" if magnitude >= 0.01 else f"{value:.3e}"
+
+
+def kpi_table(reports: dict[str, KPIReport], title: str) -> Table:
+    """KPIs as rows, runs as columns."""
+    notes = sorted({f"{kpi}: {v.reason}" for r in reports.values() for kpi, v in r.community.items()
+                    if isinstance(v, NA)})  # fmt: skip
+    table = Table(title=title, title_justify="left", caption="n/a — " + "; ".join(notes) if notes else None,
+                  caption_justify="left")  # fmt: skip
+    table.add_column("KPI", style="bold", no_wrap=True)
+    table.add_column("unit", style="dim", no_wrap=True)
+    for name in reports:
+        table.add_column(name, justify="right", no_wrap=True)
+    for kpi, (unit, _) in KPI_INFO.items():
+        table.add_row(kpi, unit, *(_fmt(r.community[kpi]) for r in reports.values()))
+    return table
+
+
+def _parse_controllers(text: str) -> list[str]:
+    known = available_controllers()
+    names = known if text.strip() == "all" else [c.strip() for c in text.split(",") if c.strip()]
+    unknown = [c for c in names if c not in known]
+    if unknown or not names:
+        raise HeronGridError(
+            f"--controllers: unknown {', '.join(map(repr, unknown)) or '(empty list)'}; "
+            f"available: {', '.join(known)} (or 'all')"
+        )
+    return list(dict.fromkeys(names))
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+
+
+def _run(spec: Scenario, controllers: list[str], out: Path, overwrite: bool, single: bool) -> dict[str, KPIReport]:
+    with atomic_directory(out, overwrite=overwrite) as tmp:
+        with _progress() as progress:
+            progress.add_task(f"building {spec.name} ({spec.n_agents} agents)", total=None)
+            community = build_community(spec)
+        dirs = {controllers[0]: tmp} if single else {c: tmp / c for c in controllers}
+        for folder in dirs.values():
+            folder.mkdir(exist_ok=True)
+        runs = len(dict.fromkeys(["grid-only", *controllers]))
+        with _progress() as progress:
+            task = progress.add_task(f"simulating {spec.name}", total=runs * community.n_steps)
+            outcomes = run_controllers(community, controllers, dirs, lambda k: progress.advance(task, k))
+        reports = {name: o.kpis for name, o in outcomes.items()}
+        if not single:
+            from powergrid.app.figures import comparison_figure
+
+            comparison_figure(reports, tmp / "comparison.png", f"{spec.name}, seed {spec.seed}")
+            _comparison_csv(reports, tmp / "comparison.csv")
+    return reports
+
+
+def _comparison_csv(reports: dict[str, KPIReport], path: Path) -> None:
+    lines = ["kpi,unit," + ",".join(reports)]
+    for kpi, (unit, _) in KPI_INFO.items():
+        cells = ["" if isinstance(r.community[kpi], NA) else repr(r.community[kpi]) for r in reports.values()]
+        lines.append(",".join([kpi, unit, *cells]))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+ScenarioArg = Annotated[str, typer.Argument(help="A built-in scenario name (see `heron scenarios`) or a YAML file.")]
+SeedOpt = Annotated[int | None, typer.Option(help="Seed for every random draw; default: the scenario's seed.")]
+ControllerOpt = Annotated[str, typer.Option(help="Controller name: " + ", ".join(available_controllers()) + ".")]
+ControllersOpt = Annotated[str, typer.Option(help="Comma-separated controller names, or 'all'.")]
+RunOutOpt = Annotated[
+    Path | None, typer.Option(help="Run directory to write; default results/<scenario>-<controller>-seed<N>.")
+]
+CompareOutOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Folder for one run directory per controller plus comparison.csv and comparison.png; "
+        "default results/<scenario>-compare-seed<N>."
+    ),
+]
+OverwriteOpt = Annotated[
+    bool, typer.Option("--overwrite", help="Replace an existing output directory (only once the new one is complete).")
+]
+
+
+@app.command()
+@handle_errors
+def scenarios() -> None:
+    """List the built-in scenarios."""
+    table = Table(title="Built-in scenarios", title_justify="left")
+    for col in ("name", "agents", "steps", "step", "market", "description"):
+        table.add_column(col)
+    for name in builtin_names():
+        s = load_scenario(name)
+        table.add_row(name, str(s.n_agents), str(s.time.n_steps), f"{s.time.step_minutes} min",
+                      s.market.mechanism, s.description)  # fmt: skip
+    console.print(table)
+
+
+@app.command()
+@handle_errors
+def run(
+    scenario: ScenarioArg,
+    controller: ControllerOpt = "truthful-bidder",
+    out: RunOutOpt = None,
+    seed: SeedOpt = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Run one controller on a scenario; write a run directory and print its KPIs (savings vs grid-only)."""
+    names = _parse_controllers(controller)
+    if len(names) != 1:
+        raise HeronGridError("--controller takes one name; use `heron compare` for several")
+    spec = load_scenario(scenario, seed=seed)
+    out = out or Path("results") / f"{spec.name}-{names[0]}-seed{spec.seed}"
+    reports = _run(spec, names, out, overwrite, single=True)
+    console.print(kpi_table(reports, f"{spec.name} · seed {spec.seed} · savings vs grid-only"))
+    console.print(f"run directory: [bold]{out}[/bold]")
+
+
+@app.command()
+@handle_errors
+def compare(
+    scenario: ScenarioArg,
+    controllers: ControllersOpt = "all",
+    out: CompareOutOpt = None,
+    seed: SeedOpt = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Run several controllers on the same data and seed; print the KPI table side by side and save a figure."""
+    names = _parse_controllers(controllers)
+    spec = load_scenario(scenario, seed=seed)
+    out = out or Path("results") / f"{spec.name}-compare-seed{spec.seed}"
+    reports = _run(spec, names, out, overwrite, single=False)
+    console.print(kpi_table(reports, f"{spec.name} · seed {spec.seed} · savings vs grid-only"))
+    console.print(f"results: [bold]{out}[/bold] (comparison.png, comparison.csv, one run directory per controller)")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(app())

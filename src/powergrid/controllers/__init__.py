@@ -1,0 +1,6 @@
+"""Decision-makers behind one interface: ``act(observation) -> actions``."""
+
+from powergrid.controllers import rules as _rules  # noqa: F401  (registers the rule-based controllers)
+from powergrid.controllers.base import Controller, available_controllers, make_controller, register
+
+__all__ = ["Controller", "available_controllers", "make_controller", "register"]

@@ -1,0 +1,49 @@
+"""The controller interface and registry: every decision-maker is ``act(observation) -> actions``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+from powergrid.actions import Actions, Observation
+from powergrid.errors import HeronGridError
+from powergrid.scenarios.build import Community
+
+
+@runtime_checkable
+class Controller(Protocol):
+    """A decision-maker for all agents of a community at once (arrays over agents)."""
+
+    name: str
+
+    def reset(self, community: Community) -> None:
+        """Prepare for a new run on ``community`` (static data: agents, devices, prices)."""
+
+    def act(self, obs: Observation) -> Actions:
+        """Decide battery power, P2P order and limit price for every agent."""
+
+
+_REGISTRY: dict[str, Callable[[], Controller]] = {}
+
+
+def register(name: str) -> Callable[[type], type]:
+    """Class decorator: make a controller available by name (CLI, scenarios, compare)."""
+
+    def deco(cls: type) -> type:
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return deco
+
+
+def available_controllers() -> list[str]:
+    """Registered controller names, in registration order."""
+    return list(_REGISTRY)
+
+
+def make_controller(name: str) -> Controller:
+    """Instantiate a registered controller; an unknown name is an error listing the known ones."""
+    if name not in _REGISTRY:
+        raise HeronGridError(f"unknown controller {name!r}; available: {', '.join(available_controllers())}")
+    return _REGISTRY[name]()

@@ -1,0 +1,52 @@
+"""Rule-based baselines: grid-only, self-consumption, truthful bidder."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from powergrid.actions import Actions, Observation
+from powergrid.controllers.base import register
+from powergrid.scenarios.build import Community
+
+
+def self_consumption_battery(obs: Observation) -> np.ndarray:
+    """Battery power (kW, + charge) that absorbs the PV surplus and covers the deficit, within this step's limits."""
+    return np.clip(obs.pv_kw - obs.load_kw, -obs.max_discharge_kw, obs.max_charge_kw)
+
+
+@register("grid-only")
+class GridOnly:
+    """No battery use, no P2P: every kWh is bought at retail or sold at feed-in. The savings baseline."""
+
+    def reset(self, community: Community) -> None:
+        self.n = community.n_agents
+
+    def act(self, obs: Observation) -> Actions:
+        return Actions.idle(self.n, obs.price_floor)
+
+
+@register("self-consumption")
+class SelfConsumption:
+    """The battery absorbs PV surplus and covers deficit; no P2P orders."""
+
+    def reset(self, community: Community) -> None:
+        self.n = community.n_agents
+
+    def act(self, obs: Observation) -> Actions:
+        return Actions(self_consumption_battery(obs), np.zeros(self.n), np.full(self.n, obs.price_floor))
+
+
+@register("truthful-bidder")
+class TruthfulBidder:
+    """Self-consumption, then the remaining surplus is offered and the remaining deficit bid at the agent's
+    true marginal value: a seller's alternative is feed-in (ask = price floor), a buyer's is retail
+    (bid = price cap)."""
+
+    def reset(self, community: Community) -> None:
+        self.n = community.n_agents
+
+    def act(self, obs: Observation) -> Actions:
+        battery = self_consumption_battery(obs)
+        net = obs.load_kw + battery - obs.pv_kw
+        price = np.where(net > 0, obs.price_cap, obs.price_floor)
+        return Actions(battery, net, price)

@@ -1,0 +1,30 @@
+"""Grid carbon intensity per step (kg CO2 per kWh imported)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from powergrid.data.profiles import TimeGrid
+from powergrid.scenarios.model import CarbonConfig
+
+
+def _bump(hour: np.ndarray, centre: float, width: float) -> np.ndarray:
+    """A smooth daily bump of height 1 at ``centre`` (h) with half-width ``width`` (h), periodic in 24 h."""
+    distance = np.abs((hour - centre + 12.0) % 24.0 - 12.0)
+    return np.exp(-0.5 * (distance / width) ** 2)
+
+
+def build_carbon(config: CarbonConfig, grid: TimeGrid) -> np.ndarray:
+    """Carbon intensity (kg/kWh) per step, shape (n_steps,).
+
+    ``diurnal``: the mean times ``1 - solar_dip * bump(13 h) + evening_peak * bump(19 h)``, rescaled so that the
+    average over a whole day equals ``mean_kg_per_kwh`` (solar-rich midday, gas-fired evening).
+    """
+    if config.kind == "constant":
+        return np.full(grid.n_steps, config.mean_kg_per_kwh)
+    index = grid.index
+    mid_hour = index.hour.to_numpy() + (index.minute.to_numpy() + grid.step_minutes / 2) / 60.0
+    shape = 1.0 - config.solar_dip * _bump(mid_hour, 13.0, 2.5) + config.evening_peak * _bump(mid_hour, 19.0, 2.0)
+    day = np.arange(0.0, 24.0, 0.25) + 0.125
+    day_mean = np.mean(1.0 - config.solar_dip * _bump(day, 13.0, 2.5) + config.evening_peak * _bump(day, 19.0, 2.0))
+    return config.mean_kg_per_kwh * shape / day_mean

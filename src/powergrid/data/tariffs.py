@@ -1,0 +1,44 @@
+"""Time-of-use tariffs as per-step price arrays (currency/kWh)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from powergrid.data.profiles import TimeGrid
+from powergrid.scenarios.model import TariffConfig
+
+
+@dataclass(frozen=True)
+class Tariff:
+    """Grid prices per step, shape (n_steps,): ``retail`` (grid buy) and ``feed_in`` (grid sell), currency/kWh."""
+
+    retail: np.ndarray
+    feed_in: np.ndarray
+
+
+def build_tariff(config: TariffConfig, grid: TimeGrid) -> Tariff:
+    """Apply the base prices, then each peak window in order (a later window wins where windows overlap).
+
+    A step belongs to a window when its start time of day lies in ``[start, end)``; ``end <= start`` wraps past
+    midnight.
+    """
+    index = grid.index
+    minute_of_day = index.hour.to_numpy() * 60 + index.minute.to_numpy()
+    weekday = index.dayofweek.to_numpy() < 5
+    retail = np.full(grid.n_steps, config.retail, dtype=float)
+    feed_in = np.full(grid.n_steps, config.feed_in, dtype=float)
+    for window in config.peak_windows:
+        start = window.start.hour * 60 + window.start.minute
+        end = window.end.hour * 60 + window.end.minute
+        if end > start:
+            inside = (minute_of_day >= start) & (minute_of_day < end)
+        else:
+            inside = (minute_of_day >= start) | (minute_of_day < end)
+        if window.weekdays_only:
+            inside &= weekday
+        retail[inside] = window.retail
+        if window.feed_in is not None:
+            feed_in[inside] = window.feed_in
+    return Tariff(retail=retail, feed_in=feed_in)

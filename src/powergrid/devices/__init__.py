@@ -1,0 +1,5 @@
+"""Devices as struct-of-arrays fleets (one entry per agent)."""
+
+from powergrid.devices.battery import BatteryFleet
+
+__all__ = ["BatteryFleet"]

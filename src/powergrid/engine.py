@@ -1,0 +1,165 @@
+"""One community step: actions → safety → market → settlement → accounting (numpy over agents).
+
+Every simulator face (``heron run``, the RL environments, the dashboard) drives this engine. Per agent and
+step, energies are kWh over the step and money is currency; ``cost = grid_cost + p2p_payment + fees +
+degradation_cost`` (positive = the agent pays).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from heron.clearing import Trades
+from powergrid.actions import Actions, Observation
+from powergrid.balance import check_step_balances
+from powergrid.market import clear_market, settle_with_grid
+from powergrid.safety import FeasibilityFilter, Interventions
+from powergrid.scenarios.build import Community
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """Outcome of step ``t``. Arrays (N,) in kWh (energies) or currency (money) unless noted."""
+
+    t: int
+    load: np.ndarray
+    pv: np.ndarray  # generation used or exported, after curtailment
+    curtailed: np.ndarray
+    charge: np.ndarray
+    discharge: np.ndarray
+    soc: np.ndarray  # kWh stored at the end of the step
+    bought: np.ndarray
+    sold: np.ndarray
+    imported: np.ndarray
+    exported: np.ndarray
+    unserved: np.ndarray
+    order: np.ndarray  # the filtered P2P order (kWh, + buy / − sell)
+    limit_price: np.ndarray  # currency/kWh
+    grid_cost: np.ndarray
+    p2p_payment: np.ndarray
+    fees: np.ndarray
+    degradation_cost: np.ndarray
+    cost: np.ndarray
+    co2_kg: np.ndarray
+    clearing_price: float  # uniform/posted P2P price of the step (NaN if no trade or discriminatory)
+    retail: float
+    feed_in: float
+    carbon_kg_per_kwh: float
+    interventions: Interventions
+    trades: Trades  # ``market`` field is 0; buyer/seller are agent indices
+
+
+class CommunityEngine:
+    """Steps a Community through time. State: stored energy and last battery power per agent (arrays)."""
+
+    def __init__(self, community: Community, check_balances: bool = True) -> None:
+        self.community = community
+        self.check_balances = check_balances
+        self.safety = FeasibilityFilter()
+        limits = community.limits
+        dt = community.grid.dt_hours
+        self._import_limit = np.inf if limits.import_capacity_kw is None else limits.import_capacity_kw * dt
+        self._export_limit = np.inf if limits.export_capacity_kw is None else limits.export_capacity_kw * dt
+        self.reset()
+
+    @property
+    def n_agents(self) -> int:
+        return self.community.n_agents
+
+    @property
+    def done(self) -> bool:
+        return self.t >= self.community.n_steps
+
+    def reset(self) -> Observation:
+        """Back to step 0 with the initial state of charge."""
+        fleet = self.community.agents.battery
+        self.t = 0
+        self.soc = fleet.initial_soc_kwh.copy()
+        self.last_power = np.zeros(self.n_agents)
+        self.last_clearing_price = float("nan")
+        return self.observe()
+
+    def observe(self) -> Observation:
+        """The observation for the current step (the engine must not be done)."""
+        c, t, dt = self.community, self.t, self.community.grid.dt_hours
+        max_charge, max_discharge = c.agents.battery.power_bounds(self.soc, dt, self.last_power)
+        return Observation(
+            t=t,
+            dt_hours=dt,
+            load_kw=c.profiles.load_kw[t],
+            pv_kw=c.profiles.pv_kw[t],
+            soc_kwh=self.soc.copy(),
+            max_charge_kw=max_charge,
+            max_discharge_kw=max_discharge,
+            retail=float(c.tariff.retail[t]),
+            feed_in=float(c.tariff.feed_in[t]),
+            price_floor=float(c.price_floor[t]),
+            price_cap=float(c.price_cap[t]),
+            carbon_kg_per_kwh=float(c.carbon_kg_per_kwh[t]),
+            last_clearing_price=self.last_clearing_price,
+        )
+
+    def step(self, actions: Actions, obs: Observation | None = None) -> StepResult:
+        """Apply one step of actions and advance time. ``obs`` may pass the observation already computed."""
+        if self.done:
+            raise RuntimeError(f"the run has ended after {self.community.n_steps} steps; call reset()")
+        c, t, dt = self.community, self.t, self.community.grid.dt_hours
+        fleet = c.agents.battery
+        obs = obs if obs is not None and obs.t == t else self.observe()
+        safe, flags = self.safety.apply(actions.validated(self.n_agents), obs)
+
+        load = obs.load_kw * dt
+        pv_available = obs.pv_kw * dt
+        order = safe.trade_kw * dt
+        market = clear_market(c.market, order, safe.limit_price, obs.price_floor, obs.price_cap)
+        settled = settle_with_grid(
+            load,
+            pv_available,
+            np.maximum(safe.battery_kw, 0.0) * dt,
+            np.maximum(-safe.battery_kw, 0.0) * dt,
+            market.bought_kwh,
+            market.sold_kwh,
+            self._import_limit,
+            self._export_limit,
+        )
+        soc_next = fleet.next_soc(self.soc, settled.charge, settled.discharge)
+        grid_cost = settled.imported * obs.retail - settled.exported * obs.feed_in
+        degradation = settled.discharge * fleet.degradation_cost
+        result = StepResult(
+            t=t,
+            load=load,
+            pv=settled.pv,
+            curtailed=settled.curtailed,
+            charge=settled.charge,
+            discharge=settled.discharge,
+            soc=soc_next,
+            bought=market.bought_kwh,
+            sold=market.sold_kwh,
+            imported=settled.imported,
+            exported=settled.exported,
+            unserved=settled.unserved,
+            order=order,
+            limit_price=safe.limit_price,
+            grid_cost=grid_cost,
+            p2p_payment=market.p2p_payment,
+            fees=market.fees,
+            degradation_cost=degradation,
+            cost=grid_cost + market.p2p_payment + market.fees + degradation,
+            co2_kg=settled.imported * obs.carbon_kg_per_kwh,
+            clearing_price=market.price,
+            retail=obs.retail,
+            feed_in=obs.feed_in,
+            carbon_kg_per_kwh=obs.carbon_kg_per_kwh,
+            interventions=flags,
+            trades=market.trades,
+        )
+        if self.check_balances:
+            check_step_balances(result, pv_available, fleet, self.soc, c.agents.ids)
+        self.soc = soc_next
+        self.last_power = (settled.charge - settled.discharge) / dt
+        if market.trades.quantity.size:
+            self.last_clearing_price = float(np.average(market.trades.price, weights=market.trades.quantity))
+        self.t += 1
+        return result

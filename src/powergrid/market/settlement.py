@@ -1,0 +1,90 @@
+"""Grid settlement: what the P2P market did not match is imported or exported, within the feeder's limits.
+
+All quantities are energies of one step (kWh), arrays (N,). Each agent has its own meter: its residual
+``load + charge + sold - pv - discharge - bought`` is imported if positive, exported if negative.
+
+The feeder limits apply to the community's *net* exchange at the connection point (sum of imports minus sum of
+exports). When the net import exceeds the limit, grid-charging of batteries is cut first (pro rata among agents
+that charge while importing), then load goes unserved (pro rata to the remaining imports). When the net export
+exceeds the limit, PV is curtailed first (pro rata among exporters, at most their PV), then battery discharge
+is reduced (pro rata). Nothing is silently dropped: every cut appears as curtailment, unserved energy or a
+smaller battery flow, and the per-agent energy balance still closes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from powergrid.errors import ConservationError
+
+
+@dataclass(frozen=True)
+class GridSettlement:
+    """Final per-agent energies of the step (kWh), after the feeder limits."""
+
+    pv: np.ndarray
+    curtailed: np.ndarray
+    charge: np.ndarray
+    discharge: np.ndarray
+    imported: np.ndarray
+    exported: np.ndarray
+    unserved: np.ndarray
+
+
+def _cut(amount: float, capacity: np.ndarray) -> np.ndarray:
+    """Take ``amount`` from ``capacity`` pro rata (never more than each entry holds)."""
+    total = capacity.sum()
+    if amount <= 0.0 or total <= 0.0:
+        return np.zeros_like(capacity)
+    return capacity * min(amount / total, 1.0)
+
+
+def settle_with_grid(
+    load: np.ndarray,
+    pv: np.ndarray,
+    charge: np.ndarray,
+    discharge: np.ndarray,
+    bought: np.ndarray,
+    sold: np.ndarray,
+    import_limit_kwh: float,
+    export_limit_kwh: float,
+) -> GridSettlement:
+    """Settle one step with the grid. Limits are energies over the step (``inf`` = unlimited)."""
+    residual = load + charge + sold - pv - discharge - bought
+    imported = np.maximum(residual, 0.0)
+    exported = np.maximum(-residual, 0.0)
+    curtailed = np.zeros_like(pv)
+    unserved = np.zeros_like(load)
+    net = imported.sum() - exported.sum()
+
+    if net > import_limit_kwh:
+        excess = net - import_limit_kwh
+        less_charge = _cut(excess, np.minimum(charge, imported))
+        charge = charge - less_charge
+        imported = imported - less_charge
+        unserved = _cut(excess - less_charge.sum(), imported)
+        imported = imported - unserved
+    elif -net > export_limit_kwh:
+        excess = -net - export_limit_kwh
+        curtailed = _cut(excess, np.minimum(pv, exported))
+        exported = exported - curtailed
+        less_discharge = _cut(excess - curtailed.sum(), np.minimum(discharge, exported))
+        discharge = discharge - less_discharge
+        exported = exported - less_discharge
+        left = exported.sum() - imported.sum() - export_limit_kwh
+        if left > 1e-9 * max(1.0, export_limit_kwh):
+            raise ConservationError(
+                f"export limit {export_limit_kwh:.6g} kWh cannot be met: {left:.6g} kWh of exports come from "
+                "neither PV nor batteries (P2P purchases re-exported?)"
+            )
+    return GridSettlement(
+        pv=pv - curtailed,
+        curtailed=curtailed,
+        charge=charge,
+        discharge=discharge,
+        imported=imported,
+        exported=exported,
+        unserved=unserved,
+    )

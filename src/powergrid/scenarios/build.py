@@ -1,0 +1,174 @@
+"""Turn a validated Scenario into the arrays the engine runs on (the only place data sources are chosen)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from powergrid.data.ausgrid import load_ausgrid
+from powergrid.data.carbon import build_carbon
+from powergrid.data.profiles import Profiles, TimeGrid
+from powergrid.data.synthetic import Location, synthetic_profiles
+from powergrid.data.tabular import load_table
+from powergrid.data.tariffs import Tariff, build_tariff
+from powergrid.devices.battery import BatteryFleet
+from powergrid.errors import ScenarioError
+from powergrid.scenarios.model import (
+    AusgridData,
+    BatteryConfig,
+    GridConfig,
+    MarketConfig,
+    PVConfig,
+    Scenario,
+    SyntheticData,
+)
+
+KIND_CODES = {"prosumer": 0, "pv-only": 1, "consumer": 2}
+
+
+@dataclass(frozen=True)
+class AgentTable:
+    """The expanded agent list: ids, kinds and device parameters as arrays of shape (N,)."""
+
+    ids: tuple[str, ...]
+    kinds: tuple[str, ...]
+    pv_peak_kw: np.ndarray
+    annual_load_kwh: np.ndarray
+    battery: BatteryFleet
+
+
+@dataclass(frozen=True)
+class Community:
+    """Everything the engine needs, as arrays: agents, time grid, profiles, prices, market and grid limits.
+
+    ``price_floor``/``price_cap`` (n_steps,) bound P2P prices (currency/kWh) and lie within
+    ``[feed_in, retail]`` at every step.
+    """
+
+    scenario: Scenario
+    grid: TimeGrid
+    agents: AgentTable
+    profiles: Profiles
+    tariff: Tariff
+    carbon_kg_per_kwh: np.ndarray
+    price_floor: np.ndarray
+    price_cap: np.ndarray
+    market: MarketConfig
+    limits: GridConfig
+
+    @property
+    def n_agents(self) -> int:
+        return len(self.agents.ids)
+
+    @property
+    def n_steps(self) -> int:
+        return self.grid.n_steps
+
+
+def time_grid(scenario: Scenario) -> TimeGrid:
+    t = scenario.time
+    return TimeGrid(pd.Timestamp(t.start), t.step_minutes, t.n_steps, t.utc_offset_hours)
+
+
+def expand_agents(scenario: Scenario) -> AgentTable:
+    """One row per agent, in group order; ids default to h000, h001, … (numbered across groups)."""
+    ids: list[str] = []
+    kinds: list[str] = []
+    pv: list[float] = []
+    load: list[float] = []
+    batteries: list[BatteryConfig] = []
+    no_battery = BatteryConfig(capacity_kwh=0.0, power_kw=0.0)
+    width = max(3, len(str(scenario.n_agents - 1)))
+    for group in scenario.agents:
+        for j in range(group.count):
+            ids.append(group.ids[j] if group.ids else f"h{len(ids):0{width}d}")
+            kinds.append(group.kind)
+            pv.append((group.pv or PVConfig(peak_kw=0.0)).peak_kw if group.kind != "consumer" else 0.0)
+            load.append(group.load.annual_kwh if group.load else scenario.devices.load.annual_kwh)
+            batteries.append(group.battery if group.kind == "prosumer" and group.battery else no_battery)
+    if len(set(ids)) != len(ids):
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        raise ScenarioError(f"agent ids must be unique; explicit ids collide with default ids: {dupes[:5]}")
+
+    def col(name: str) -> np.ndarray:
+        return np.array([getattr(b, name) for b in batteries], dtype=float)
+
+    cap = col("capacity_kwh")
+    ramp = np.array([np.inf if b.ramp_kw_per_step is None else b.ramp_kw_per_step for b in batteries])
+    fleet = BatteryFleet(
+        capacity_kwh=cap,
+        power_kw=col("power_kw"),
+        soc_min_kwh=cap * col("soc_min"),
+        soc_max_kwh=cap * col("soc_max"),
+        initial_soc_kwh=cap * col("initial_soc"),
+        charge_efficiency=col("charge_efficiency"),
+        discharge_efficiency=col("discharge_efficiency"),
+        ramp_kw=ramp,
+        degradation_cost=col("degradation_cost"),
+    )
+    return AgentTable(tuple(ids), tuple(kinds), np.array(pv), np.array(load), fleet)
+
+
+def load_profiles(scenario: Scenario, grid: TimeGrid, agents: AgentTable) -> Profiles:
+    """Profiles from the scenario's data source; PV is zeroed for consumers whatever the source says."""
+    data = scenario.data
+    if isinstance(data, SyntheticData):
+        loc = scenario.location
+        return synthetic_profiles(
+            grid,
+            Location(loc.latitude, loc.longitude, loc.altitude_m, grid.utc_offset_hours),
+            agents.ids,
+            agents.pv_peak_kw,
+            agents.annual_load_kwh,
+            seed=scenario.seed,
+            cloudiness=data.cloudiness,
+            load_variability=data.load_variability,
+        )
+    n = len(agents.ids)
+    if isinstance(data, AusgridData):
+        if data.customers is not None and len(data.customers) != n:
+            raise ScenarioError(f"data.customers lists {len(data.customers)} customers but the scenario has {n} agents")
+        raw = load_ausgrid(data.path, grid, customers=data.customers, n_agents=n, fill_missing=data.fill_missing)
+    else:
+        raw = load_table(data.path, grid, n_agents=n, native_minutes=data.native_minutes)
+    if raw.n_agents != n:
+        raise ScenarioError(f"data source {data.path} has {raw.n_agents} agents but the scenario has {n}")
+    has_pv = np.array([k != "consumer" for k in agents.kinds])
+    return Profiles(raw.load_kw, raw.pv_kw * has_pv[None, :], agents.ids)
+
+
+def price_band(market: MarketConfig, tariff: Tariff) -> tuple[np.ndarray, np.ndarray]:
+    """P2P price bounds per step: ``[max(feed_in, floor), min(retail, cap)]``; an empty band is an error."""
+    lo = tariff.feed_in if market.price_floor is None else np.maximum(tariff.feed_in, market.price_floor)
+    hi = tariff.retail if market.price_cap is None else np.minimum(tariff.retail, market.price_cap)
+    empty = lo > hi
+    if empty.any():
+        t = int(np.argmax(empty))
+        raise ScenarioError(
+            f"market.price_floor/price_cap leave no price between feed-in and retail at step {t} "
+            f"(band [{lo[t]:.4g}, {hi[t]:.4g}])"
+        )
+    return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+
+
+def build_community(scenario: Scenario) -> Community:
+    """Expand agents, load data, build tariffs, carbon intensity and price bounds."""
+    grid = time_grid(scenario)
+    agents = expand_agents(scenario)
+    profiles = load_profiles(scenario, grid, agents)
+    tariff = build_tariff(scenario.tariff, grid)
+    lo, hi = price_band(scenario.market, tariff)
+    return Community(
+        scenario=scenario,
+        grid=grid,
+        agents=agents,
+        profiles=profiles,
+        tariff=tariff,
+        carbon_kg_per_kwh=build_carbon(scenario.carbon, grid),
+        price_floor=lo,
+        price_cap=hi,
+        market=scenario.market,
+        limits=scenario.grid,
+    )

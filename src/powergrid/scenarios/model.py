@@ -1,0 +1,228 @@
+"""The scenario schema: a validated, complete description of a run (with a seed).
+
+Units: power kW, energy kWh, prices currency/kWh, carbon kg/kWh, times in local standard time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+AgentKind = Literal["prosumer", "pv-only", "consumer"]
+Mechanism = Literal["uniform", "pay-as-bid", "mid-market", "sdr", "none"]
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNeg = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are errors, values are validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+class TimeConfig(Strict):
+    start: datetime = Field(description="Start of the first step, local standard time (no time zone).")
+    step_minutes: Literal[15, 30, 60] = Field(60, description="Step length in minutes: 15, 30 or 60.")
+    n_steps: int = Field(gt=0, description="Number of steps in the run.")
+    utc_offset_hours: float = Field(0.0, ge=-12, le=14, description="Fixed UTC offset of local standard time.")
+
+    @model_validator(mode="after")
+    def _naive_start(self) -> TimeConfig:
+        if self.start.tzinfo is not None:
+            raise ValueError("start must be a local time without a time zone; set utc_offset_hours instead")
+        return self
+
+
+class LocationConfig(Strict):
+    latitude: float = Field(52.52, ge=-90, le=90, description="Degrees north.")
+    longitude: float = Field(13.40, ge=-180, le=180, description="Degrees east.")
+    altitude_m: float = Field(34.0, ge=-500, le=9000, description="Metres above sea level.")
+
+
+class PVConfig(Strict):
+    peak_kw: NonNeg = Field(5.0, description="PV peak (DC, kW); AC output is clipped at this value.")
+
+
+class BatteryConfig(Strict):
+    capacity_kwh: NonNeg = Field(10.0, description="Usable energy capacity (kWh).")
+    power_kw: NonNeg = Field(5.0, description="Charge and discharge power rating at the AC side (kW).")
+    soc_min: Fraction = Field(0.0, description="Lowest allowed state of charge (fraction of capacity).")
+    soc_max: Fraction = Field(1.0, description="Highest allowed state of charge (fraction of capacity).")
+    initial_soc: Fraction = Field(0.5, description="State of charge at the start (fraction of capacity).")
+    charge_efficiency: Annotated[float, Field(gt=0.0, le=1.0)] = Field(0.95, description="AC to stored energy.")
+    discharge_efficiency: Annotated[float, Field(gt=0.0, le=1.0)] = Field(0.95, description="Stored energy to AC.")
+    ramp_kw_per_step: Positive | None = Field(
+        None, description="Largest change of battery power between consecutive steps (kW); none = unlimited."
+    )
+    degradation_cost: NonNeg = Field(0.0, description="Cost per kWh discharged (currency/kWh).")
+
+    @model_validator(mode="after")
+    def _soc_order(self) -> BatteryConfig:
+        if not self.soc_min <= self.initial_soc <= self.soc_max:
+            raise ValueError(
+                f"need soc_min <= initial_soc <= soc_max, got {self.soc_min} <= {self.initial_soc} <= {self.soc_max}"
+            )
+        return self
+
+
+class LoadConfig(Strict):
+    annual_kwh: Positive = Field(3500.0, description="Yearly consumption used to scale synthetic load (kWh).")
+
+
+class DeviceDefaults(Strict):
+    pv: PVConfig = Field(default_factory=PVConfig)
+    battery: BatteryConfig = Field(default_factory=BatteryConfig)
+    load: LoadConfig = Field(default_factory=LoadConfig)
+
+
+_KIND_DEVICES: dict[str, tuple[str, ...]] = {
+    "prosumer": ("pv", "battery", "load"),
+    "pv-only": ("pv", "load"),
+    "consumer": ("load",),
+}
+
+
+class AgentGroup(Strict):
+    """``count`` agents of one kind; device settings override the scenario's ``devices`` defaults."""
+
+    kind: AgentKind = Field(description="prosumer (PV + battery), pv-only, or consumer.")
+    count: int = Field(1, gt=0, description="Number of agents in this group.")
+    ids: list[str] | None = Field(None, description="Explicit agent ids (one per agent); default h000, h001, …")
+    pv: PVConfig | None = None
+    battery: BatteryConfig | None = None
+    load: LoadConfig | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AgentGroup:
+        if self.ids is not None and len(self.ids) != self.count:
+            raise ValueError(f"ids has {len(self.ids)} entries but count is {self.count}")
+        allowed = _KIND_DEVICES[self.kind]
+        for device in ("pv", "battery"):
+            if getattr(self, device) is not None and device not in allowed:
+                raise ValueError(f"a {self.kind} agent has no {device}; remove '{device}' or change 'kind'")
+        return self
+
+
+class PeakWindow(Strict):
+    start: time = Field(description="Window start (local time, inclusive).")
+    end: time = Field(description="Window end (local time, exclusive); may wrap past midnight.")
+    retail: NonNeg = Field(description="Retail price inside the window (currency/kWh).")
+    feed_in: NonNeg | None = Field(None, description="Feed-in price inside the window; default: the base.")
+    weekdays_only: bool = Field(False, description="Apply Monday–Friday only.")
+
+
+class TariffConfig(Strict):
+    retail: NonNeg = Field(0.15, description="Base retail (grid buy) price (currency/kWh).")
+    feed_in: NonNeg = Field(0.05, description="Base feed-in (grid sell) price (currency/kWh).")
+    peak_windows: list[PeakWindow] = Field(default_factory=list, description="Time-of-use windows.")
+
+    @model_validator(mode="after")
+    def _feed_in_below_retail(self) -> TariffConfig:
+        if self.feed_in > self.retail:
+            raise ValueError(f"feed_in ({self.feed_in}) must not exceed retail ({self.retail})")
+        for i, w in enumerate(self.peak_windows):
+            f = self.feed_in if w.feed_in is None else w.feed_in
+            if f > w.retail:
+                raise ValueError(f"peak_windows[{i}]: feed-in {f} exceeds retail {w.retail}")
+        return self
+
+
+class CarbonConfig(Strict):
+    kind: Literal["constant", "diurnal"] = Field("diurnal", description="Shape of grid carbon intensity.")
+    mean_kg_per_kwh: NonNeg = Field(0.4, description="Daily mean grid carbon intensity (kg/kWh).")
+    solar_dip: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        0.3, description="Relative dip at midday (diurnal only)."
+    )
+    evening_peak: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        0.15, description="Relative rise in the evening (diurnal only)."
+    )
+
+
+class MarketConfig(Strict):
+    mechanism: Mechanism = Field("uniform", description="P2P clearing mechanism ('none' = no P2P market).")
+    k: Fraction = Field(0.5, description="Buyer-side weight of the price rule (0.5 = midpoint).")
+    fee_per_kwh: NonNeg = Field(0.0, description="Fee per kWh traded, paid by buyer and seller each.")
+    price_floor: NonNeg | None = Field(None, description="Lowest P2P price; never below feed-in.")
+    price_cap: NonNeg | None = Field(None, description="Highest P2P price; never above retail.")
+
+
+class GridConfig(Strict):
+    import_capacity_kw: Positive | None = Field(None, description="Feeder import limit (kW); none = unlimited.")
+    export_capacity_kw: Positive | None = Field(None, description="Feeder export limit (kW); none = unlimited.")
+
+
+class SyntheticData(Strict):
+    source: Literal["synthetic"] = "synthetic"
+    cloudiness: Fraction = Field(0.3, description="0 = always clear sky, 1 = very cloudy.")
+    load_variability: NonNeg = Field(0.25, description="Std of per-household multiplicative load noise.")
+
+
+class AusgridData(Strict):
+    source: Literal["ausgrid"]
+    path: Path = Field(description="Ausgrid Solar Home CSV (relative to the scenario file).")
+    customers: list[int] | None = Field(None, description="Customer numbers, in agent order.")
+    fill_missing: Literal["error", "previous-day"] = "error"
+
+
+class TableData(Strict):
+    source: Literal["table"]
+    path: Path = Field(description="Long-format CSV/Parquet: agent_id, timestamp, load_kw, pv_kw.")
+    native_minutes: Literal[15, 30, 60] | None = None
+
+
+DataConfig = Annotated[SyntheticData | AusgridData | TableData, Field(discriminator="source")]
+
+
+class Scenario(Strict):
+    """A complete run description. Same scenario + same seed = identical results."""
+
+    name: str = Field(min_length=1, description="Scenario name.")
+    description: str = ""
+    seed: int = Field(0, ge=0, description="Seed of every random draw in the run.")
+    time: TimeConfig
+    location: LocationConfig = Field(default_factory=LocationConfig)
+    devices: DeviceDefaults = Field(default_factory=DeviceDefaults)
+    agents: list[AgentGroup] = Field(min_length=1)
+    tariff: TariffConfig = Field(default_factory=TariffConfig)
+    carbon: CarbonConfig = Field(default_factory=CarbonConfig)
+    market: MarketConfig = Field(default_factory=MarketConfig)
+    grid: GridConfig = Field(default_factory=GridConfig)
+    data: DataConfig = Field(default_factory=SyntheticData)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_device_defaults(cls, raw: Any) -> Any:
+        """Fill each group's devices from ``devices`` so that per-group keys override single fields."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("agents"), list):
+            return raw
+        defaults = raw.get("devices") or {}
+        if not isinstance(defaults, dict):
+            return raw
+        groups = []
+        for group in raw["agents"]:
+            if isinstance(group, dict) and group.get("kind") in _KIND_DEVICES:
+                group = dict(group)
+                for device in _KIND_DEVICES[group["kind"]]:
+                    base = defaults.get(device) or {}
+                    own = group.get(device) or {}
+                    if isinstance(base, dict) and isinstance(own, dict):
+                        group[device] = {**base, **own}
+            groups.append(group)
+        return {**raw, "agents": groups}
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Scenario:
+        ids = [i for g in self.agents for i in (g.ids or [])]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"agent ids must be unique; repeated: {dupes[:5]}")
+        return self
+
+    @property
+    def n_agents(self) -> int:
+        return sum(g.count for g in self.agents)
