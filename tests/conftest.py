@@ -38,3 +38,9 @@ def tiny_scenario() -> Scenario:
 @pytest.fixture
 def tiny_community(tiny_scenario) -> Community:
     return build_community(tiny_scenario)
+
+
+@pytest.fixture(scope="module")
+def tiny_community_factory() -> Community:
+    """A module-scoped tiny community (for hypothesis tests, which cannot use function-scoped fixtures)."""
+    return build_community(load_scenario(tiny_dict()))

@@ -60,7 +60,10 @@ def ratio_complement(numerator: np.ndarray | float, denominator: np.ndarray | fl
 
 
 def gini(x: np.ndarray) -> Value:
-    """G = Σ_i Σ_j |x_i − x_j| / (2 n Σ_i |x_i|); 0 when all x are 0; in [0, 1] also for negative x."""
+    """G = Σ_i Σ_j |x_i − x_j| / (2 n Σ_i |x_i|), in [0, 1] also for negative x.
+
+    0 when all x are 0 — and when Σ|x| <= 1e-12, which is rounding noise, not a distribution.
+    """
     x = np.asarray(x, dtype=float)
     n = x.size
     if n == 0:

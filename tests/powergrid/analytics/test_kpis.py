@@ -1,0 +1,103 @@
+"""The KPI module: hand-computed values, undefined ratios, the Gini formula, totals from files."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from powergrid.analytics import NA, RunTotals, compute_kpis, gini, totals_from_frames
+from powergrid.analytics.results import TIMESERIES, TRADES, RunWriter
+from powergrid.simulate import simulate
+
+
+def hand_totals(cost: list[float], **sums) -> RunTotals:
+    totals = RunTotals(("a", "b"), np.array([10.0, 0.0]), dt_hours=0.5, n_steps=2)
+    totals.agent["cost"][:] = cost
+    for k, v in sums.items():
+        totals.agent[k][:] = v
+    return totals
+
+
+def test_hand_computed_kpis():
+    t = hand_totals([4.0, 6.0], load=[10, 10], pv=[8, 0], imported=[4, 6], exported=[2, 0], discharge=[5, 0],
+                    bought=[0, 4], sold=[0, 0], co2_kg=[1.0, 2.0])  # fmt: skip
+    t.step["imported"][:] = [3.0, 7.0]
+    t.step["p2p_volume"][:] = [0.0, 4.0]
+    t.step["p2p_value"][:] = [0.0, 0.4]
+    t.step["n_trading"][:] = [0, 2]
+    t.traded_any[:] = [True, True]
+    base = hand_totals([8.0, 7.0])
+    k = compute_kpis(t, base).community
+    assert k["cost"] == 10.0
+    assert k["savings"] == 5.0
+    assert k["savings_pct"] == pytest.approx(100 * 5 / 15)
+    assert k["peak_import_kw"] == 14.0  # 7 kWh in a half-hour step
+    assert k["self_consumption_ratio"] == pytest.approx(1 - 2 / 8)
+    assert k["self_sufficiency_ratio"] == pytest.approx(1 - 10 / 20)
+    assert k["mean_p2p_price"] == pytest.approx(0.1)
+    assert k["participation_rate"] == 1.0 and k["participation_per_step"] == 0.5
+    assert k["battery_cycles"] == 0.5
+    assert k["co2_kg"] == 3.0
+    assert k["gini_savings"] == pytest.approx(abs(4 - 1) * 2 / (2 * 2 * 5))
+    agents = compute_kpis(t, base).agents
+    np.testing.assert_allclose(agents["savings"], [4.0, 1.0])
+    assert np.isnan(agents["self_consumption_ratio"][1])  # no PV: undefined, not 0
+    assert np.isnan(agents["battery_cycles"][1])
+
+
+def test_undefined_ratios_are_na_with_a_reason():
+    t = hand_totals([1.0, 1.0])
+    k = compute_kpis(t, hand_totals([-1.0, 0.5])).community
+    assert isinstance(k["savings_pct"], NA) and "baseline cost is not positive" in k["savings_pct"].reason
+    assert isinstance(k["self_consumption_ratio"], NA) and isinstance(k["self_sufficiency_ratio"], NA)
+    assert isinstance(k["mean_p2p_price"], NA)
+    assert isinstance(compute_kpis(t).community["savings"], NA)
+    json_form = compute_kpis(t).to_json()["community"]
+    assert json_form["mean_p2p_price"] == {"n/a": "no P2P trades"}
+
+
+@given(st.lists(st.floats(min_value=-100, max_value=100, allow_nan=False), min_size=1, max_size=12))
+def test_gini_equals_the_pairwise_definition(xs):
+    x = np.array(xs)
+    scale = np.abs(x).sum()
+    g = gini(x)
+    if scale <= 1e-12:  # rounding noise in currency counts as "all savings are zero"
+        assert g == 0.0
+        return
+    pairwise = sum(abs(a - b) for a, b in itertools.product(x, x)) / (2 * len(x) * scale)
+    assert g == pytest.approx(pairwise, rel=1e-9, abs=1e-12)
+    assert -1e-12 <= g <= 1 + 1e-12
+
+
+def test_gini_known_values():
+    assert gini(np.array([1.0, 1.0, 1.0])) == 0.0
+    assert gini(np.array([0.0, 0.0, 0.0, 4.0])) == pytest.approx(0.75)
+    assert gini(np.zeros(4)) == 0.0
+
+
+def test_totals_from_files_equal_totals_from_the_engine(tiny_community, tmp_path):
+    writer = RunWriter(tmp_path, tiny_community.agents.ids, tiny_community.grid.index, rows_per_group=50)
+    live = simulate(tiny_community, "truthful-bidder", writer)
+    writer.close("name: x\n", {})
+    import pandas as pd
+
+    rebuilt = totals_from_frames(
+        pd.read_parquet(tmp_path / TIMESERIES),
+        pd.read_parquet(tmp_path / TRADES),
+        tiny_community.agents.battery.capacity_kwh,
+        tiny_community.grid.dt_hours,
+    )
+    for name in live.agent:
+        np.testing.assert_allclose(rebuilt.agent[name], live.agent[name], rtol=1e-12, atol=1e-12)
+    for name in live.step:
+        np.testing.assert_allclose(rebuilt.step[name], live.step[name], rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(rebuilt.traded_any, live.traded_any)
+    assert live.step["p2p_volume"].sum() > 0
+    a, b = compute_kpis(live).community, compute_kpis(rebuilt).community
+    for key in a:
+        if not isinstance(a[key], NA):
+            assert b[key] == pytest.approx(a[key], rel=1e-12, abs=1e-12), key

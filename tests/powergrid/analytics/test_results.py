@@ -1,0 +1,80 @@
+"""Results directories: contents, determinism to the byte, atomic writes, no lost data."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from powergrid.analytics.results import KPIS, SCENARIO, TIMESERIES, TRADES, atomic_directory, read_run
+from powergrid.errors import ResultsError
+from powergrid.scenarios import load_scenario
+from powergrid.scenarios.build import build_community
+from powergrid.simulate import run_controllers
+
+
+def write_run(scenario, folder, controller="truthful-bidder"):
+    community = build_community(scenario)
+    with atomic_directory(folder) as tmp:
+        run_controllers(community, [controller], {controller: tmp})
+    return folder
+
+
+def digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_run_directory_contents(tiny_scenario, tmp_path):
+    folder = write_run(tiny_scenario, tmp_path / "run")
+    ts, trades, kpis = read_run(folder)
+    n, steps = tiny_scenario.n_agents, tiny_scenario.time.n_steps
+    assert len(ts) == n * steps
+    assert set(ts["agent"].cat.categories) == {f"h{i:03d}" for i in range(n)}
+    assert len(trades) > 0 and (trades["kwh"] > 0).all()
+    assert kpis["controller"] == "truthful-bidder" and kpis["baseline"] == "grid-only"
+    assert kpis["community"]["p2p_volume_kwh"] == pytest.approx(trades["kwh"].sum())
+    assert load_scenario(folder / SCENARIO) == tiny_scenario
+    # The per-agent cost in the time series adds up to the KPI.
+    assert ts["cost"].sum() == pytest.approx(kpis["community"]["cost"])
+
+
+def test_same_scenario_and_seed_give_identical_bytes(tiny_scenario, tmp_path):
+    a = write_run(tiny_scenario, tmp_path / "a")
+    b = write_run(load_scenario(tiny_scenario), tmp_path / "b")
+    for name in (TIMESERIES, TRADES, KPIS, SCENARIO):
+        assert digest(a / name) == digest(b / name), name
+    c = write_run(load_scenario(tiny_scenario, seed=4), tmp_path / "c")
+    assert digest(a / TIMESERIES) != digest(c / TIMESERIES)
+
+
+def test_existing_directory_is_never_overwritten_silently(tmp_path):
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "precious.txt").write_text("keep me")
+    with pytest.raises(ResultsError, match="already exists; choose another --out or pass --overwrite"):
+        with atomic_directory(target):
+            pass
+    assert (target / "precious.txt").read_text() == "keep me"
+
+
+def test_failed_run_leaves_no_directory_and_keeps_the_old_one(tmp_path):
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / KPIS).write_text(json.dumps({"old": True}))
+    with pytest.raises(ZeroDivisionError):
+        with atomic_directory(target, overwrite=True) as tmp:
+            (tmp / KPIS).write_text("{}")
+            raise ZeroDivisionError
+    assert json.loads((target / KPIS).read_text()) == {"old": True}
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no partial directory left behind
+    with atomic_directory(target, overwrite=True) as tmp:
+        (tmp / KPIS).write_text(json.dumps({"new": True}))
+    assert json.loads((target / KPIS).read_text()) == {"new": True}
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_reading_an_incomplete_directory_is_an_error(tmp_path):
+    (tmp_path / KPIS).write_text("{}")
+    with pytest.raises(ResultsError, match="not a complete run directory: missing timeseries.parquet"):
+        read_run(tmp_path)

@@ -1,0 +1,46 @@
+"""The P2P market on engine orders: mechanisms, price band, fees, payments."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from powergrid.market import clear_market
+from powergrid.scenarios.model import MarketConfig
+
+ORDERS = np.array([3.0, 1.0, -2.0, -1.0, 0.0])
+LIMITS = np.array([0.25, 0.20, 0.08, 0.10, 0.5])
+
+
+@pytest.mark.parametrize("mechanism", ["uniform", "pay-as-bid", "mid-market", "sdr"])
+def test_every_mechanism_conserves_energy_and_money(mechanism):
+    out = clear_market(MarketConfig(mechanism=mechanism, fee_per_kwh=0.01), ORDERS, LIMITS, 0.05, 0.30)
+    assert out.bought_kwh.sum() == pytest.approx(out.sold_kwh.sum())
+    assert out.bought_kwh.sum() == pytest.approx(3.0)
+    assert out.p2p_payment.sum() == pytest.approx(0.0, abs=1e-15)
+    assert np.all((out.trades.price >= 0.05) & (out.trades.price <= 0.30))
+    np.testing.assert_allclose(out.fees, 0.01 * (out.bought_kwh + out.sold_kwh))
+    assert out.bought_kwh[4] == 0 and out.sold_kwh[4] == 0
+
+
+def test_posted_prices():
+    mid = clear_market(MarketConfig(mechanism="mid-market"), ORDERS, LIMITS, 0.05, 0.30)
+    assert mid.price == pytest.approx(0.175)
+    sdr = clear_market(MarketConfig(mechanism="sdr"), ORDERS, LIMITS, 0.05, 0.30)
+    ratio = 3.0 / 4.0
+    assert sdr.price == pytest.approx(0.05 * 0.30 / ((0.30 - 0.05) * ratio + 0.05))
+    np.testing.assert_allclose(sdr.bought_kwh[:2], [2.25, 0.75])  # demand is the long side: pro rata
+
+
+def test_uniform_payments_per_agent():
+    out = clear_market(MarketConfig(mechanism="uniform"), ORDERS, LIMITS, 0.05, 0.30)
+    # Buyers at 0.25 (3) and 0.20 (1); sellers 0.08 (2) and 0.10 (1): 3 kWh trade, marginal pair 0.25 / 0.10.
+    assert out.price == pytest.approx(0.175)
+    np.testing.assert_allclose(out.p2p_payment, [3 * 0.175, 0.0, -2 * 0.175, -0.175, 0.0])
+
+
+def test_no_market_and_one_sided_books_trade_nothing():
+    none = clear_market(MarketConfig(mechanism="none"), ORDERS, LIMITS, 0.05, 0.30)
+    assert none.bought_kwh.sum() == 0 and np.isnan(none.price) and len(none.trades) == 0
+    buyers_only = clear_market(MarketConfig(), np.array([1.0, 2.0]), np.array([0.2, 0.2]), 0.05, 0.30)
+    assert buyers_only.bought_kwh.sum() == 0

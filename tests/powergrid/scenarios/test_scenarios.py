@@ -1,0 +1,137 @@
+"""Scenario schema, built-ins, loading from YAML and clear errors for bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import tiny_dict
+
+from powergrid.errors import ScenarioError
+from powergrid.scenarios import builtin_names, dump_scenario, load_scenario
+from powergrid.scenarios.build import build_community, expand_agents
+
+
+def test_builtins_are_listed_and_valid():
+    assert {"community-5", "prosumer-20", "city-1000"} <= set(builtin_names())
+    c5 = load_scenario("community-5")
+    assert c5.n_agents == 5 and c5.time.n_steps == 48
+    assert c5.tariff.retail == 0.15 and c5.tariff.feed_in == 0.05
+    assert c5.devices.battery.capacity_kwh == 10.0 and c5.devices.pv.peak_kw == 5.0
+    p20 = load_scenario("prosumer-20")
+    assert p20.n_agents == 20 and p20.time.step_minutes == 60
+    assert max(g.battery.capacity_kwh for g in p20.agents if g.battery) == 50.0
+    assert max(g.battery.power_kw for g in p20.agents if g.battery) == 25.0
+    assert p20.grid.import_capacity_kw == 200.0
+    assert any(w.start.hour >= 16 for w in p20.tariff.peak_windows)
+    city = load_scenario("city-1000")
+    assert city.n_agents == 1000 and city.time.n_steps == 8760
+
+
+def test_group_settings_override_device_defaults_field_by_field():
+    raw = tiny_dict(agents=[{"kind": "prosumer", "count": 2, "battery": {"capacity_kwh": 20.0}}])
+    raw["devices"]["battery"]["charge_efficiency"] = 0.9
+    agents = expand_agents(load_scenario(raw))
+    np.testing.assert_allclose(agents.battery.capacity_kwh, [20.0, 20.0])
+    np.testing.assert_allclose(agents.battery.power_kw, [3.0, 3.0])  # from devices
+    np.testing.assert_allclose(agents.battery.charge_efficiency, [0.9, 0.9])  # from devices
+    np.testing.assert_allclose(agents.battery.initial_soc_kwh, [10.0, 10.0])  # class default 0.5 × 20
+
+
+def test_agent_kinds_get_the_right_devices(tiny_community):
+    agents = tiny_community.agents
+    kinds = np.array(agents.kinds)
+    assert (agents.battery.capacity_kwh[kinds != "prosumer"] == 0).all()
+    assert (agents.pv_peak_kw[kinds == "consumer"] == 0).all()
+    assert (tiny_community.profiles.pv_kw[:, kinds == "consumer"] == 0).all()
+    assert (tiny_community.profiles.pv_kw[:, kinds != "consumer"].max(axis=0) > 0).all()
+    assert agents.ids[:3] == ("h000", "h001", "h002")
+
+
+def test_explicit_ids_and_collisions():
+    raw = tiny_dict(agents=[{"kind": "consumer", "count": 2, "ids": ["anna", "ben"]}, {"kind": "prosumer"}])
+    assert expand_agents(load_scenario(raw)).ids == ("anna", "ben", "h002")
+    clash = tiny_dict(agents=[{"kind": "consumer", "ids": ["h001"]}, {"kind": "prosumer", "count": 2}])
+    with pytest.raises(ScenarioError, match="collide with default ids: \\['h001'\\]"):
+        expand_agents(load_scenario(clash))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"market": {"mechanism": "dutch"}}, r"market\.mechanism: Input should be 'uniform', 'pay-as-bid'"),
+        ({"tariff": {"retail": 0.1, "feed_in": 0.2}}, r"tariff: Value error, feed_in \(0.2\) must not exceed retail"),
+        ({"agents": []}, r"agents: List should have at least 1 item"),
+        ({"agents": [{"kind": "consumer", "battery": {}}]}, r"agents\.0: .*a consumer agent has no battery"),
+        ({"agents": [{"kind": "robot"}]}, r"agents\.0\.kind: Input should be 'prosumer', 'pv-only' or 'consumer'"),
+        ({"seed": -1}, r"seed: Input should be greater than or equal to 0"),
+        ({"colour": "red"}, r"colour: unknown field"),
+        ({"grid": {"import_capacity_kw": 0}}, r"grid\.import_capacity_kw: Input should be greater than 0"),
+    ],
+)
+def test_bad_scenarios_name_field_and_allowed_values(change, message):
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(tiny_dict(**change))
+
+
+def test_bad_nested_values():
+    raw = tiny_dict()
+    raw["time"]["step_minutes"] = 20
+    raw["devices"]["battery"]["initial_soc"] = 1.5
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(raw)
+    text = str(err.value)
+    assert "time.step_minutes: Input should be 15, 30 or 60" in text
+    assert "devices.battery.initial_soc: Input should be less than or equal to 1" in text
+
+
+def test_price_band_must_leave_room():
+    raw = tiny_dict(market={"price_floor": 0.5})
+    with pytest.raises(ScenarioError, match="no price between feed-in and retail at step 0"):
+        build_community(load_scenario(raw))
+
+
+def test_yaml_files_round_trip_and_report_syntax_errors(tmp_path, tiny_scenario):
+    path = tmp_path / "mine.yaml"
+    path.write_text(dump_scenario(tiny_scenario))
+    again = load_scenario(path)
+    assert again == tiny_scenario
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ntime: [unclosed\n")
+    with pytest.raises(ScenarioError, match="not valid YAML at line"):
+        load_scenario(bad)
+    with pytest.raises(ScenarioError, match="scenario file not found"):
+        load_scenario(tmp_path / "missing.yaml")
+    with pytest.raises(ScenarioError, match="unknown scenario 'nonsense': not a built-in"):
+        load_scenario("nonsense")
+
+
+def test_seed_override_does_not_modify_the_input(tiny_scenario):
+    other = load_scenario(tiny_scenario, seed=11)
+    assert other.seed == 11 and tiny_scenario.seed == 3
+
+
+def test_table_data_source_end_to_end(tmp_path):
+    times = pd.date_range("2024-03-01", periods=24, freq="30min")
+    rows = [
+        {"agent_id": a, "timestamp": t, "load_kw": 1.0 + i, "pv_kw": 2.0 * (i == 0) * (8 <= t.hour < 16)}
+        for i, a in enumerate(["x", "y"])
+        for t in times
+    ]
+    pd.DataFrame(rows).to_csv(tmp_path / "profiles.csv", index=False)
+    raw = tiny_dict(
+        agents=[{"kind": "prosumer"}, {"kind": "consumer"}], data={"source": "table", "path": "profiles.csv"}
+    )
+    raw["time"] = {"start": "2024-03-01T00:00:00", "step_minutes": 60, "n_steps": 12}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(raw))
+    community = build_community(load_scenario(tmp_path / "s.yaml"))  # data path relative to the YAML file
+    np.testing.assert_allclose(community.profiles.load_kw[:, 1], 2.0)
+    np.testing.assert_allclose(community.profiles.pv_kw[8, 0], 2.0)
+    assert community.profiles.pv_kw[:, 1].sum() == 0
+
+
+def test_ausgrid_customer_count_must_match_agents(tmp_path):
+    raw = tiny_dict(data={"source": "ausgrid", "path": str(tmp_path / "x.csv"), "customers": [1, 2]})
+    with pytest.raises(ScenarioError, match="lists 2 customers but the scenario has 8 agents"):
+        build_community(load_scenario(raw))

@@ -1,0 +1,97 @@
+"""The `heron` command line: listing, run, compare, and clear errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+from conftest import tiny_dict
+from typer.testing import CliRunner
+
+from powergrid.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def tiny_yaml(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(tiny_dict()))
+    return path
+
+
+def test_scenarios_lists_builtins():
+    result = runner.invoke(app, ["scenarios"])
+    assert result.exit_code == 0, result.output
+    for name in ("community-5", "prosumer-20", "city-1000"):
+        assert name in result.output
+
+
+def test_run_writes_a_run_directory_and_prints_kpis(tiny_yaml, tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["run", str(tiny_yaml), "--controller", "truthful-bidder", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "p2p_volume_kwh" in result.output and "savings" in result.output
+    kpis = json.loads((out / "kpis.json").read_text())
+    assert kpis["community"]["p2p_volume_kwh"] > 0
+    assert {p.name for p in out.iterdir()} == {"kpis.json", "scenario.yaml", "timeseries.parquet", "trades.parquet"}
+    again = runner.invoke(app, ["run", str(tiny_yaml), "--out", str(out)])
+    assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_compare_prints_side_by_side_and_saves_figure(tiny_yaml, tmp_path):
+    out = tmp_path / "cmp"
+    result = runner.invoke(app, ["compare", str(tiny_yaml), "--controllers", "grid-only,truthful-bidder",
+                                 "--out", str(out), "--seed", "5"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.output.splitlines() if "grid-only" in line and "truthful-bidder" in line)
+    assert header
+    assert (out / "comparison.png").stat().st_size > 10_000
+    assert (out / "grid-only" / "timeseries.parquet").exists()
+    csv = (out / "comparison.csv").read_text().splitlines()
+    assert csv[0] == "kpi,unit,grid-only,truthful-bidder"
+    assert yaml.safe_load((out / "truthful-bidder" / "scenario.yaml").read_text())["seed"] == 5
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "nonsense"], "unknown scenario 'nonsense'"),
+        (["run", "community-5", "--controller", "magic"], "unknown 'magic'; available: grid-only"),
+        (["compare", "community-5", "--controllers", ","], "unknown (empty list)"),
+        (["run", "community-5", "--seed", "-3"], "seed must be >= 0"),
+    ],
+)
+def test_bad_arguments_give_one_clear_error(args, message):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_scenario_file_through_the_console_script(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    raw = tiny_dict(market={"mechanism": "dutch"})
+    raw["time"]["step_minutes"] = 7
+    bad.write_text(yaml.safe_dump(raw))
+    proc = subprocess.run(
+        [sys.executable, "-c", "from powergrid.cli import main; main()", "run", str(bad)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert "time.step_minutes: Input should be 15, 30 or 60" in proc.stderr
+    assert "market.mechanism" in proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_help_explains_every_option():
+    result = runner.invoke(app, ["compare", "--help"])
+    assert result.exit_code == 0
+    for option in ("--controllers", "--out", "--seed", "--overwrite"):
+        assert option in result.output
