@@ -8,9 +8,9 @@ import sys
 
 import pytest
 import yaml
-from conftest import tiny_dict
 from typer.testing import CliRunner
 
+from conftest import tiny_dict
 from powergrid.cli import app
 
 runner = CliRunner()

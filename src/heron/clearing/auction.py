@@ -19,14 +19,16 @@ from typing import Literal
 import numpy as np
 
 from heron.clearing.book import (
-    QUANTITY_EPS,
     ClearingResult,
     as_book,
     fills_from_trades,
+    gather,
+    no_trades,
     overlap_segments,
     pro_rata,
     sorted_sides,
     trades_from_segments,
+    valid_pairs,
     volume_from_trades,
 )
 
@@ -53,40 +55,43 @@ def clear_double_auction(
         raise ValueError(f"pricing must be 'uniform' or 'pay-as-bid', got {pricing!r}")
     q, p, batch_shape = as_book(quantity, price)
     m, n = q.shape
-    buy_order, bq, bp, sell_order, sq, sp = sorted_sides(q, p)
+    buy, sell = sorted_sides(q, p)
+    kb, ks = buy.width, sell.width
+    if kb == 0 or ks == 0:
+        return no_trades(m, n, batch_shape)
+    bq, bp, sq, sp = buy.qty, buy.price, sell.qty, sell.price
 
     # 1. Crossing: merge the two cumulative curves; the tradeable pieces are a prefix of the axis.
     seg = overlap_segments(bq, sq)
-    in_book = (seg.bpos < n) & (seg.spos < n) & (seg.length > QUANTITY_EPS)
-    seg_bid = np.take_along_axis(bp, np.minimum(seg.bpos, n - 1), axis=-1)
-    seg_ask = np.take_along_axis(sp, np.minimum(seg.spos, n - 1), axis=-1)
-    tradeable = in_book & (seg_bid >= seg_ask)
+    seg_bid = gather(bp, np.minimum(seg.bpos, kb - 1))
+    seg_ask = gather(sp, np.minimum(seg.spos, ks - 1))
+    tradeable = valid_pairs(seg, kb, ks) & (seg_bid >= seg_ask)
     volume = np.where(tradeable, seg.length, 0.0).sum(axis=-1)
-    last = np.where(tradeable, np.arange(2 * n)[None, :], -1).max(axis=-1)
+    last = np.where(tradeable, np.arange(kb + ks)[None, :], -1).max(axis=-1)
     has_trade = last >= 0
     last = np.maximum(last, 0)[:, None]
-    marginal_bid = np.take_along_axis(seg_bid, last, axis=-1)[:, 0]
-    marginal_ask = np.take_along_axis(seg_ask, last, axis=-1)[:, 0]
+    marginal_bid = gather(seg_bid, last)[:, 0]
+    marginal_ask = gather(seg_ask, last)[:, 0]
 
     # 2. Allocation: strictly-better orders in full, the marginal price level pro rata.
     better_b = bq * (bp > marginal_bid[:, None])
     better_s = sq * (sp < marginal_ask[:, None])
     fill_b = better_b + pro_rata(bq, bp == marginal_bid[:, None], volume - better_b.sum(axis=-1))
     fill_s = better_s + pro_rata(sq, sp == marginal_ask[:, None], volume - better_s.sum(axis=-1))
-    fill_b = np.where(has_trade[:, None], fill_b, 0.0)
-    fill_s = np.where(has_trade[:, None], fill_s, 0.0)
+    fill_b *= has_trade[:, None]
+    fill_s *= has_trade[:, None]
 
     # 3. Pairing: lay the fills on one axis in priority order and cut at every breakpoint.
     pairs = overlap_segments(fill_b, fill_s)
-    valid = (pairs.bpos < n) & (pairs.spos < n) & (pairs.length > QUANTITY_EPS)
+    valid = valid_pairs(pairs, kb, ks)
     uniform_price = k * marginal_bid + (1.0 - k) * marginal_ask
     if pricing == "uniform":
         pair_price = np.broadcast_to(uniform_price[:, None], pairs.end.shape)
     else:
-        pair_bid = np.take_along_axis(bp, np.minimum(pairs.bpos, n - 1), axis=-1)
-        pair_ask = np.take_along_axis(sp, np.minimum(pairs.spos, n - 1), axis=-1)
+        pair_bid = gather(bp, np.minimum(pairs.bpos, kb - 1))
+        pair_ask = gather(sp, np.minimum(pairs.spos, ks - 1))
         pair_price = k * pair_bid + (1.0 - k) * pair_ask
-    trades = trades_from_segments(pairs, valid, buy_order, sell_order, pair_price)
+    trades = trades_from_segments(pairs, valid, buy.order, sell.order, pair_price)
     traded = volume_from_trades(trades, m)
     market_price = np.where((traded > 0) & (pricing == "uniform"), uniform_price, np.nan)
     return ClearingResult(

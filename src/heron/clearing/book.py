@@ -58,39 +58,63 @@ def as_book(quantity: np.ndarray, price: np.ndarray) -> tuple[np.ndarray, np.nda
         raise ValueError("an order book needs at least one dimension (orders)")
     if not np.isfinite(q).all():
         raise ValueError("order quantities must be finite")
-    if not np.isfinite(p[q != 0]).all():
+    p = np.where(q != 0, p, 0.0)
+    if not np.isfinite(p).all():
         raise ValueError("limit prices of non-zero orders must be finite")
-    batch_shape = q.shape[:-1]
     n = q.shape[-1]
-    return q.reshape(-1, n), np.where(q != 0, p, 0.0).reshape(-1, n), batch_shape
+    return q.reshape(-1, n), p.reshape(-1, n), q.shape[:-1]
 
 
-def sorted_sides(q: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Sort buyers by price descending and sellers by price ascending (stable: ties keep order index order).
+def gather(arr: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``arr[m, idx[m, j]]`` for (M, N) arrays (a cheaper ``take_along_axis`` for the last axis)."""
+    rows, n = arr.shape
+    if rows == 1:
+        return arr.ravel().take(idx)
+    return arr.ravel().take(idx + (np.arange(rows) * n)[:, None])
 
-    Returns (buy_order, buy_qty, buy_price, sell_order, sell_qty, sell_price), each (M, N); non-participants
-    sort last with zero quantity.
+
+@dataclass(frozen=True)
+class Side:
+    """One side of the books in priority order, shape (M, K) with K the most orders any market has on this side.
+
+    ``order`` holds order indices within the market, ``qty`` quantities > 0 (0 = padding past the market's last
+    order), ``price`` limit prices.
     """
+
+    order: np.ndarray
+    qty: np.ndarray
+    price: np.ndarray
+
+    @property
+    def width(self) -> int:
+        return int(self.qty.shape[-1])
+
+
+def sort_side(qty: np.ndarray, price: np.ndarray, key: np.ndarray) -> Side:
+    """Orders with ``qty`` > 0 sorted by ``key`` ascending (stable: ties in order-index order), padded to width."""
+    active = qty > 0
+    if active.shape[0] == 1:
+        idx = np.flatnonzero(active[0])
+        order = idx[np.argsort(key[0, idx], kind="stable")][None, :]
+    else:
+        width = int(active.sum(axis=-1).max())
+        order = np.argsort(np.where(active, key, np.inf), axis=-1, kind="stable")[:, :width]
+    return Side(order=order, qty=gather(qty, order), price=gather(price, order))
+
+
+def sorted_sides(q: np.ndarray, p: np.ndarray) -> tuple[Side, Side]:
+    """Buyers by limit price descending and sellers ascending (ties by order index)."""
     buy_q = np.where(q > 0, q, 0.0)
     sell_q = np.where(q < 0, -q, 0.0)
-    buy_order = np.argsort(np.where(buy_q > 0, -p, np.inf), axis=-1, kind="stable")
-    sell_order = np.argsort(np.where(sell_q > 0, p, np.inf), axis=-1, kind="stable")
-    return (
-        buy_order,
-        np.take_along_axis(buy_q, buy_order, axis=-1),
-        np.take_along_axis(p, buy_order, axis=-1),
-        sell_order,
-        np.take_along_axis(sell_q, sell_order, axis=-1),
-        np.take_along_axis(p, sell_order, axis=-1),
-    )
+    return sort_side(buy_q, p, -p), sort_side(sell_q, p, p)
 
 
 @dataclass(frozen=True)
 class Segments:
-    """Overlaps of two sequences of consecutive intervals laid on one quantity axis, shape (M, 2N) each.
+    """Overlaps of two sequences of consecutive intervals laid on one quantity axis, shape (M, Kb + Ks) each.
 
     Segment k spans (start[k], end[k]] and belongs to buyer position ``bpos[k]`` and seller position
-    ``spos[k]`` (positions in the sorted sides; may be N, out of range, past a side's total).
+    ``spos[k]`` (positions in the sorted sides; ``bpos == Kb`` or ``spos == Ks`` past a side's total).
     """
 
     start: np.ndarray
@@ -106,39 +130,55 @@ class Segments:
 def overlap_segments(buy_qty: np.ndarray, sell_qty: np.ndarray) -> Segments:
     """Cut the axis at every cumulative buyer and seller quantity and attribute each piece to one of each.
 
-    ``buy_qty`` and ``sell_qty`` are (M, N) quantities in sorted priority order. A piece ending at a breakpoint
+    ``buy_qty`` (M, Kb) and ``sell_qty`` (M, Ks) are quantities in priority order. A piece ending at a breakpoint
     belongs to the buyer (seller) whose interval contains it: the count of buyer (seller) breakpoints strictly
     before it in the merged order.
     """
-    m, n = buy_qty.shape
+    kb = buy_qty.shape[-1]
     cuts = np.concatenate([np.cumsum(buy_qty, axis=-1), np.cumsum(sell_qty, axis=-1)], axis=-1)
-    is_buy = np.concatenate([np.ones((m, n), dtype=np.int64), np.zeros((m, n), dtype=np.int64)], axis=-1)
+    # Both halves are sorted runs, so the stable sort is a linear merge (timsort); buyers first on ties.
     order = np.argsort(cuts, axis=-1, kind="stable")
-    end = np.take_along_axis(cuts, order, axis=-1)
-    is_buy_sorted = np.take_along_axis(is_buy, order, axis=-1)
-    start = np.concatenate([np.zeros((m, 1)), end[:, :-1]], axis=-1)
+    end = gather(cuts, order)
+    is_buy_sorted = order < kb
+    start = np.empty_like(end)
+    start[:, 0] = 0.0
+    start[:, 1:] = end[:, :-1]
     buys_before = np.cumsum(is_buy_sorted, axis=-1) - is_buy_sorted
-    sells_before = np.arange(2 * n)[None, :] - buys_before
+    sells_before = np.arange(cuts.shape[-1])[None, :] - buys_before
     return Segments(start=start, end=end, bpos=buys_before, spos=sells_before)
 
 
+def valid_pairs(seg: Segments, kb: int, ks: int) -> np.ndarray:
+    """Segments of positive length that lie inside both sides' totals."""
+    return (seg.bpos < kb) & (seg.spos < ks) & (seg.length > QUANTITY_EPS)
+
+
 def trades_from_segments(
-    seg: Segments,
-    valid: np.ndarray,
-    buy_order: np.ndarray,
-    sell_order: np.ndarray,
-    price: np.ndarray,
+    seg: Segments, valid: np.ndarray, buy_order: np.ndarray, sell_order: np.ndarray, price: np.ndarray
 ) -> Trades:
-    """Turn the valid segments into flat trade arrays; ``price`` is (M, 2N) per segment."""
-    mk, k = np.nonzero(valid)
-    bpos = seg.bpos[mk, k]
-    spos = seg.spos[mk, k]
+    """Turn the valid segments into flat trade arrays; ``price`` is (M, Kb + Ks) per segment."""
+    width = valid.shape[-1]
+    flat = np.flatnonzero(valid)
+    market = flat // width
+    bpos = seg.bpos.ravel().take(flat)
+    spos = seg.spos.ravel().take(flat)
     return Trades(
-        market=mk,
-        buyer=buy_order[mk, bpos],
-        seller=sell_order[mk, spos],
-        quantity=seg.length[mk, k],
-        price=price[mk, k],
+        market=market,
+        buyer=buy_order.ravel().take(market * buy_order.shape[-1] + bpos),
+        seller=sell_order.ravel().take(market * sell_order.shape[-1] + spos),
+        quantity=seg.end.ravel().take(flat) - seg.start.ravel().take(flat),
+        price=np.ascontiguousarray(price).ravel().take(flat),
+    )
+
+
+def no_trades(n_markets: int, n_orders: int, batch_shape: tuple[int, ...]) -> ClearingResult:
+    """The result of markets in which nothing can trade."""
+    empty_i = np.zeros(0, dtype=np.int64)
+    return ClearingResult(
+        filled=np.zeros((*batch_shape, n_orders)),
+        price=np.full(batch_shape, np.nan),
+        volume=np.zeros(batch_shape),
+        trades=Trades(empty_i, empty_i, empty_i, np.zeros(0), np.zeros(0)),
     )
 
 

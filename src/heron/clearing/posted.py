@@ -13,13 +13,15 @@ from __future__ import annotations
 import numpy as np
 
 from heron.clearing.book import (
-    QUANTITY_EPS,
     ClearingResult,
     as_book,
     fills_from_trades,
+    no_trades,
     overlap_segments,
     pro_rata,
+    sort_side,
     trades_from_segments,
+    valid_pairs,
     volume_from_trades,
 )
 
@@ -53,15 +55,20 @@ def clear_posted_price(quantity: np.ndarray, price: np.ndarray) -> ClearingResul
     posted = price.reshape(m)
     if not np.isfinite(posted).all():
         raise ValueError("posted prices must be finite")
-    buy_q = np.where(q > 0, q, 0.0)
-    sell_q = np.where(q < 0, -q, 0.0)
-    volume = np.minimum(buy_q.sum(axis=-1), sell_q.sum(axis=-1))
-    fill_b = pro_rata(buy_q, buy_q > 0, volume)
-    fill_s = pro_rata(sell_q, sell_q > 0, volume)
+    # Index order within each side (no priority): sort by a constant key.
+    zeros = np.zeros_like(q)
+    buy = sort_side(np.where(q > 0, q, 0.0), zeros, zeros)
+    sell = sort_side(np.where(q < 0, -q, 0.0), zeros, zeros)
+    if buy.width == 0 or sell.width == 0:
+        return no_trades(m, n, batch_shape)
+    volume = np.minimum(buy.qty.sum(axis=-1), sell.qty.sum(axis=-1))
+    fill_b = pro_rata(buy.qty, buy.qty > 0, volume)
+    fill_s = pro_rata(sell.qty, sell.qty > 0, volume)
     pairs = overlap_segments(fill_b, fill_s)
-    valid = (pairs.bpos < n) & (pairs.spos < n) & (pairs.length > QUANTITY_EPS)
-    identity = np.broadcast_to(np.arange(n)[None, :], (m, n))
-    trades = trades_from_segments(pairs, valid, identity, identity, np.broadcast_to(posted[:, None], pairs.end.shape))
+    valid = valid_pairs(pairs, buy.width, sell.width)
+    trades = trades_from_segments(
+        pairs, valid, buy.order, sell.order, np.broadcast_to(posted[:, None], pairs.end.shape)
+    )
     traded = volume_from_trades(trades, m)
     return ClearingResult(
         filled=fills_from_trades(trades, m, n).reshape(*batch_shape, n),

@@ -76,5 +76,5 @@ def test_failed_run_leaves_no_directory_and_keeps_the_old_one(tmp_path):
 
 def test_reading_an_incomplete_directory_is_an_error(tmp_path):
     (tmp_path / KPIS).write_text("{}")
-    with pytest.raises(ResultsError, match="not a complete run directory: missing timeseries.parquet"):
+    with pytest.raises(ResultsError, match=r"not a complete run directory: missing timeseries\.parquet"):
         read_run(tmp_path)

@@ -37,7 +37,7 @@ def test_peak_windows_weekdays_and_wrapping():
 
 def test_tariff_validation():
     window = {"start": "01:00", "end": "02:00", "retail": 0.2, "feed_in": 0.3}
-    with pytest.raises(ValueError, match="feed-in 0.3 exceeds retail 0.2"):
+    with pytest.raises(ValueError, match=r"feed-in 0\.3 exceeds retail 0\.2"):
         TariffConfig.model_validate({"retail": 0.25, "feed_in": 0.1, "peak_windows": [window]})
     with pytest.raises(ValueError, match="must not exceed retail"):
         TariffConfig.model_validate({"retail": 0.1, "feed_in": 0.2})

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import tiny_dict
 
+from conftest import tiny_dict
 from powergrid.errors import ScenarioError
 from powergrid.scenarios import builtin_names, dump_scenario, load_scenario
 from powergrid.scenarios.build import build_community, expand_agents
