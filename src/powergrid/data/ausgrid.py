@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from powergrid.data.profiles import Profiles, TimeGrid
+from powergrid.data.profiles import Profiles, TimeGrid, select_series
 from powergrid.data.resample import resample_mean_kw
 from powergrid.errors import DataError
 
@@ -106,30 +106,6 @@ def _read(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
     return ids, values
 
 
-def _select(ids: pd.DataFrame, customers: Sequence[int] | None, n_agents: int | None, name: str) -> list[int]:
-    """Resolve the requested customer numbers (order preserved)."""
-    available = np.sort(ids["customer"].unique())
-    if customers is not None:
-        chosen = [int(c) for c in customers]
-        if n_agents is not None and n_agents != len(chosen):
-            raise DataError(f"n_agents={n_agents} but {len(chosen)} customers were given")
-        if len(set(chosen)) != len(chosen):
-            raise DataError(f"customers contains duplicates: {chosen}")
-        known = set(available.tolist())
-        unknown = [c for c in chosen if c not in known]
-        if unknown:
-            raise DataError(
-                f"{name}: unknown customer(s) {unknown[:_SHOW]}; available include "
-                f"{available[:_SHOW].tolist()} ({len(available)} customers)"
-            )
-        return chosen
-    if n_agents is None:
-        return available.tolist()
-    if not 1 <= n_agents <= len(available):
-        raise DataError(f"{name}: n_agents={n_agents} but the file has {len(available)} customers")
-    return available[:n_agents].tolist()
-
-
 def _check_coverage(sel: pd.DataFrame, chosen: list[int], grid: TimeGrid, name: str) -> None:
     """Every selected customer's dates must span [grid.start, grid.end)."""
     span = sel.groupby("customer")["date"].agg(["min", "max"]).loc[chosen]
@@ -202,7 +178,9 @@ def load_ausgrid(
     if (grid.start - grid.start.normalize()) % pd.Timedelta(minutes=align):
         raise DataError(f"grid start {grid.start} is not on a {align}-min boundary (Ausgrid data is half-hourly)")
     ids, values = _read(path)
-    chosen = _select(ids, customers, n_agents, name)
+    available = np.sort(ids["customer"].unique()).tolist()
+    requested = None if customers is None else [int(c) for c in customers]
+    chosen = select_series(available, requested, n_agents, name, "customer")
 
     in_sel = ids["customer"].isin(chosen).to_numpy()
     sel, vals = ids[in_sel].reset_index(drop=True), values[in_sel]

@@ -84,3 +84,30 @@ class Profiles:
     @property
     def n_agents(self) -> int:
         return self.load_kw.shape[1]
+
+
+def select_series(available: list, requested: list | None, n_agents: int | None, source: str, what: str) -> list:
+    """Choose which series of a data source become agents, in order.
+
+    ``requested`` (explicit ids, order kept) wins; else the first ``n_agents`` of ``available`` (already sorted);
+    else all. Duplicates, unknown ids and a count that does not match are DataErrors naming ``source``.
+    """
+    if requested is not None:
+        chosen = list(requested)
+        if n_agents is not None and n_agents != len(chosen):
+            raise DataError(f"{source}: n_agents={n_agents} but {len(chosen)} {what}s were given")
+        if len(set(chosen)) != len(chosen):
+            raise DataError(f"{source}: the requested {what}s contain duplicates: {chosen}")
+        known = set(available)
+        unknown = [c for c in chosen if c not in known]
+        if unknown:
+            raise DataError(
+                f"{source}: unknown {what}(s) {unknown[:5]}; available include {available[:5]} "
+                f"({len(available)} {what}s)"
+            )
+        return chosen
+    if n_agents is None:
+        return list(available)
+    if not 1 <= n_agents <= len(available):
+        raise DataError(f"{source}: n_agents={n_agents} but the data has {len(available)} {what}s")
+    return list(available[:n_agents])

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from powergrid.data.profiles import ALLOWED_STEP_MINUTES, Profiles, TimeGrid
+from powergrid.data.profiles import ALLOWED_STEP_MINUTES, Profiles, TimeGrid, select_series
 from powergrid.data.resample import resample_mean_kw
 from powergrid.errors import DataError
 
@@ -89,29 +89,6 @@ def _infer_minutes(df: pd.DataFrame, name: str) -> int:
     return int(minutes)
 
 
-def _select(df: pd.DataFrame, agent_ids: Sequence[str] | None, n_agents: int | None, name: str) -> list[str]:
-    available = sorted(df["agent_id"].unique().tolist())
-    if agent_ids is not None:
-        chosen = [str(a) for a in agent_ids]
-        if n_agents is not None and n_agents != len(chosen):
-            raise DataError(f"n_agents={n_agents} but {len(chosen)} agent_ids were given")
-        if len(set(chosen)) != len(chosen):
-            raise DataError(f"agent_ids contains duplicates: {chosen}")
-        known = set(available)
-        unknown = [a for a in chosen if a not in known]
-        if unknown:
-            raise DataError(
-                f"{name}: unknown agent id(s) {unknown[:_SHOW]}; available include "
-                f"{available[:_SHOW]} ({len(available)} agents)"
-            )
-        return chosen
-    if n_agents is None:
-        return available
-    if not 1 <= n_agents <= len(available):
-        raise DataError(f"{name}: n_agents={n_agents} but the table has {len(available)} agents")
-    return available[:n_agents]
-
-
 def load_table(
     path: str | Path,
     grid: TimeGrid,
@@ -135,7 +112,9 @@ def load_table(
     step = pd.Timedelta(minutes=native)
     if (grid.start - grid.start.normalize()) % step:
         raise DataError(f"grid start {grid.start} is not on a {native}-min boundary of the data")
-    chosen = _select(df, agent_ids, n_agents, name)
+    available = sorted(df["agent_id"].unique().tolist())
+    requested = None if agent_ids is None else [str(a) for a in agent_ids]
+    chosen = select_series(available, requested, n_agents, name, "agent id")
 
     n_native = -(-(grid.end - grid.start) // step)  # ceil: a finer grid may end inside a native step
     stop = grid.start + n_native * step
