@@ -76,9 +76,13 @@ def _fmt(value: float | NA) -> str:
 
 def kpi_table(reports: dict[str, KPIReport], title: str) -> Table:
     """KPIs as rows, runs as columns."""
-    notes = sorted({f"{kpi}: {v.reason}" for r in reports.values() for kpi, v in r.community.items()
-                    if isinstance(v, NA)})  # fmt: skip
-    table = Table(title=title, title_justify="left", caption="n/a — " + "; ".join(notes) if notes else None,
+    by_reason: dict[str, list[str]] = {}
+    for r in reports.values():
+        for kpi, v in r.community.items():
+            if isinstance(v, NA) and kpi not in by_reason.setdefault(v.reason, []):
+                by_reason[v.reason].append(kpi)
+    notes = "; ".join(f"{reason}: {', '.join(kpis)}" for reason, kpis in by_reason.items())
+    table = Table(title=title, title_justify="left", caption=f"n/a — {notes}" if notes else None,
                   caption_justify="left")  # fmt: skip
     table.add_column("KPI", style="bold", no_wrap=True)
     table.add_column("unit", style="dim", no_wrap=True)

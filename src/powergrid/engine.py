@@ -15,6 +15,7 @@ from heron.clearing import Trades
 from powergrid.actions import Actions, Observation
 from powergrid.balance import check_step_balances
 from powergrid.market import clear_market, settle_with_grid
+from powergrid.network.setup import NetworkStage, NetworkStep
 from powergrid.safety import FeasibilityFilter, Interventions
 from powergrid.scenarios.build import Community
 
@@ -41,6 +42,7 @@ class StepResult:
     p2p_payment: np.ndarray
     fees: np.ndarray
     degradation_cost: np.ndarray
+    loss_cost: np.ndarray  # network losses allocated to the agent (0 unless losses are "allocated")
     cost: np.ndarray
     co2_kg: np.ndarray
     clearing_price: float  # uniform/posted P2P price of the step (NaN if no trade or discriminatory)
@@ -49,6 +51,8 @@ class StepResult:
     carbon_kg_per_kwh: float
     interventions: Interventions
     trades: Trades  # ``market`` field is 0; buyer/seller are agent indices
+    voltage_pu: np.ndarray  # at each agent's connection (NaN without a feeder)
+    network: NetworkStep | None  # power-flow outcome (None without a feeder)
 
 
 class CommunityEngine:
@@ -62,6 +66,8 @@ class CommunityEngine:
         dt = community.grid.dt_hours
         self._import_limit = np.inf if limits.import_capacity_kw is None else limits.import_capacity_kw * dt
         self._export_limit = np.inf if limits.export_capacity_kw is None else limits.export_capacity_kw * dt
+        self.network = None if community.network is None else NetworkStage(community.network)
+        self._no_voltage = np.full(community.n_agents, np.nan)
         self.reset()
 
     @property
@@ -127,6 +133,12 @@ class CommunityEngine:
         soc_next = fleet.next_soc(self.soc, settled.charge, settled.discharge)
         grid_cost = settled.imported * obs.retail - settled.exported * obs.feed_in
         degradation = settled.discharge * fleet.degradation_cost
+        network, loss_cost, voltage = None, np.zeros(self.n_agents), self._no_voltage
+        if self.network is not None:
+            served = load - settled.unserved
+            consumption = served + settled.charge - settled.pv - settled.discharge
+            network, loss_cost = self.network.run(t, served, consumption, dt, obs.retail)
+            voltage = network.agent_u_pu
         result = StepResult(
             t=t,
             load=load,
@@ -146,7 +158,8 @@ class CommunityEngine:
             p2p_payment=market.p2p_payment,
             fees=market.fees,
             degradation_cost=degradation,
-            cost=grid_cost + market.p2p_payment + market.fees + degradation,
+            loss_cost=loss_cost,
+            cost=grid_cost + market.p2p_payment + market.fees + degradation + loss_cost,
             co2_kg=settled.imported * obs.carbon_kg_per_kwh,
             clearing_price=market.price,
             retail=obs.retail,
@@ -154,6 +167,8 @@ class CommunityEngine:
             carbon_kg_per_kwh=obs.carbon_kg_per_kwh,
             interventions=flags,
             trades=market.trades,
+            voltage_pu=voltage,
+            network=network,
         )
         if self.check_balances:
             check_step_balances(result, pv_available, fleet, self.soc, c.agents.ids)

@@ -49,6 +49,14 @@ KPI_INFO: dict[str, tuple[str, str]] = {
     "unserved_kwh": ("kWh", "Σ load not served (feeder import limit)"),
     "curtailed_kwh": ("kWh", "Σ PV curtailed (feeder export limit)"),
     "safety_interventions": ("count", "agent-steps whose action the safety layer changed"),
+    "losses_kwh": ("kWh", "Σ network losses (lines and transformers)"),
+    "loss_cost": ("currency", "losses bought at retail (agents' share + operator's)"),
+    "voltage_violations": ("count", "LV bus-steps outside the voltage band"),
+    "min_voltage_pu": ("pu", "lowest LV bus voltage"),
+    "max_voltage_pu": ("pu", "highest LV bus voltage"),
+    "max_line_loading_pct": ("%", "highest line or transformer loading"),
+    "overloads": ("count", "branch-steps above 100 % loading"),
+    "power_flow_fallbacks": ("count", "steps solved with the linear fallback (Newton–Raphson diverged)"),
 }
 
 
@@ -140,6 +148,7 @@ def compute_kpis(totals: RunTotals, baseline: RunTotals | None = None) -> KPIRep
         curtailed_kwh=float(a["curtailed"].sum()),
         safety_interventions=float(sum(v.sum() for v in totals.interventions.values())),
     )
+    c.update(_network_kpis(totals))
     community = {k: c[k] for k in KPI_INFO}
     cap = totals.battery_capacity_kwh
     agents = {
@@ -153,5 +162,24 @@ def compute_kpis(totals: RunTotals, baseline: RunTotals | None = None) -> KPIRep
         "self_sufficiency_ratio": _per_agent_ratio(a["imported"] + a["bought"], a["load"]),
         "battery_cycles": np.divide(a["discharge"], cap, out=np.full(cap.shape, np.nan), where=cap > ZERO),
         "co2_kg": a["co2_kg"],
+        "loss_cost": a["loss_cost"],
     }
     return KPIReport(community=community, agents=agents, agent_ids=totals.agent_ids)
+
+
+def _network_kpis(totals: RunTotals) -> dict[str, Value]:
+    net = totals.network
+    if net is None:
+        return {k: NA("no feeder in the scenario") for k in (
+            "losses_kwh", "loss_cost", "voltage_violations", "min_voltage_pu", "max_voltage_pu",
+            "max_line_loading_pct", "overloads", "power_flow_fallbacks")}  # fmt: skip
+    return {
+        "losses_kwh": float(net["losses_kwh"].sum()),
+        "loss_cost": float(totals.agent["loss_cost"].sum() + net["operator_loss_cost"].sum()),
+        "voltage_violations": float(net["violations"].sum()),
+        "min_voltage_pu": float(net["v_min"].min()),
+        "max_voltage_pu": float(net["v_max"].max()),
+        "max_line_loading_pct": 100.0 * float(max(net["max_line_loading"].max(), net["max_trafo_loading"].max())),
+        "overloads": float(net["overloads"].sum()),
+        "power_flow_fallbacks": float((net["converged"] == 0).sum()),
+    }

@@ -20,17 +20,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from powergrid.analytics.totals import AGENT_SUMS
+from powergrid.analytics.totals import AGENT_SUMS, NETWORK_SERIES
 from powergrid.errors import ResultsError
 from powergrid.safety import Interventions
 
 TIMESERIES = "timeseries.parquet"
 TRADES = "trades.parquet"
+NETWORK = "network.parquet"
 KPIS = "kpis.json"
 SCENARIO = "scenario.yaml"
 
 #: Columns of timeseries.parquet besides step/timestamp/agent (all float64; energies kWh, money currency).
-SERIES_COLUMNS = (*AGENT_SUMS, "soc", "order", "limit_price")
+SERIES_COLUMNS = (*AGENT_SUMS, "soc", "order", "limit_price", "voltage_pu")
 STEP_COLUMNS = ("clearing_price", "retail", "feed_in", "carbon_kg_per_kwh")
 
 
@@ -78,6 +79,7 @@ class RunWriter:
         self._trades: list = []
         self._series_writer: pq.ParquetWriter | None = None
         self._trades_writer: pq.ParquetWriter | None = None
+        self._network_writer: pq.ParquetWriter | None = None
 
     def add(self, r) -> None:  # r: powergrid.engine.StepResult
         self._buffer.append(r)
@@ -123,8 +125,23 @@ class RunWriter:
             "price": pa.array(np.concatenate([r.trades.price for r in steps])),
         })  # fmt: skip
 
+    def _network_table(self) -> pa.Table | None:
+        steps = [r for r in self._buffer if r.network is not None]
+        if not steps:
+            return None
+        t = np.array([r.t for r in steps], dtype=np.int32)
+        cols = {"step": pa.array(t), "timestamp": pa.array(self.timestamps[t])}
+        for name in NETWORK_SERIES:
+            cols[name] = pa.array(np.array([getattr(r.network, name) for r in steps], dtype=float))
+        return pa.table(cols)
+
     def flush(self) -> None:
         """Write buffered steps as one row group per file."""
+        network = self._network_table()
+        if network is not None:
+            if self._network_writer is None:
+                self._network_writer = pq.ParquetWriter(self.folder / NETWORK, network.schema)
+            self._network_writer.write_table(network)
         if self._buffer:
             table = self._series_table()
             if self._series_writer is None:
@@ -143,6 +160,8 @@ class RunWriter:
         self.flush()
         if self._series_writer is not None:
             self._series_writer.close()
+        if self._network_writer is not None:
+            self._network_writer.close()
         if self._trades_writer is not None:
             self._trades_writer.close()
         else:

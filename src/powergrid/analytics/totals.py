@@ -15,7 +15,13 @@ from powergrid.safety import Interventions
 #: Per-agent energy (kWh) and money (currency) sums; names match StepResult fields and timeseries columns.
 AGENT_SUMS = (
     "load", "pv", "curtailed", "charge", "discharge", "bought", "sold", "imported", "exported", "unserved",
-    "grid_cost", "p2p_payment", "fees", "degradation_cost", "cost", "co2_kg",
+    "grid_cost", "p2p_payment", "fees", "degradation_cost", "loss_cost", "cost", "co2_kg",
+)  # fmt: skip
+
+#: Per-step feeder series (NetworkStep fields), present when the scenario has a feeder.
+NETWORK_SERIES = (
+    "head_kwh", "losses_kwh", "operator_loss_cost", "v_min", "v_max", "violations", "max_line_loading",
+    "max_trafo_loading", "overloads", "converged",
 )  # fmt: skip
 
 
@@ -31,6 +37,7 @@ class RunTotals:
     traded_any: np.ndarray = field(init=False)
     interventions: dict[str, np.ndarray] = field(default_factory=dict)
     step: dict[str, np.ndarray] = field(default_factory=dict)
+    network: dict[str, np.ndarray] | None = None
     steps_done: int = 0
 
     def __post_init__(self) -> None:
@@ -55,6 +62,11 @@ class RunTotals:
         for name in Interventions.FIELDS:
             self.interventions[name] += getattr(r.interventions, name)
         t = r.t
+        if r.network is not None:
+            if self.network is None:
+                self.network = {name: np.full(self.n_steps, np.nan) for name in NETWORK_SERIES}
+            for name in NETWORK_SERIES:
+                self.network[name][t] = getattr(r.network, name)
         self.step["imported"][t] = r.imported.sum()
         self.step["exported"][t] = r.exported.sum()
         self.step["p2p_volume"][t] = r.trades.quantity.sum()
@@ -63,8 +75,11 @@ class RunTotals:
         self.steps_done += 1
 
 
-def totals_from_frames(timeseries, trades, battery_capacity_kwh: np.ndarray, dt_hours: float) -> RunTotals:
-    """Rebuild RunTotals from a run's ``timeseries.parquet`` and ``trades.parquet`` (as pandas DataFrames)."""
+def totals_from_frames(
+    timeseries, trades, battery_capacity_kwh: np.ndarray, dt_hours: float, network=None
+) -> RunTotals:
+    """Rebuild RunTotals from a run's ``timeseries.parquet``, ``trades.parquet`` and, with a feeder,
+    ``network.parquet`` (as pandas DataFrames)."""
     agent = timeseries["agent"]
     ids = tuple(str(x) for x in agent.cat.categories)
     codes = agent.cat.codes.to_numpy()
@@ -86,5 +101,7 @@ def totals_from_frames(timeseries, trades, battery_capacity_kwh: np.ndarray, dt_
     kwh = trades["kwh"].to_numpy()
     totals.step["p2p_volume"] = np.bincount(t_steps, weights=kwh, minlength=n_steps)
     totals.step["p2p_value"] = np.bincount(t_steps, weights=kwh * trades["price"].to_numpy(), minlength=n_steps)
+    if network is not None:
+        totals.network = {name: network[name].to_numpy(dtype=float) for name in NETWORK_SERIES}
     totals.steps_done = n_steps
     return totals

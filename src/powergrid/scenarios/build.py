@@ -15,6 +15,7 @@ from powergrid.data.tabular import load_table
 from powergrid.data.tariffs import Tariff, build_tariff
 from powergrid.devices.battery import BatteryFleet
 from powergrid.errors import ScenarioError
+from powergrid.network.setup import NetworkSetup, connect_agents
 from powergrid.scenarios.model import (
     AusgridData,
     BatteryConfig,
@@ -57,6 +58,7 @@ class Community:
     price_cap: np.ndarray
     market: MarketConfig
     limits: GridConfig
+    network: NetworkSetup | None = None
 
     @property
     def n_agents(self) -> int:
@@ -171,4 +173,5 @@ def build_community(scenario: Scenario) -> Community:
         price_cap=hi,
         market=scenario.market,
         limits=scenario.grid,
+        network=None if scenario.network is None else connect_agents(scenario.network, agents.ids, scenario.seed),
     )

@@ -175,6 +175,35 @@ class TableData(Strict):
     native_minutes: Literal[15, 30, 60] | None = None
 
 
+class NetworkConfig(Strict):
+    """A feeder under the community: AC power flow every step (no section = copper plate)."""
+
+    feeder: str = Field(
+        description="Feeder name: cigre-lv, kerber-dorfnetz, ieee-european-lv, ieee13, simbench:<code>."
+    )
+    agent_buses: dict[str, int] | None = Field(
+        None, description="Explicit node id per agent id; other agents are spread evenly (seeded) over load buses."
+    )
+    agent_phases: dict[str, Literal["a", "b", "c"]] | None = Field(
+        None, description="Phase per agent on asymmetric feeders; default: seeded, spread over the bus's phases."
+    )
+    voltage_band: tuple[float, float] = Field((0.95, 1.05), description="Allowed voltage (pu) on LV buses.")
+    power_factor: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        0.97, description="Power factor of household load (inductive); PV and batteries run at unity."
+    )
+    losses: Literal["operator", "allocated"] = Field(
+        "operator",
+        description="Who pays network losses at retail: the community operator, or agents pro rata to their flows.",
+    )
+
+    @model_validator(mode="after")
+    def _band(self) -> NetworkConfig:
+        lo, hi = self.voltage_band
+        if not 0 < lo < hi:
+            raise ValueError(f"voltage_band must be (low, high) with 0 < low < high, got {self.voltage_band}")
+        return self
+
+
 DataConfig = Annotated[SyntheticData | AusgridData | TableData, Field(discriminator="source")]
 
 
@@ -193,6 +222,7 @@ class Scenario(Strict):
     market: MarketConfig = Field(default_factory=MarketConfig)
     grid: GridConfig = Field(default_factory=GridConfig)
     data: DataConfig = Field(default_factory=SyntheticData)
+    network: NetworkConfig | None = Field(None, description="Feeder and power flow; none = copper plate.")
 
     @model_validator(mode="before")
     @classmethod

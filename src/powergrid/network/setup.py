@@ -1,0 +1,145 @@
+"""Connect a community's agents to a feeder, and the per-step network stage of the engine.
+
+Physics: an agent's consumption at its connection is ``p = (load − unserved) + charge − pv − discharge`` (kW,
+P2P trades are financial — their energy flows through the feeder like any other), with the household load at
+the scenario's power factor (PV and batteries at unity). Losses (kWh) are bought from the upstream grid at the
+step's retail price, paid by the community operator or by the agents pro rata to ``|p|``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from powergrid.errors import ConservationError, ScenarioError
+from powergrid.network.feeders import load_feeder
+from powergrid.network.model import Feeder
+from powergrid.network.powerflow import FeederSolver
+from powergrid.scenarios.model import NetworkConfig
+
+_PHASES = {"a": 0, "b": 1, "c": 2}
+
+#: Tolerance of the feeder energy balance (head = Σ agents + losses), relative to the power flowing (kW).
+FLOW_BALANCE_TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class NetworkSetup:
+    """Where each agent connects, and how the network is accounted."""
+
+    feeder: Feeder
+    agent_nodes: np.ndarray
+    agent_phases: np.ndarray  # 0/1/2 on asymmetric feeders, -1 on symmetric ones
+    config: NetworkConfig
+
+    @property
+    def tan_phi(self) -> float:
+        pf = self.config.power_factor
+        return float(np.sqrt(1.0 - pf * pf) / pf)
+
+    def solver(self) -> FeederSolver:
+        """A fresh power-flow model (power-grid-model models are stateful: one per engine)."""
+        phases = None if self.feeder.symmetric else self.agent_phases
+        return FeederSolver(self.feeder, self.agent_nodes, phases, self.config.voltage_band)
+
+
+def connect_agents(config: NetworkConfig, agent_ids: tuple[str, ...], seed: int) -> NetworkSetup:
+    """Explicit buses/phases first; the other agents spread evenly (seeded order) over the feeder's load buses."""
+    feeder = load_feeder(config.feeder)
+    index = {a: i for i, a in enumerate(agent_ids)}
+    for what, mapping in (("agent_buses", config.agent_buses), ("agent_phases", config.agent_phases)):
+        unknown = sorted(set(mapping or {}) - set(index))
+        if unknown:
+            raise ScenarioError(f"network.{what}: unknown agent ids {unknown[:5]}")
+    rng = np.random.default_rng([seed, 0x6E6574])  # a stream of its own, independent of the data draws
+    order = rng.permutation(feeder.connection_nodes)
+    nodes = np.array([order[k % order.size] for k in range(len(agent_ids))], dtype=np.int64)
+    known_nodes = set(feeder.node_ids.tolist())
+    for agent, node in (config.agent_buses or {}).items():
+        if node not in known_nodes:
+            raise ScenarioError(
+                f"network.agent_buses[{agent!r}]: node {node} is not in feeder {feeder.name!r} "
+                f"(load buses: {feeder.connection_nodes[:8].tolist()}…)"
+            )
+        nodes[index[agent]] = node
+    phases = np.full(len(agent_ids), -1, dtype=np.int64)
+    if not feeder.symmetric:
+        available = dict(zip(feeder.connection_nodes.tolist(), feeder.connection_phases, strict=True))
+        offset = int(rng.integers(3))
+        counts: dict[int, int] = {}
+        for i, node in enumerate(nodes.tolist()):
+            options = available.get(node, (0, 1, 2))
+            k = counts.get(node, 0)
+            counts[node] = k + 1
+            phases[i] = options[(k + offset) % len(options)]
+        for agent, phase in (config.agent_phases or {}).items():
+            options = available.get(int(nodes[index[agent]]), (0, 1, 2))
+            if _PHASES[phase] not in options:
+                raise ScenarioError(f"network.agent_phases[{agent!r}]: phase {phase} does not exist at its bus")
+            phases[index[agent]] = _PHASES[phase]
+    return NetworkSetup(feeder, nodes, phases, config)
+
+
+@dataclass(frozen=True)
+class NetworkStep:
+    """Network outcome of one step: energies kWh, voltages pu, loadings as fractions of rating."""
+
+    head_kwh: float  # + import into the feeder from the upstream grid
+    losses_kwh: float
+    operator_loss_cost: float  # currency, paid by the community operator
+    v_min: float
+    v_max: float
+    violations: int  # LV buses outside the voltage band
+    max_line_loading: float
+    max_trafo_loading: float
+    overloads: int  # lines and transformers above 100 %
+    converged: bool
+    agent_u_pu: np.ndarray  # (N,) voltage at each agent's connection
+
+
+class NetworkStage:
+    """Runs the power flow of each engine step and settles the losses."""
+
+    def __init__(self, setup: NetworkSetup) -> None:
+        self.setup = setup
+        self.solver = setup.solver()
+
+    def run(self, t: int, served_load: np.ndarray, net_kwh: np.ndarray, dt: float, retail: float):
+        """Power flow for consumption ``net_kwh`` (N,) over the step; returns (NetworkStep, loss_cost (N,))."""
+        p_kw = net_kwh / dt
+        flow = self.solver.solve(p_kw, served_load / dt * self.setup.tan_phi)
+        losses_kwh = float(flow.losses_kw[0]) * dt
+        head_kwh = float(flow.head_kw[0]) * dt
+        # Kirchhoff on the solved flow (the agents' power as solved: under the linear fallback it differs from
+        # the request, which is why that step is flagged).
+        agents_kwh = float(flow.agents_kw[0]) * dt
+        background_kwh = float(flow.background_kw[0]) * dt
+        gap = head_kwh - losses_kwh - agents_kwh - background_kwh
+        if abs(gap) > FLOW_BALANCE_TOL * max(1.0, abs(head_kwh) + float(np.abs(net_kwh).sum())):
+            raise ConservationError(
+                f"feeder energy balance at step {t}: head {head_kwh:.9g} != agents {agents_kwh:.9g}"
+                f" + feeder loads {background_kwh:.9g} + losses {losses_kwh:.9g} kWh"
+            )
+        loss_value = losses_kwh * retail
+        if self.setup.config.losses == "allocated":
+            weight = np.abs(net_kwh)
+            total = weight.sum()
+            share = weight / total if total > 0 else np.full(weight.shape, 1.0 / weight.size)
+            loss_cost, operator_cost = loss_value * share, 0.0
+        else:
+            loss_cost, operator_cost = np.zeros_like(net_kwh), loss_value
+        step = NetworkStep(
+            head_kwh=head_kwh,
+            losses_kwh=losses_kwh,
+            operator_loss_cost=operator_cost,
+            v_min=float(flow.v_min[0]),
+            v_max=float(flow.v_max[0]),
+            violations=int(flow.violations[0]),
+            max_line_loading=float(flow.line_loading.max(initial=0.0)),
+            max_trafo_loading=float(flow.trafo_loading.max(initial=0.0)),
+            overloads=int(flow.overloads[0]),
+            converged=bool(flow.converged[0]),
+            agent_u_pu=flow.agent_u_pu[0],
+        )
+        return step, loss_cost
