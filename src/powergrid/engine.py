@@ -7,7 +7,7 @@ degradation_cost`` (positive = the agent pays).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -58,9 +58,12 @@ class StepResult:
 class CommunityEngine:
     """Steps a Community through time. State: stored energy and last battery power per agent (arrays)."""
 
-    def __init__(self, community: Community, check_balances: bool = True) -> None:
+    def __init__(self, community: Community, check_balances: bool = True, defer_network: bool = False) -> None:
+        """``defer_network``: skip the power flow in ``step`` and solve pending steps together in ``complete``
+        (for callers whose decisions do not depend on the network outcome of the same run, e.g. ``simulate``)."""
         self.community = community
         self.check_balances = check_balances
+        self.defer_network = defer_network
         self.safety = FeasibilityFilter()
         limits = community.limits
         dt = community.grid.dt_hours
@@ -77,6 +80,21 @@ class CommunityEngine:
     @property
     def done(self) -> bool:
         return self.t >= self.community.n_steps
+
+    def complete(self, results: list[StepResult]) -> list[StepResult]:
+        """Solve the power flows of deferred steps in one batch; returns the results with network outcome,
+        voltages and loss costs filled in (identical to what per-step solving gives)."""
+        if self.network is None or not results:
+            return results
+        dt = self.community.grid.dt_hours
+        served = np.stack([r.load - r.unserved for r in results])
+        consumption = served + np.stack([r.charge - r.pv - r.discharge for r in results])
+        retail = np.array([r.retail for r in results])
+        solved = self.network.run_batch([r.t for r in results], served, consumption, dt, retail)
+        return [
+            replace(r, network=net, loss_cost=loss, voltage_pu=net.agent_u_pu, cost=r.cost + loss)
+            for r, (net, loss) in zip(results, solved, strict=True)
+        ]
 
     def reset(self) -> Observation:
         """Back to step 0 with the initial state of charge."""
@@ -134,7 +152,7 @@ class CommunityEngine:
         grid_cost = settled.imported * obs.retail - settled.exported * obs.feed_in
         degradation = settled.discharge * fleet.degradation_cost
         network, loss_cost, voltage = None, np.zeros(self.n_agents), self._no_voltage
-        if self.network is not None:
+        if self.network is not None and not self.defer_network:
             served = load - settled.unserved
             consumption = served + settled.charge - settled.pv - settled.discharge
             network, loss_cost = self.network.run(t, served, consumption, dt, obs.retail)

@@ -28,25 +28,45 @@ class RunOutcome:
     kpis: KPIReport
 
 
+#: Steps whose power flows are solved in one batch call (a week at 1 h); 1 = solve every step on its own.
+NETWORK_BATCH = 168
+
+
 def simulate(
     community: Community,
     controller: Controller | str,
     writer: RunWriter | None = None,
     progress: ProgressCallback | None = None,
+    network_batch: int = NETWORK_BATCH,
 ) -> RunTotals:
-    """Run ``controller`` over the whole horizon; stream steps to ``writer``; return the totals."""
+    """Run ``controller`` over the whole horizon; stream steps to ``writer``; return the totals.
+
+    With a feeder, every step's power flow is solved, ``network_batch`` steps per power-grid-model call: the
+    controllers here do not observe network results, so this gives the same outcome as solving step by step
+    (tested) at a fraction of the cost. Interactive faces (RL environments) solve every step on its own.
+    """
     if isinstance(controller, str):
         controller = make_controller(controller)
+    if network_batch < 1:
+        raise ValueError(f"network_batch must be >= 1, got {network_batch}")
     controller.reset(community)
-    engine = CommunityEngine(community)
+    engine = CommunityEngine(community, defer_network=network_batch > 1)
     totals = RunTotals(community.agents.ids, community.agents.battery.capacity_kwh, community.grid.dt_hours,
                        community.n_steps)  # fmt: skip
+    pending = []
+
+    def record(results) -> None:
+        for result in engine.complete(results) if engine.defer_network else results:
+            totals.add(result)
+            if writer is not None:
+                writer.add(result)
+
     while not engine.done:
         obs = engine.observe()
-        result = engine.step(controller.act(obs), obs)
-        totals.add(result)
-        if writer is not None:
-            writer.add(result)
+        pending.append(engine.step(controller.act(obs), obs))
+        if len(pending) >= network_batch or engine.done:
+            record(pending)
+            pending = []
         if progress is not None:
             progress(1)
     return totals

@@ -15,7 +15,7 @@ import numpy as np
 from powergrid.errors import ConservationError, ScenarioError
 from powergrid.network.feeders import load_feeder
 from powergrid.network.model import Feeder
-from powergrid.network.powerflow import FeederSolver
+from powergrid.network.powerflow import FeederSolver, FlowResult
 from powergrid.scenarios.model import NetworkConfig
 
 _PHASES = {"a": 0, "b": 1, "c": 2}
@@ -107,14 +107,21 @@ class NetworkStage:
 
     def run(self, t: int, served_load: np.ndarray, net_kwh: np.ndarray, dt: float, retail: float):
         """Power flow for consumption ``net_kwh`` (N,) over the step; returns (NetworkStep, loss_cost (N,))."""
-        p_kw = net_kwh / dt
-        flow = self.solver.solve(p_kw, served_load / dt * self.setup.tan_phi)
-        losses_kwh = float(flow.losses_kw[0]) * dt
-        head_kwh = float(flow.head_kw[0]) * dt
+        flow = self.solver.solve(net_kwh / dt, served_load / dt * self.setup.tan_phi)
+        return self._account(flow, 0, t, net_kwh, dt, retail)
+
+    def run_batch(self, t: list[int], served_load: np.ndarray, net_kwh: np.ndarray, dt: float, retail: np.ndarray):
+        """Many steps in one power-flow call: arrays (B, N) and (B,); returns a list of (NetworkStep, loss_cost)."""
+        flow = self.solver.solve_batch(net_kwh / dt, served_load / dt * self.setup.tan_phi)
+        return [self._account(flow, k, t[k], net_kwh[k], dt, float(retail[k])) for k in range(len(t))]
+
+    def _account(self, flow: FlowResult, k: int, t: int, net_kwh: np.ndarray, dt: float, retail: float):
+        losses_kwh = float(flow.losses_kw[k]) * dt
+        head_kwh = float(flow.head_kw[k]) * dt
         # Kirchhoff on the solved flow (the agents' power as solved: under the linear fallback it differs from
         # the request, which is why that step is flagged).
-        agents_kwh = float(flow.agents_kw[0]) * dt
-        background_kwh = float(flow.background_kw[0]) * dt
+        agents_kwh = float(flow.agents_kw[k]) * dt
+        background_kwh = float(flow.background_kw[k]) * dt
         gap = head_kwh - losses_kwh - agents_kwh - background_kwh
         if abs(gap) > FLOW_BALANCE_TOL * max(1.0, abs(head_kwh) + float(np.abs(net_kwh).sum())):
             raise ConservationError(
@@ -133,13 +140,13 @@ class NetworkStage:
             head_kwh=head_kwh,
             losses_kwh=losses_kwh,
             operator_loss_cost=operator_cost,
-            v_min=float(flow.v_min[0]),
-            v_max=float(flow.v_max[0]),
-            violations=int(flow.violations[0]),
-            max_line_loading=float(flow.line_loading.max(initial=0.0)),
-            max_trafo_loading=float(flow.trafo_loading.max(initial=0.0)),
-            overloads=int(flow.overloads[0]),
-            converged=bool(flow.converged[0]),
-            agent_u_pu=flow.agent_u_pu[0],
+            v_min=float(flow.v_min[k]),
+            v_max=float(flow.v_max[k]),
+            violations=int(flow.violations[k]),
+            max_line_loading=float(flow.line_loading[k].max(initial=0.0)),
+            max_trafo_loading=float(flow.trafo_loading[k].max(initial=0.0)),
+            overloads=int(flow.overloads[k]),
+            converged=bool(flow.converged[k]),
+            agent_u_pu=flow.agent_u_pu[k],
         )
         return step, loss_cost

@@ -95,11 +95,28 @@ def test_non_convergence_falls_back_to_the_linear_method_and_is_counted(monkeypa
         return real(self, update, method)
 
     monkeypatch.setattr(FeederSolver, "_calculate", flaky)
-    totals = simulate(community, "self-consumption")
+    totals = simulate(community, "self-consumption", network_batch=1)
     assert totals.network["converged"].tolist() == [1, 0, 1, 0, 1, 0]
     kpis = compute_kpis(totals).community
     assert kpis["power_flow_fallbacks"] == 3
     assert np.isfinite(totals.network["losses_kwh"]).all() and (totals.network["losses_kwh"] > 0).all()
+
+
+def test_batched_solves_fall_back_scenario_by_scenario(monkeypatch):
+    community = build_community(feeder_scenario(n_steps=6))
+    real = FeederSolver._calculate
+
+    def diverging(self, update, method):
+        if method == CalculationMethod.newton_raphson:
+            from power_grid_model.errors import IterationDiverge
+
+            raise IterationDiverge("forced in a test")
+        return real(self, update, method)
+
+    monkeypatch.setattr(FeederSolver, "_calculate", diverging)
+    totals = simulate(community, "self-consumption", network_batch=4)
+    assert totals.network["converged"].tolist() == [0] * 6
+    assert compute_kpis(totals).community["power_flow_fallbacks"] == 6
 
 
 def test_network_results_round_trip_through_files(tmp_path):
@@ -133,3 +150,15 @@ def test_feeders_are_identical_in_every_process(name):
     digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
                for _ in range(2)}  # fmt: skip
     assert len(digests) == 1
+
+
+@pytest.mark.parametrize("losses", ["operator", "allocated"])
+def test_batched_power_flows_give_the_same_run_as_step_by_step(losses):
+    community = build_community(feeder_scenario(losses, n_steps=60))
+    one = simulate(community, "truthful-bidder", network_batch=1)
+    batched = simulate(community, "truthful-bidder", network_batch=25)  # 25 + 25 + 10 steps
+    for name in one.agent:
+        np.testing.assert_allclose(batched.agent[name], one.agent[name], rtol=1e-12, atol=1e-12)
+    for name in one.network:
+        np.testing.assert_allclose(batched.network[name], one.network[name], rtol=1e-12, atol=1e-12)
+    assert one.network["losses_kwh"].min() > 0

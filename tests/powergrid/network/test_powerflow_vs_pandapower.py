@@ -84,3 +84,26 @@ def test_voltage_band_and_overload_counting():
     assert heavy.overloads[0] >= 1 and heavy.trafo_loading.max() > 1.0
     lv = np.isin(feeder.node_ids, feeder.lv_nodes)
     assert heavy.violations[0] == int((heavy.node_u_pu[0][lv] < 0.95).sum() + (heavy.node_u_pu[0][lv] > 1.05).sum())
+
+
+def test_simbench_lv_grid_matches_pandapower():
+    simbench = pytest.importorskip("simbench")
+    feeder = load_feeder("simbench:1-LV-rural1--0-sw")
+    nodes = feeder.connection_nodes
+    rng = np.random.default_rng(11)
+    p_kw = rng.uniform(-5.0, 7.0, (5, nodes.size))
+    ours = FeederSolver(feeder, nodes).solve_batch(p_kw, np.zeros_like(p_kw))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net = simbench.get_simbench_net("1-LV-rural1--0-sw")
+    for table in ("load", "sgen", "storage"):
+        getattr(net, table).drop(getattr(net, table).index, inplace=True)
+    for node in nodes:
+        pp.create_load(net, int(node), p_mw=0.0, q_mvar=0.0)
+    for k in range(5):
+        net.load["p_mw"] = p_kw[k] / 1e3
+        pp.runpp(net, trafo_model="pi", tolerance_mva=1e-10, max_iteration=30)
+        vm = net.res_bus["vm_pu"].reindex(feeder.node_ids).to_numpy()
+        assert np.abs(vm - ours.node_u_pu[k]).max() <= 1e-6
+        losses = (net.res_line["pl_mw"].sum() + net.res_trafo["pl_mw"].sum()) * 1e3
+        assert ours.losses_kw[k] == pytest.approx(losses, rel=1e-6)
