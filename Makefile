@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS ?= dev,simbench
+EXTRAS ?= dev,simbench,rl
 
 .PHONY: install demo test bench lint clean
 

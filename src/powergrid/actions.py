@@ -21,6 +21,7 @@ class Actions:
     battery_kw: np.ndarray
     trade_kw: np.ndarray
     limit_price: np.ndarray
+    fallback: np.ndarray | None = None  # (N,) agents a SafetySupervisor switched to grid-only (counted)
 
     @classmethod
     def idle(cls, n_agents: int, price: float = 0.0) -> Actions:
@@ -39,7 +40,7 @@ class Actions:
             if arr.shape != (n_agents,):
                 raise ActionError(f"actions.{name} must have shape ({n_agents},), got {arr.shape}")
             out[name] = arr
-        return Actions(**out)
+        return Actions(**out, fallback=self.fallback)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Observation:
     """
 
     t: int
+    stop: int  # the current run or episode ends before this step (forecasts must not look past it)
     dt_hours: float
     load_kw: np.ndarray
     pv_kw: np.ndarray
@@ -62,4 +64,6 @@ class Observation:
     price_floor: float
     price_cap: float
     carbon_kg_per_kwh: float
-    last_clearing_price: float
+    last_clearing_price: float  # NaN before the first trade of the run/episode
+    last_fill_kwh: np.ndarray  # (N,) P2P bought − sold in the previous step (0 at the start)
+    last_net_import_kwh: float  # community Σ(import − export) in the previous step (0 at the start)

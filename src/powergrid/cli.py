@@ -216,6 +216,72 @@ def compare(
     console.print(f"results: [bold]{out}[/bold] (comparison.png, comparison.csv, one run directory per controller)")
 
 
+@app.command()
+@handle_errors
+def train(
+    scenario: ScenarioArg,
+    algo: Annotated[str, typer.Option(help="Learning algorithm: ppo (stable-baselines3, parameter sharing).")] = "ppo",
+    timesteps: Annotated[
+        int, typer.Option(help="Agent-steps of experience (each env step gives one per agent).")
+    ] = 200_000,
+    seed: Annotated[int, typer.Option(help="Seed of data, episode sampling and the network initialisation.")] = 0,
+    out: Annotated[Path | None, typer.Option(help="Model directory; default models/<scenario>-ppo-seed<N>.")] = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Train a policy shared by all agents on the scenario's training days (extra `rl`)."""
+    if algo != "ppo":
+        raise HeronGridError(f"--algo: only 'ppo' is available, got {algo!r}")
+    if timesteps <= 0:
+        raise HeronGridError(f"--timesteps must be > 0, got {timesteps}")
+    _require_rl()
+    from powergrid.training.sb3 import train_ppo
+
+    spec = load_scenario(scenario, seed=seed)
+    out = out or Path("models") / f"{spec.name}-ppo-seed{seed}"
+    with atomic_directory(out, overwrite=overwrite) as tmp, _progress() as progress:
+        task = progress.add_task(f"training PPO on {spec.name}", total=timesteps)
+        result = train_ppo(spec, tmp, timesteps=timesteps, seed=seed,
+                           on_progress=lambda k: progress.advance(task, k))  # fmt: skip
+    console.print(f"trained {result.timesteps:,} agent-steps in {result.wall_seconds:.0f} s → [bold]{out}[/bold]")
+
+
+@app.command()
+@handle_errors
+def evaluate(
+    model: Annotated[Path, typer.Argument(help="A model directory written by `heron train`.")],
+    scenario: Annotated[str | None, typer.Option(help="Scenario (default: the one the model was trained on).")] = None,
+    split: Annotated[str, typer.Option(help="Days to evaluate on: test (held out) or train.")] = "test",
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for the figures; default <model>/evaluation-<split>.")
+    ] = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """The trained policy against grid-only, self-consumption and truthful-bidder: KPI table and figures."""
+    if split not in ("test", "train"):
+        raise HeronGridError(f"--split must be 'test' or 'train', got {split!r}")
+    _require_rl()
+    from powergrid.app.figures import evaluation_figures
+    from powergrid.training.evaluate import evaluate_policy
+
+    result = evaluate_policy(model, scenario, split)
+    out = out or Path(model) / f"evaluation-{split}"
+    with atomic_directory(out, overwrite=overwrite) as tmp:
+        evaluation_figures(result.grid_import, result.reward, tmp, result.dt_hours)
+        _comparison_csv(result.reports, tmp / "kpis.csv")
+    console.print(kpi_table(result.reports, f"{model} · {split} days {result.days.tolist()} · savings vs grid-only"))
+    console.print(f"figures: [bold]{out}[/bold] (grid_import.png, cumulative_reward.png, total_import.png)")
+
+
+def _require_rl() -> None:
+    try:
+        import stable_baselines3  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError:
+        raise HeronGridError(
+            "training needs the `rl` extra: pip install 'heron-grid[rl]' (make install does)"
+        ) from None
+
+
 def main() -> None:
     """Console-script entry point."""
     sys.exit(app())

@@ -79,7 +79,7 @@ class CommunityEngine:
 
     @property
     def done(self) -> bool:
-        return self.t >= self.community.n_steps
+        return self.t >= self.stop
 
     def complete(self, results: list[StepResult]) -> list[StepResult]:
         """Solve the power flows of deferred steps in one batch; returns the results with network outcome,
@@ -96,13 +96,21 @@ class CommunityEngine:
             for r, (net, loss) in zip(results, solved, strict=True)
         ]
 
-    def reset(self) -> Observation:
-        """Back to step 0 with the initial state of charge."""
+    def reset(self, start: int = 0, stop: int | None = None) -> Observation:
+        """Start a run (or an episode) at step ``start`` with the initial state of charge; it ends before ``stop``
+        (default: the end of the data)."""
+        n = self.community.n_steps
+        stop = n if stop is None else stop
+        if not 0 <= start < stop <= n:
+            raise ValueError(f"need 0 <= start < stop <= {n}, got start={start}, stop={stop}")
         fleet = self.community.agents.battery
-        self.t = 0
+        self.t = self.start = start
+        self.stop = stop
         self.soc = fleet.initial_soc_kwh.copy()
         self.last_power = np.zeros(self.n_agents)
         self.last_clearing_price = float("nan")
+        self.last_fill = np.zeros(self.n_agents)
+        self.last_net_import = 0.0
         return self.observe()
 
     def observe(self) -> Observation:
@@ -111,6 +119,7 @@ class CommunityEngine:
         max_charge, max_discharge = c.agents.battery.power_bounds(self.soc, dt, self.last_power)
         return Observation(
             t=t,
+            stop=self.stop,
             dt_hours=dt,
             load_kw=c.profiles.load_kw[t],
             pv_kw=c.profiles.pv_kw[t],
@@ -123,16 +132,20 @@ class CommunityEngine:
             price_cap=float(c.price_cap[t]),
             carbon_kg_per_kwh=float(c.carbon_kg_per_kwh[t]),
             last_clearing_price=self.last_clearing_price,
+            last_fill_kwh=self.last_fill,
+            last_net_import_kwh=self.last_net_import,
         )
 
-    def step(self, actions: Actions, obs: Observation | None = None) -> StepResult:
-        """Apply one step of actions and advance time. ``obs`` may pass the observation already computed."""
+    def step(self, actions: Actions, obs: Observation | None = None, fallback: np.ndarray | None = None) -> StepResult:
+        """Apply one step of actions and advance time. ``obs`` may pass the observation already computed;
+        ``fallback`` (N,) marks agents whose action the SafetySupervisor replaced by grid-only."""
         if self.done:
-            raise RuntimeError(f"the run has ended after {self.community.n_steps} steps; call reset()")
+            raise RuntimeError(f"the run has ended after {self.stop - self.start} steps; call reset()")
         c, t, dt = self.community, self.t, self.community.grid.dt_hours
         fleet = c.agents.battery
         obs = obs if obs is not None and obs.t == t else self.observe()
-        safe, flags = self.safety.apply(actions.validated(self.n_agents), obs)
+        actions = actions.validated(self.n_agents)
+        safe, flags = self.safety.apply(actions, obs, fallback if fallback is not None else actions.fallback)
 
         load = obs.load_kw * dt
         pv_available = obs.pv_kw * dt
@@ -192,6 +205,8 @@ class CommunityEngine:
             check_step_balances(result, pv_available, fleet, self.soc, c.agents.ids)
         self.soc = soc_next
         self.last_power = (settled.charge - settled.discharge) / dt
+        self.last_fill = market.bought_kwh - market.sold_kwh
+        self.last_net_import = float(settled.imported.sum() - settled.exported.sum())
         if market.trades.quantity.size:
             self.last_clearing_price = float(np.average(market.trades.price, weights=market.trades.quantity))
         self.t += 1

@@ -25,8 +25,9 @@ class Interventions:
     battery_clipped: np.ndarray
     trade_clipped: np.ndarray
     price_clipped: np.ndarray
+    fallback: np.ndarray  # the SafetySupervisor replaced the agent's action by the grid-only action
 
-    FIELDS = ("nonfinite", "battery_clipped", "trade_clipped", "price_clipped")
+    FIELDS = ("nonfinite", "battery_clipped", "trade_clipped", "price_clipped", "fallback")
 
 
 class FeasibilityFilter:
@@ -38,8 +39,15 @@ class FeasibilityFilter:
     deficit); (4) the limit price of a non-zero order into ``[price_floor, price_cap]``.
     """
 
-    def apply(self, actions: Actions, obs: Observation) -> tuple[Actions, Interventions]:
+    def apply(
+        self, actions: Actions, obs: Observation, fallback: np.ndarray | None = None
+    ) -> tuple[Actions, Interventions]:
+        """``fallback`` (N,) marks agents the SafetySupervisor switched to grid-only (idle battery, no order)."""
         battery, trade, price = actions.battery_kw, actions.trade_kw, actions.limit_price
+        fell_back = np.zeros(battery.shape, dtype=bool) if fallback is None else np.asarray(fallback, dtype=bool)
+        if fell_back.any():
+            battery = np.where(fell_back, 0.0, battery)
+            trade = np.where(fell_back, 0.0, trade)
         nonfinite = ~(np.isfinite(battery) & np.isfinite(trade) & np.isfinite(price))
         if nonfinite.any():
             battery = np.where(nonfinite, 0.0, battery)
@@ -56,5 +64,62 @@ class FeasibilityFilter:
             battery_clipped=np.abs(safe_battery - battery) > CLIP_TOL,
             trade_clipped=np.abs(safe_trade - trade) > CLIP_TOL,
             price_clipped=np.abs(safe_price - price) > CLIP_TOL,
+            fallback=fell_back,
         )
         return Actions(safe_battery, safe_trade, safe_price), flags
+
+
+@dataclass(frozen=True)
+class OODStats:
+    """Observation statistics of a trained policy's training data, stored beside the model (JSON).
+
+    ``mean``/``std`` per feature; ``precision`` the inverse covariance (for the Mahalanobis test).
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+    precision: np.ndarray
+    method: str = "zscore"
+    threshold: float = 6.0
+
+    @classmethod
+    def fit(cls, features: np.ndarray, method: str = "zscore", threshold: float = 6.0) -> OODStats:
+        """Statistics of (samples, F) features; constant features get std 1 (any change from them is large)."""
+        x = np.asarray(features, dtype=float)
+        mean = x.mean(axis=0)
+        std = x.std(axis=0)
+        std = np.where(std > 1e-9, std, 1.0)
+        cov = np.cov(x, rowvar=False) + 1e-6 * np.eye(x.shape[1])
+        return cls(mean, std, np.linalg.pinv(cov), method, threshold)
+
+    def to_json(self) -> dict:
+        return {"mean": self.mean.tolist(), "std": self.std.tolist(), "precision": self.precision.tolist(),
+                "method": self.method, "threshold": self.threshold}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict) -> OODStats:
+        return cls(np.array(data["mean"]), np.array(data["std"]), np.array(data["precision"]), data["method"],
+                   float(data["threshold"]))  # fmt: skip
+
+
+class SafetySupervisor:
+    """Switches an agent to the grid-only fallback for a step when its observation is out of distribution.
+
+    The test is deterministic: per-feature z-score (max |z| > threshold) or Mahalanobis distance (> threshold)
+    against the training statistics. The engine counts every fallback (``Interventions.fallback``).
+    """
+
+    def __init__(self, stats: OODStats) -> None:
+        self.stats = stats
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        """Distance of each agent's features (N, F) from the training data (N,)."""
+        z = (features - self.stats.mean) / self.stats.std
+        if self.stats.method == "mahalanobis":
+            d = features - self.stats.mean
+            return np.sqrt(np.maximum(np.einsum("nf,fg,ng->n", d, self.stats.precision, d), 0.0))
+        return np.abs(z).max(axis=1)
+
+    def out_of_distribution(self, features: np.ndarray) -> np.ndarray:
+        """Boolean mask (N,) of agents to switch to the grid-only fallback this step."""
+        return self.scores(features) > self.stats.threshold

@@ -10,7 +10,7 @@ from powergrid.analytics.kpis import KPIReport, compute_kpis
 from powergrid.analytics.results import RunWriter
 from powergrid.analytics.totals import RunTotals
 from powergrid.controllers import Controller, make_controller
-from powergrid.engine import CommunityEngine
+from powergrid.engine import CommunityEngine, StepResult
 from powergrid.scenarios.build import Community
 from powergrid.scenarios.loader import dump_scenario
 
@@ -38,6 +38,9 @@ def simulate(
     writer: RunWriter | None = None,
     progress: ProgressCallback | None = None,
     network_batch: int = NETWORK_BATCH,
+    start: int = 0,
+    stop: int | None = None,
+    on_step: Callable[[StepResult], None] | None = None,
 ) -> RunTotals:
     """Run ``controller`` over the whole horizon; stream steps to ``writer``; return the totals.
 
@@ -51,8 +54,9 @@ def simulate(
         raise ValueError(f"network_batch must be >= 1, got {network_batch}")
     controller.reset(community)
     engine = CommunityEngine(community, defer_network=network_batch > 1)
+    engine.reset(start, stop)
     totals = RunTotals(community.agents.ids, community.agents.battery.capacity_kwh, community.grid.dt_hours,
-                       community.n_steps)  # fmt: skip
+                       engine.stop - start, first_step=start)  # fmt: skip
     pending = []
 
     def record(results) -> None:
@@ -60,6 +64,8 @@ def simulate(
             totals.add(result)
             if writer is not None:
                 writer.add(result)
+            if on_step is not None:
+                on_step(result)
 
     while not engine.done:
         obs = engine.observe()

@@ -39,6 +39,7 @@ class RunTotals:
     step: dict[str, np.ndarray] = field(default_factory=dict)
     network: dict[str, np.ndarray] | None = None
     steps_done: int = 0
+    first_step: int = 0  # the run covers steps first_step … first_step + n_steps − 1 of the scenario
 
     def __post_init__(self) -> None:
         n = len(self.agent_ids)
@@ -61,7 +62,7 @@ class RunTotals:
         self.traded_any |= trading
         for name in Interventions.FIELDS:
             self.interventions[name] += getattr(r.interventions, name)
-        t = r.t
+        t = r.t - self.first_step
         if r.network is not None:
             if self.network is None:
                 self.network = {name: np.full(self.n_steps, np.nan) for name in NETWORK_SERIES}
@@ -105,3 +106,21 @@ def totals_from_frames(
         totals.network = {name: network[name].to_numpy(dtype=float) for name in NETWORK_SERIES}
     totals.steps_done = n_steps
     return totals
+
+
+def merge_totals(parts: list[RunTotals]) -> RunTotals:
+    """Totals of several windows of the same community as one run (sums; per-step series concatenated)."""
+    first = parts[0]
+    merged = RunTotals(first.agent_ids, first.battery_capacity_kwh, first.dt_hours, sum(p.n_steps for p in parts),
+                       first_step=first.first_step)  # fmt: skip
+    for name in AGENT_SUMS:
+        merged.agent[name] = sum(p.agent[name] for p in parts)
+    merged.traded_any = np.logical_or.reduce([p.traded_any for p in parts])
+    for name in Interventions.FIELDS:
+        merged.interventions[name] = sum(p.interventions[name] for p in parts)
+    for name in merged.step:
+        merged.step[name] = np.concatenate([p.step[name] for p in parts])
+    if first.network is not None:
+        merged.network = {k: np.concatenate([p.network[k] for p in parts]) for k in first.network}
+    merged.steps_done = sum(p.steps_done for p in parts)
+    return merged

@@ -204,6 +204,41 @@ class NetworkConfig(Strict):
         return self
 
 
+class SplitConfig(Strict):
+    """Train/test split by whole days (RL training and evaluation)."""
+
+    episode_days: int = Field(1, gt=0, description="Days per training episode.")
+    test_days: list[int] | None = Field(
+        None, description="Day indices (0 = the first day) held out for testing; default: the last test_fraction."
+    )
+    test_fraction: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(
+        0.25, description="Share of whole days held out at the end of the horizon when test_days is not given."
+    )
+
+
+class RewardConfig(Strict):
+    """R = w_profit·profit − w_grid·import − w_soc·SoC penalty − w_degrad·throughput − w_co2·CO₂
+    − w_overload·overload − w_fair·Gini (per agent and step)."""
+
+    w_profit: NonNeg = Field(1.0, description="Weight of profit (−cost, currency).")
+    w_grid: NonNeg = Field(0.5, description="Weight of grid import (per kWh).")
+    w_soc: NonNeg = Field(0.1, description="Weight of leaving the SoC comfort band (fraction of capacity).")
+    w_degrad: NonNeg = Field(0.0, description="Weight of battery throughput (per kWh charged + discharged).")
+    w_co2: NonNeg = Field(0.0, description="Weight of CO₂ from imports (per kg).")
+    w_overload: NonNeg = Field(1.0, description="Weight of feeder overload (fraction above the limit).")
+    w_fair: NonNeg = Field(0.0, description="Weight of the Gini of the agents' episode profits so far.")
+    soc_band: tuple[Fraction, Fraction] = Field((0.1, 0.9), description="SoC comfort band (fractions).")
+
+
+class SafetyConfig(Strict):
+    """The SafetySupervisor's out-of-distribution test of observations (trained policies only)."""
+
+    ood_method: Literal["zscore", "mahalanobis"] = Field("zscore", description="Per-feature z-score or Mahalanobis.")
+    ood_threshold: Positive = Field(
+        6.0, description="An agent is out of distribution when its max |z| (or Mahalanobis distance) exceeds this."
+    )
+
+
 DataConfig = Annotated[SyntheticData | AusgridData | TableData, Field(discriminator="source")]
 
 
@@ -223,6 +258,9 @@ class Scenario(Strict):
     grid: GridConfig = Field(default_factory=GridConfig)
     data: DataConfig = Field(default_factory=SyntheticData)
     network: NetworkConfig | None = Field(None, description="Feeder and power flow; none = copper plate.")
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    reward: RewardConfig = Field(default_factory=RewardConfig)
+    safety: SafetyConfig = Field(default_factory=SafetyConfig)
 
     @model_validator(mode="before")
     @classmethod

@@ -1,0 +1,148 @@
+"""EnergyMarketEnv: the prosumer community as a PettingZoo ParallelEnv (agents = households).
+
+Each agent observes the features of ``powergrid.envs.features`` (float32, in [-10, 10]) and acts in
+Box(-1, 1, (3,)): battery power (share of its rating), P2P order (share of its largest possible order) and limit
+price (placed in the step's price band) — see ``powergrid.envs.action_map``. The engine does the rest: the
+FeasibilityFilter, the market, settlement, the power flow (every step, when the scenario has a feeder) and the
+accounting; the reward comes from the RewardTracker on the engine's step result.
+
+Episodes are ``split.episode_days`` consecutive days of the chosen split (``"train"``, ``"test"`` or ``"all"``),
+drawn with the environment's seeded generator (or chosen with ``reset(options={"day": d})``). An episode ends by
+truncation at its last step. Forecasts never reach beyond the episode, and normalisation uses training days only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+
+from powergrid.engine import CommunityEngine, StepResult
+from powergrid.envs.action_map import scale_actions
+from powergrid.envs.features import CLIP, ObservationBuilder
+from powergrid.envs.split import day_split, day_steps, episode_starts, steps_per_day
+from powergrid.errors import ActionError, ScenarioError
+from powergrid.reward import RewardTracker
+from powergrid.safety import Interventions, SafetySupervisor
+from powergrid.scenarios.build import Community, build_community
+from powergrid.scenarios.loader import ScenarioLike, load_scenario
+
+
+class EnergyMarketEnv(ParallelEnv):
+    """A PettingZoo ParallelEnv over the community engine.
+
+    Args:
+        scenario: a built-in scenario name, a YAML path or a Scenario.
+        seed: the scenario's seed (data) and the episode sampler's seed.
+        split: which days episodes are drawn from: ``"train"``, ``"test"`` or ``"all"``.
+        horizon: forecast steps in the observation.
+        forecast_noise: relative std of the load/PV forecast error.
+        supervisor: a SafetySupervisor (trained policies); agents with out-of-distribution observations are
+            switched to grid-only for the step.
+        community: an already built Community (skips building; must match ``scenario``).
+    """
+
+    metadata: ClassVar[dict] = {"name": "energy_market_v0", "render_modes": [], "is_parallelizable": True}
+
+    def __init__(
+        self,
+        scenario: ScenarioLike = "prosumer-20",
+        seed: int = 0,
+        split: str = "train",
+        horizon: int = 4,
+        forecast_noise: float = 0.1,
+        supervisor: SafetySupervisor | None = None,
+        community: Community | None = None,
+    ) -> None:
+        if split not in ("train", "test", "all"):
+            raise ScenarioError(f"split must be 'train', 'test' or 'all', got {split!r}")
+        self.community = community if community is not None else build_community(load_scenario(scenario, seed=seed))
+        c = self.community
+        train, test = day_split(c)
+        days = {"train": train, "test": test, "all": np.arange(c.n_steps // steps_per_day(c))}[split]
+        self.split = split
+        self.starts = episode_starts(c, days)
+        self.episode_steps = c.scenario.split.episode_days * steps_per_day(c)
+        self.builder = ObservationBuilder(c, day_steps(c, train), horizon, forecast_noise, seed)
+        self.engine = CommunityEngine(c)
+        self.rewarder = RewardTracker(c.scenario.reward, c.agents.battery.capacity_kwh)
+        self.supervisor = supervisor
+        self.possible_agents = list(c.agents.ids)
+        self.agents: list[str] = []
+        self._obs_space = spaces.Box(-CLIP, CLIP, (self.builder.n_features,), np.float32)
+        self._act_space = spaces.Box(-1.0, 1.0, (3,), np.float32)
+        self.observation_spaces = {a: self._obs_space for a in self.possible_agents}
+        self.action_spaces = {a: self._act_space for a in self.possible_agents}
+        self._rng = np.random.default_rng(seed)
+        self.last_result: StepResult | None = None
+
+    def observation_space(self, agent: str) -> spaces.Box:
+        return self._obs_space
+
+    def action_space(self, agent: str) -> spaces.Box:
+        return self._act_space
+
+    @property
+    def n_agents(self) -> int:
+        return len(self.possible_agents)
+
+    # --- array-first core (used by the Gymnasium/SB3 faces) -------------------------------------------------
+    def reset_array(self, seed: int | None = None, day: int | None = None) -> np.ndarray:
+        """Start an episode; returns the features (N, F)."""
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        if day is None:
+            day = int(self._rng.choice(self.starts))
+        elif day not in set(self.starts.tolist()):
+            raise ScenarioError(f"day {day} does not start a {self.split} episode; choose from {self.starts.tolist()}")
+        start = day * steps_per_day(self.community)
+        self._obs = self.engine.reset(start, start + self.episode_steps)
+        self.rewarder.reset()
+        self._features = self.builder.build(self._obs, self.engine.stop)
+        self.day = day
+        return self._features
+
+    def step_array(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, dict[str, Any]]:
+        """One step with normalised actions (N, 3); returns (features, rewards (N,), episode over, info)."""
+        a = np.asarray(actions, dtype=float)
+        if a.shape != (self.n_agents, 3):
+            raise ActionError(f"actions must have shape ({self.n_agents}, 3), got {a.shape}")
+        fallback = self.supervisor.out_of_distribution(self._features) if self.supervisor is not None else None
+        result = self.engine.step(scale_actions(a, self._obs, self.community.agents.battery.power_kw), self._obs,
+                                  fallback)  # fmt: skip
+        rewards, components = self.rewarder.step(result)
+        done = self.engine.done
+        if not done:
+            self._obs = self.engine.observe()
+            self._features = self.builder.build(self._obs, self.engine.stop)
+        self.last_result = result
+        return self._features, rewards, done, {"result": result, "components": components}
+
+    # --- PettingZoo ParallelEnv ------------------------------------------------------------------------------
+    def reset(self, seed: int | None = None, options: dict | None = None):
+        features = self.reset_array(seed, (options or {}).get("day"))
+        self.agents = self.possible_agents[:]
+        return {a: features[i] for i, a in enumerate(self.agents)}, {a: {"day": self.day} for a in self.agents}
+
+    def step(self, actions: dict[str, np.ndarray]):
+        if not self.agents:
+            raise ActionError("the episode is over; call reset()")
+        missing = [a for a in self.agents if a not in actions]
+        if missing:
+            raise ActionError(f"no action for agents {missing[:5]}")
+        features, rewards, done, info = self.step_array(np.stack([actions[a] for a in self.agents]))
+        components, flags = info["components"], info["result"].interventions
+        infos = {
+            a: {**{k: float(v[i]) for k, v in components.items()},
+                **{k: bool(getattr(flags, k)[i]) for k in Interventions.FIELDS}}
+            for i, a in enumerate(self.agents)
+        }  # fmt: skip
+        observations = {a: features[i] for i, a in enumerate(self.agents)}
+        reward = {a: float(rewards[i]) for i, a in enumerate(self.agents)}
+        terminations = dict.fromkeys(self.agents, False)
+        truncations = dict.fromkeys(self.agents, done)
+        if done:
+            self.agents = []
+        return observations, reward, terminations, truncations, infos

@@ -1,0 +1,111 @@
+"""PPO with parameter sharing (stable-baselines3, CPU) on EnergyMarketEnv.
+
+A model directory holds ``model.zip`` (the policy), ``vecnormalize.pkl`` (observation/reward normalisation),
+``ood_stats.json`` (observation statistics for the SafetySupervisor), ``train_config.json`` (scenario, seed,
+features, budget, wall time), ``checkpoints/`` and ``tb/`` (TensorBoard logs).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from powergrid.envs.energy_market import EnergyMarketEnv
+from powergrid.envs.gym_faces import SharedPolicyVecEnv
+from powergrid.envs.split import day_split
+from powergrid.safety import OODStats
+from powergrid.scenarios.loader import ScenarioLike, dump_scenario, load_scenario
+
+MODEL = "model.zip"
+NORMALIZE = "vecnormalize.pkl"
+OOD = "ood_stats.json"
+CONFIG = "train_config.json"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    folder: Path
+    timesteps: int
+    wall_seconds: float
+
+
+def train_ppo(
+    scenario: ScenarioLike,
+    folder: Path,
+    timesteps: int = 200_000,
+    seed: int = 0,
+    horizon: int = 4,
+    forecast_noise: float = 0.1,
+    progress_bar: bool = False,
+    on_progress: Callable[[int], None] | None = None,
+) -> TrainResult:
+    """Train one shared PPO policy for all agents on the scenario's training days; write ``folder``."""
+    import torch
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    torch.set_num_threads(1)  # two torch threads collapse under load on 2 cores
+    spec = load_scenario(scenario, seed=seed)
+    env = EnergyMarketEnv(spec, seed=seed, split="train", horizon=horizon, forecast_noise=forecast_noise)
+    venv = VecNormalize(SharedPolicyVecEnv(env), norm_obs=True, norm_reward=True, clip_obs=10.0, gamma=0.99)
+    venv.seed(seed)
+    n_agents = env.n_agents
+    model = PPO(
+        "MlpPolicy",
+        venv,
+        n_steps=env.episode_steps * 4,
+        batch_size=min(env.episode_steps * 4 * n_agents, 1024),
+        learning_rate=3e-4,
+        gamma=0.99,
+        ent_coef=0.005,
+        policy_kwargs={"net_arch": [64, 64]},
+        seed=seed,
+        device="cpu",
+        tensorboard_log=str(folder / "tb"),
+        verbose=0,
+    )
+    callbacks: list = [
+        CheckpointCallback(save_freq=max(timesteps // (4 * n_agents), 1), save_path=str(folder / "checkpoints"))
+    ]
+
+    if on_progress is not None:
+
+        class Progress(BaseCallback):
+            def _on_step(self) -> bool:
+                on_progress(n_agents)
+                return True
+
+        callbacks.append(Progress())
+    start = time.perf_counter()
+    model.learn(total_timesteps=timesteps, callback=callbacks, progress_bar=progress_bar)
+    wall = time.perf_counter() - start
+    model.save(folder / MODEL)
+    venv.save(str(folder / NORMALIZE))
+    stats = training_observation_stats(model, venv, env, spec.safety.ood_method, spec.safety.ood_threshold)
+    (folder / OOD).write_text(json.dumps(stats.to_json()), encoding="utf-8")
+    config = {
+        "algo": "ppo", "scenario_yaml": dump_scenario(spec), "seed": seed, "horizon": horizon,
+        "forecast_noise": forecast_noise, "timesteps": timesteps, "wall_seconds": wall,
+        "features": env.builder.names, "train_days": day_split(env.community)[0].tolist(),
+    }  # fmt: skip
+    (folder / CONFIG).write_text(json.dumps(config, indent=2), encoding="utf-8")
+    return TrainResult(folder, timesteps, wall)
+
+
+def training_observation_stats(model, venv, env: EnergyMarketEnv, method: str, threshold: float) -> OODStats:
+    """Roll the trained policy (deterministic) over every training episode; fit OOD stats on the raw features."""
+    samples = []
+    for day in env.starts.tolist():
+        features = env.reset_array(day=day)
+        done = False
+        while not done:
+            samples.append(features)
+            action, _ = model.predict(venv.normalize_obs(features), deterministic=True)
+            features, _, done, _ = env.step_array(action)
+    return OODStats.fit(np.concatenate(samples), method, threshold)
