@@ -4,7 +4,6 @@ reward definition for every controller."""
 from __future__ import annotations
 
 import itertools
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from powergrid.reward import RewardTracker
 from powergrid.scenarios.build import Community, build_community
 from powergrid.scenarios.loader import ScenarioLike, load_scenario, scenario_from_dict
 from powergrid.simulate import simulate
-from powergrid.training.sb3 import CONFIG
 
 BASELINES = ("grid-only", "self-consumption", "truthful-bidder")
 
@@ -62,7 +60,8 @@ def _run(community: Community, controller, blocks, per_day: int):
 
 def evaluate_policy(model_dir: Path, scenario: ScenarioLike | None = None, split: str = "test") -> Evaluation:
     """Run the policy and the baselines on the split's days (each block of consecutive days from its start)."""
-    config = json.loads((Path(model_dir) / CONFIG).read_text(encoding="utf-8"))
+    policy = PolicyController(Path(model_dir))  # validates the directory first
+    config = policy.config
     import yaml
 
     spec = (load_scenario(scenario, seed=config["seed"]) if scenario is not None
@@ -73,7 +72,7 @@ def evaluate_policy(model_dir: Path, scenario: ScenarioLike | None = None, split
     blocks = contiguous_blocks(days)
     per_day = steps_per_day(community)
     controllers = {name: make_controller(name) for name in BASELINES}
-    controllers["ppo"] = PolicyController(Path(model_dir))
+    controllers["ppo"] = policy
     totals, grid_import, reward = {}, {}, {}
     for name, ctrl in controllers.items():
         totals[name], grid_import[name], reward[name] = _run(community, ctrl, blocks, per_day)

@@ -60,7 +60,7 @@ def train_ppo(
         "MlpPolicy",
         venv,
         n_steps=env.episode_steps * 4,
-        batch_size=min(env.episode_steps * 4 * n_agents, 1024),
+        batch_size=env.episode_steps * 4 * n_agents // 4,  # four minibatches per rollout
         learning_rate=3e-4,
         gamma=0.99,
         ent_coef=0.005,
