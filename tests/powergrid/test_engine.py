@@ -151,3 +151,20 @@ def test_controllers_rank_as_expected(tiny_community):
             for c in ("grid-only", "self-consumption", "truthful-bidder")}  # fmt: skip
     assert cost["self-consumption"] < cost["grid-only"]
     assert cost["truthful-bidder"] < cost["self-consumption"]
+
+
+def test_safety_kpis_count_what_the_filter_did(tiny_community):
+    from powergrid.analytics import RunTotals, compute_kpis
+
+    engine = CommunityEngine(tiny_community)
+    totals = RunTotals(tiny_community.agents.ids, tiny_community.agents.battery.capacity_kwh, 1.0, 2)
+    n = tiny_community.n_agents
+    battery = np.zeros(n)
+    battery[[1, 4]] = [np.nan, np.inf]
+    fallback = np.zeros(n, dtype=bool)
+    fallback[6] = True
+    totals.add(engine.step(Actions(battery, np.zeros(n), np.zeros(n), fallback=fallback)))
+    totals.add(engine.step(Actions(np.full(n, 1e6), np.zeros(n), np.zeros(n))))  # every battery clipped
+    kpis = compute_kpis(totals).community
+    assert kpis["safety_nonfinite"] == 2 and kpis["safety_fallbacks"] == 1
+    assert kpis["safety_clipped"] == n

@@ -48,7 +48,9 @@ KPI_INFO: dict[str, tuple[str, str]] = {
     "battery_cycles": ("-", "equivalent full cycles: Σ discharge / Σ capacity"),
     "unserved_kwh": ("kWh", "Σ load not served (feeder import limit)"),
     "curtailed_kwh": ("kWh", "Σ PV curtailed (feeder export limit)"),
-    "safety_interventions": ("count", "agent-steps whose action the safety layer changed"),
+    "safety_clipped": ("count", "action components (battery, order, price) clipped to physics / the price band"),
+    "safety_nonfinite": ("count", "agent-steps whose NaN/inf action was replaced by the safe action"),
+    "safety_fallbacks": ("count", "agent-steps switched to grid-only by the SafetySupervisor (out of distribution)"),
     "losses_kwh": ("kWh", "Σ network losses (lines and transformers)"),
     "loss_cost": ("currency", "losses bought at retail (agents' share + operator's)"),
     "voltage_violations": ("count", "LV bus-steps outside the voltage band"),
@@ -146,7 +148,11 @@ def compute_kpis(totals: RunTotals, baseline: RunTotals | None = None) -> KPIRep
         battery_cycles=float(a["discharge"].sum() / capacity) if capacity > ZERO else NA("no battery capacity"),
         unserved_kwh=float(a["unserved"].sum()),
         curtailed_kwh=float(a["curtailed"].sum()),
-        safety_interventions=float(sum(v.sum() for v in totals.interventions.values())),
+        safety_clipped=float(
+            sum(totals.interventions[k].sum() for k in ("battery_clipped", "trade_clipped", "price_clipped"))
+        ),
+        safety_nonfinite=float(totals.interventions["nonfinite"].sum()),
+        safety_fallbacks=float(totals.interventions["fallback"].sum()),
     )
     c.update(_network_kpis(totals))
     community = {k: c[k] for k in KPI_INFO}

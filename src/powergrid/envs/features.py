@@ -20,7 +20,8 @@ def feature_names(horizon: int) -> list[str]:
     """Names of the observation vector's entries, in order."""
     names = [
         "load", "pv", "soc", "retail", "feed_in", "hour_sin", "hour_cos", "weekday_sin", "weekday_cos",
-        "max_charge", "max_discharge", "last_clearing_price", "last_fill", "community_imbalance", "co2_intensity",
+        "max_charge", "max_discharge", "net_load_per_power", "net_load", "last_clearing_price", "last_fill",
+        "community_imbalance", "co2_intensity",
     ]  # fmt: skip
     for quantity in ("load", "pv", "retail"):
         names += [f"{quantity}_forecast_{h}" for h in range(1, horizon + 1)]
@@ -93,6 +94,8 @@ class ObservationBuilder:
             np.full(n, self._weekday[t, 1]),
             obs.max_charge_kw / self.power,
             obs.max_discharge_kw / self.power,
+            (obs.load_kw - obs.pv_kw) / self.power,  # the self-consumption battery set-point, in ratings
+            (obs.load_kw - obs.pv_kw) / self.load_scale,
             np.full(n, last_price),
             obs.last_fill_kwh / (self.load_scale * obs.dt_hours),
             np.full(n, obs.last_net_import_kwh / community_load),

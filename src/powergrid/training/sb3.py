@@ -64,7 +64,7 @@ def train_ppo(
         learning_rate=3e-4,
         gamma=0.99,
         ent_coef=0.005,
-        policy_kwargs={"net_arch": [64, 64]},
+        policy_kwargs={"net_arch": [64, 64], "log_std_init": -1.0},  # start with moderate action noise
         seed=seed,
         device="cpu",
         tensorboard_log=str(folder / "tb"),
