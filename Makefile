@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 EXTRAS ?= dev,simbench,rl
 
-.PHONY: install demo test bench lint clean
+.PHONY: install demo test bench bench-rl lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_throughput.py
 	$(BIN)/python benchmarks/network_throughput.py
+
+bench-rl: $(STAMP)
+	$(BIN)/python benchmarks/rl_quality.py --out results/rl-quality
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

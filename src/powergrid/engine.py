@@ -31,6 +31,7 @@ class StepResult:
     charge: np.ndarray
     discharge: np.ndarray
     soc: np.ndarray  # kWh stored at the end of the step
+    stored_change: np.ndarray  # kWh stored at the end minus at the start of the step
     bought: np.ndarray
     sold: np.ndarray
     imported: np.ndarray
@@ -178,6 +179,7 @@ class CommunityEngine:
             charge=settled.charge,
             discharge=settled.discharge,
             soc=soc_next,
+            stored_change=soc_next - self.soc,
             bought=market.bought_kwh,
             sold=market.sold_kwh,
             imported=settled.imported,

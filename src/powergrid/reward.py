@@ -3,7 +3,9 @@
 Per agent and step:
 ``R = w_profit·profit − w_grid·import − w_soc·soc_penalty − w_degrad·throughput − w_co2·co2 − w_overload·overload
 − w_fair·gini`` with
-- profit = −cost (currency; exactly the cost the KPIs sum),
+- profit = −cost + v·Δstored (currency): the cost the KPIs sum, plus the energy put into (taken from) storage
+  valued at v = the scenario's mean midpoint of feed-in and retail (the KPIs' ``cost_net_of_storage``): over an
+  episode this values the change of stored energy, so emptying batteries at the end is not a free profit,
 - import: grid import (kWh),
 - soc_penalty: distance of the end-of-step SoC outside the comfort band (fraction of capacity),
 - throughput: battery charge + discharge (kWh),
@@ -22,15 +24,23 @@ from powergrid.analytics.kpis import NA, gini
 from powergrid.engine import StepResult
 from powergrid.scenarios.model import RewardConfig
 
+
+def community_storage_value(community) -> float:
+    """The scenario's mean midpoint of feed-in and retail (currency/kWh)."""
+    return float(0.5 * (community.tariff.retail + community.tariff.feed_in).mean())
+
+
 COMPONENTS = ("profit", "grid_import", "soc_penalty", "throughput", "co2", "overload", "gini")
 
 
 class RewardTracker:
     """Weighted reward components per agent and step; keeps the episode's running profit for the Gini term."""
 
-    def __init__(self, config: RewardConfig, capacity_kwh: np.ndarray) -> None:
+    def __init__(self, config: RewardConfig, capacity_kwh: np.ndarray, storage_value: float) -> None:
+        """``storage_value``: currency per kWh of stored energy (see module docstring)."""
         self.config = config
         self.capacity = capacity_kwh
+        self.storage_value = storage_value
         self.weights = np.array([
             config.w_profit, -config.w_grid, -config.w_soc, -config.w_degrad, -config.w_co2, -config.w_overload,
             -config.w_fair,
@@ -51,7 +61,7 @@ class RewardTracker:
         else:
             load = r.load.sum()
             overload = float((r.unserved.sum() + r.curtailed.sum()) / load) if load > 0 else 0.0
-        profit = -r.cost
+        profit = -r.cost + self.storage_value * r.stored_change
         self.episode_profit = self.episode_profit + profit
         fairness = gini(self.episode_profit)
         return {

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from conftest import tiny_dict
 from powergrid.cli import app
+from scenario_factory import tiny_dict
 
 runner = CliRunner()
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import tiny_dict
 from powergrid.actions import Actions
 from powergrid.engine import CommunityEngine
 from powergrid.errors import ActionError, ConservationError
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
 from powergrid.simulate import simulate
+from scenario_factory import tiny_dict
 
 TOL = 1e-9
 

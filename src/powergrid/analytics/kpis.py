@@ -31,6 +31,8 @@ Value = float | NA
 #: Community KPI names, their units and a one-line definition (the order of tables and kpis.json).
 KPI_INFO: dict[str, tuple[str, str]] = {
     "cost": ("currency", "Σ grid bills − feed-in revenue + P2P payments + fees + degradation"),
+    "cost_net_of_storage": ("currency", "cost − Δ stored energy × the run's mean midpoint of feed-in and retail"),
+    "stored_change_kwh": ("kWh", "battery energy at the end minus at the start of the run"),
     "savings": ("currency", "cost of the baseline − cost, same data, seed and scenario"),
     "savings_pct": ("%", "Σ savings / Σ baseline cost (only when the baseline cost > 0)"),
     "grid_import_kwh": ("kWh", "Σ grid import"),
@@ -115,10 +117,19 @@ def _per_agent_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarr
     return out
 
 
+def storage_value(totals: RunTotals) -> float:
+    """Value of a kWh left in storage (currency/kWh): the mean over the run of (feed-in + retail) / 2 — what a
+    kWh is worth inside the community, between selling it to the grid and buying it from the grid."""
+    return float(totals.step["mid_price"].mean()) if totals.n_steps else 0.0
+
+
 def compute_kpis(totals: RunTotals, baseline: RunTotals | None = None) -> KPIReport:
     """All KPIs of a run; savings and Gini need the ``baseline`` run's totals (same scenario and seed)."""
     a, s = totals.agent, totals.step
     c: dict[str, Value] = {"cost": float(a["cost"].sum())}
+    stored = float(a["stored_change"].sum())
+    c["stored_change_kwh"] = stored
+    c["cost_net_of_storage"] = c["cost"] - stored * storage_value(totals)
     if baseline is None:
         c["savings"] = c["savings_pct"] = c["gini_savings"] = NA("no baseline run")
         savings = np.full(totals.n_agents, np.nan)

@@ -15,8 +15,12 @@ from powergrid.safety import Interventions
 #: Per-agent energy (kWh) and money (currency) sums; names match StepResult fields and timeseries columns.
 AGENT_SUMS = (
     "load", "pv", "curtailed", "charge", "discharge", "bought", "sold", "imported", "exported", "unserved",
-    "grid_cost", "p2p_payment", "fees", "degradation_cost", "loss_cost", "cost", "co2_kg",
+    "grid_cost", "p2p_payment", "fees", "degradation_cost", "loss_cost", "cost", "co2_kg", "stored_change",
 )  # fmt: skip
+
+#: Per-step community series: import, export (kWh), P2P volume (kWh) and value (currency), agents trading, and
+#: the midpoint of feed-in and retail (currency/kWh).
+STEP_SERIES = ("imported", "exported", "p2p_volume", "p2p_value", "n_trading", "mid_price")
 
 #: Per-step feeder series (NetworkStep fields), present when the scenario has a feeder.
 NETWORK_SERIES = (
@@ -46,9 +50,7 @@ class RunTotals:
         self.agent = {name: np.zeros(n) for name in AGENT_SUMS}
         self.traded_any = np.zeros(n, dtype=bool)
         self.interventions = {name: np.zeros(n, dtype=np.int64) for name in Interventions.FIELDS}
-        self.step = {
-            name: np.zeros(self.n_steps) for name in ("imported", "exported", "p2p_volume", "p2p_value", "n_trading")
-        }
+        self.step = {name: np.zeros(self.n_steps) for name in STEP_SERIES}
 
     @property
     def n_agents(self) -> int:
@@ -73,6 +75,7 @@ class RunTotals:
         self.step["p2p_volume"][t] = r.trades.quantity.sum()
         self.step["p2p_value"][t] = (r.trades.quantity * r.trades.price).sum()
         self.step["n_trading"][t] = trading.sum()
+        self.step["mid_price"][t] = 0.5 * (r.retail + r.feed_in)
         self.steps_done += 1
 
 
@@ -98,6 +101,9 @@ def totals_from_frames(
     for name in ("imported", "exported"):
         totals.step[name] = np.bincount(steps, weights=timeseries[name].to_numpy(), minlength=n_steps)
     totals.step["n_trading"] = np.bincount(steps, weights=trading, minlength=n_steps)
+    first = np.unique(steps, return_index=True)[1]
+    mid = 0.5 * (timeseries["retail"].to_numpy() + timeseries["feed_in"].to_numpy())
+    totals.step["mid_price"] = mid[first]
     t_steps = trades["step"].to_numpy()
     kwh = trades["kwh"].to_numpy()
     totals.step["p2p_volume"] = np.bincount(t_steps, weights=kwh, minlength=n_steps)

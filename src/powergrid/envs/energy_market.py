@@ -24,7 +24,7 @@ from powergrid.envs.action_map import scale_actions
 from powergrid.envs.features import CLIP, ObservationBuilder
 from powergrid.envs.split import day_split, day_steps, episode_starts, steps_per_day
 from powergrid.errors import ActionError, ScenarioError
-from powergrid.reward import RewardTracker
+from powergrid.reward import RewardTracker, community_storage_value
 from powergrid.safety import Interventions, SafetySupervisor
 from powergrid.scenarios.build import Community, build_community
 from powergrid.scenarios.loader import ScenarioLike, load_scenario
@@ -67,7 +67,7 @@ class EnergyMarketEnv(ParallelEnv):
         self.episode_steps = c.scenario.split.episode_days * steps_per_day(c)
         self.builder = ObservationBuilder(c, day_steps(c, train), horizon, forecast_noise, seed)
         self.engine = CommunityEngine(c)
-        self.rewarder = RewardTracker(c.scenario.reward, c.agents.battery.capacity_kwh)
+        self.rewarder = RewardTracker(c.scenario.reward, c.agents.battery.capacity_kwh, community_storage_value(c))
         self.supervisor = supervisor
         self.possible_agents = list(c.agents.ids)
         self.agents: list[str] = []

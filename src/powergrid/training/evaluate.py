@@ -14,7 +14,7 @@ from powergrid.analytics.totals import merge_totals
 from powergrid.controllers import make_controller
 from powergrid.controllers.policy import PolicyController
 from powergrid.envs.split import day_split, steps_per_day
-from powergrid.reward import RewardTracker
+from powergrid.reward import RewardTracker, community_storage_value
 from powergrid.scenarios.build import Community, build_community
 from powergrid.scenarios.loader import ScenarioLike, load_scenario, scenario_from_dict
 from powergrid.simulate import simulate
@@ -31,6 +31,7 @@ class Evaluation:
     reward: dict[str, np.ndarray]
     days: np.ndarray
     dt_hours: float
+    final_stored_kwh: dict[str, float]  # community battery energy at the end of each block, summed
 
 
 def contiguous_blocks(days: np.ndarray) -> list[tuple[int, int]]:
@@ -45,17 +46,22 @@ def contiguous_blocks(days: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _run(community: Community, controller, blocks, per_day: int):
-    tracker = RewardTracker(community.scenario.reward, community.agents.battery.capacity_kwh)
-    imports, rewards, parts = [], [], []
+    tracker = RewardTracker(
+        community.scenario.reward, community.agents.battery.capacity_kwh, community_storage_value(community)
+    )
+    imports, rewards, parts, final = [], [], [], []
 
     def record(r) -> None:
         rewards.append(float(tracker.step(r)[0].sum()))
         imports.append(float(r.imported.sum()))
+        final.append(float(r.soc.sum()))
 
+    stored = 0.0
     for first, last in blocks:
         tracker.reset()
         parts.append(simulate(community, controller, start=first * per_day, stop=last * per_day, on_step=record))
-    return merge_totals(parts), np.array(imports), np.array(rewards)
+        stored += final[-1]
+    return merge_totals(parts), np.array(imports), np.array(rewards), stored
 
 
 def evaluate_policy(model_dir: Path, scenario: ScenarioLike | None = None, split: str = "test") -> Evaluation:
@@ -73,8 +79,8 @@ def evaluate_policy(model_dir: Path, scenario: ScenarioLike | None = None, split
     per_day = steps_per_day(community)
     controllers = {name: make_controller(name) for name in BASELINES}
     controllers["ppo"] = policy
-    totals, grid_import, reward = {}, {}, {}
+    totals, grid_import, reward, stored = {}, {}, {}, {}
     for name, ctrl in controllers.items():
-        totals[name], grid_import[name], reward[name] = _run(community, ctrl, blocks, per_day)
+        totals[name], grid_import[name], reward[name], stored[name] = _run(community, ctrl, blocks, per_day)
     reports = {name: compute_kpis(t, totals["grid-only"]) for name, t in totals.items()}
-    return Evaluation(reports, grid_import, reward, days, community.grid.dt_hours)
+    return Evaluation(reports, grid_import, reward, days, community.grid.dt_hours, stored)

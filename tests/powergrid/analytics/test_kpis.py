@@ -101,3 +101,18 @@ def test_totals_from_files_equal_totals_from_the_engine(tiny_community, tmp_path
     for key in a:
         if not isinstance(a[key], NA):
             assert b[key] == pytest.approx(a[key], rel=1e-12, abs=1e-12), key
+
+
+def test_cost_net_of_storage_values_the_change_of_stored_energy(tiny_community):
+    from powergrid.simulate import simulate
+
+    totals = simulate(tiny_community, "self-consumption")
+    kpis = compute_kpis(totals).community
+    fleet = tiny_community.agents.battery
+    # Δ stored from the flows, independently of the engine's own bookkeeping.
+    stored = (
+        totals.agent["charge"] * fleet.charge_efficiency - totals.agent["discharge"] / fleet.discharge_efficiency
+    ).sum()
+    assert kpis["stored_change_kwh"] == pytest.approx(stored, abs=1e-9)
+    value = 0.5 * (tiny_community.tariff.retail + tiny_community.tariff.feed_in).mean()
+    assert kpis["cost_net_of_storage"] == pytest.approx(kpis["cost"] - stored * value)

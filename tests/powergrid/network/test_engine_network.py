@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 from power_grid_model import CalculationMethod
 
-from conftest import tiny_dict
 from powergrid.analytics import compute_kpis, totals_from_frames
 from powergrid.analytics.results import NETWORK, TIMESERIES, TRADES, RunWriter
 from powergrid.engine import CommunityEngine
@@ -19,6 +18,7 @@ from powergrid.network.powerflow import FeederSolver
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
 from powergrid.simulate import simulate
+from scenario_factory import tiny_dict
 
 
 def feeder_scenario(losses="operator", n_steps=48, **network):

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import tiny_dict
 from powergrid.errors import ScenarioError
 from powergrid.scenarios import builtin_names, dump_scenario, load_scenario
 from powergrid.scenarios.build import build_community, expand_agents
+from scenario_factory import tiny_dict
 
 
 def test_builtins_are_listed_and_valid():
