@@ -25,6 +25,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_throughput.py
 	$(BIN)/python benchmarks/network_throughput.py
+	$(BIN)/python benchmarks/ledger_throughput.py
 
 bench-rl: $(STAMP)
 	$(BIN)/python benchmarks/rl_quality.py --out results/rl-quality

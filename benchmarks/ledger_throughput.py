@@ -10,7 +10,8 @@ Figures (medians of repeats, process pinned to one core, files in the system tem
 - the same with a no-op signer (everything but Ed25519: encoding, Merkle, SQLite), to show the ceiling;
 - SQLite alone (the block's inserts and its commit, pre-built rows) under WAL/FULL, WAL/NORMAL and
   rollback-journal (DELETE)/FULL: the durability settings' cost per block;
-- ``verify_ledger`` throughput (two signature verifications per trade).
+- ``verify_ledger`` throughput (two signature verifications per trade);
+- the ledger's share of a full `heron run community-5` (simulation + results directory), with and without it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,26 @@ FEE = 0.01
 def median_time(fn: Callable[[], float], repeats: int) -> float:
     """Median of ``fn()``'s returned durations (s)."""
     return statistics.median(fn() for _ in range(repeats))
+
+
+def run_overhead(repeats: int) -> tuple[float, float]:
+    """(seconds without, with the ledger) for a community-5 run written to a results directory."""
+    from powergrid.analytics.results import atomic_directory
+    from powergrid.scenarios import load_scenario
+    from powergrid.scenarios.build import build_community
+    from powergrid.simulate import run_controllers
+
+    def timed(ledger: bool) -> float:
+        spec = load_scenario("community-5")
+        spec.ledger = ledger
+        community = build_community(spec)
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            with atomic_directory(Path(tmp) / "run") as folder:
+                run_controllers(community, ["truthful-bidder"], {"truthful-bidder": folder})
+            return time.perf_counter() - start
+
+    return median_time(lambda: timed(False), repeats), median_time(lambda: timed(True), repeats)
 
 
 def per_signature(repeats: int, n: int = 2000) -> tuple[float, float]:
@@ -153,6 +174,11 @@ def main() -> None:
     n = sum(len(b[2]) for b in blocks)
     print(f"\nverify_ledger: {n / median_time(lambda: verify_rate(agents, blocks), args.repeats):,.0f} trades/s "
           f"(100 trades/block, two signature verifications per trade)")  # fmt: skip
+    without, with_ledger = run_overhead(args.repeats)
+    print(
+        f"\nheron run community-5 (results directory written): {without * 1e3:.0f} ms without the ledger, "
+        f"{with_ledger * 1e3:.0f} ms with it (+{(with_ledger / without - 1):.0%}; target ≤ 25 %)"
+    )
 
 
 if __name__ == "__main__":

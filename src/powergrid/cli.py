@@ -37,6 +37,15 @@ app = typer.Typer(
 #: Wide enough for a KPI table beside several controllers when the output is a file or a pipe.
 _WIDTH = shutil.get_terminal_size((150, 40)).columns
 console = Console(width=_WIDTH)
+
+
+def _mount_ledger() -> None:
+    from powergrid.ledger.cli import ledger_app
+
+    app.add_typer(ledger_app, name="ledger", help="Verify and inspect a run's signed trade ledger.")
+
+
+_mount_ledger()
 err_console = Console(stderr=True, width=_WIDTH)
 
 

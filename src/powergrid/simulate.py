@@ -91,7 +91,10 @@ def run_controllers(
     writers: dict[str, RunWriter] = {}
     for name in dict.fromkeys([BASELINE, *controllers]):
         if name in out_dirs:
-            writers[name] = RunWriter(out_dirs[name], community.agents.ids, community.grid.index)
+            scenario = community.scenario
+            writers[name] = RunWriter(out_dirs[name], community.agents.ids, community.grid.index,
+                                      ledger_seed=scenario.seed if scenario.ledger else None,
+                                      fee_per_kwh=scenario.market.fee_per_kwh)  # fmt: skip
         totals[name] = simulate(community, name, writers.get(name), progress)
     outcomes = {}
     scenario_yaml = dump_scenario(community.scenario)

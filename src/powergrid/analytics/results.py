@@ -67,7 +67,9 @@ class RunWriter:
     """Streams engine steps into a run directory (an existing, empty folder, e.g. from ``atomic_directory``)."""
 
     def __init__(self, folder: Path, agent_ids: tuple[str, ...], timestamps: pd.DatetimeIndex,
-                 rows_per_group: int = 1_000_000) -> None:  # fmt: skip
+                 rows_per_group: int = 1_000_000, ledger_seed: int | None = None,
+                 fee_per_kwh: float = 0.0) -> None:  # fmt: skip
+        """``ledger_seed``: also record every step's trades in a signed ledger (keys derived from this seed)."""
         self.folder = Path(folder)
         self.ids = agent_ids
         self.n = len(agent_ids)
@@ -80,11 +82,21 @@ class RunWriter:
         self._series_writer: pq.ParquetWriter | None = None
         self._trades_writer: pq.ParquetWriter | None = None
         self._network_writer: pq.ParquetWriter | None = None
+        self._fee = fee_per_kwh
+        self._ledger = None
+        if ledger_seed is not None:
+            from powergrid.ledger import LedgerWriter
+
+            self._ledger = LedgerWriter(self.folder, agent_ids, ledger_seed)
 
     def add(self, r) -> None:  # r: powergrid.engine.StepResult
         self._buffer.append(r)
         if r.trades.quantity.size:
             self._trades.append(r)
+            if self._ledger is not None:
+                t = r.trades
+                sim_time = str(self.timestamps[r.t])
+                self._ledger.append_step(r.t, sim_time, t.buyer, t.seller, t.quantity, t.price, self._fee)
         if len(self._buffer) >= self.steps_per_group:
             self.flush()
 
@@ -172,6 +184,8 @@ class RunWriter:
                 "kwh": pa.array([], pa.float64()), "price": pa.array([], pa.float64()),
             })  # fmt: skip
             pq.write_table(empty, self.folder / TRADES)
+        if self._ledger is not None:
+            self._ledger.close()
         (self.folder / SCENARIO).write_text(scenario_yaml, encoding="utf-8")
         (self.folder / KPIS).write_text(json.dumps(kpis, indent=2, allow_nan=False), encoding="utf-8")
 

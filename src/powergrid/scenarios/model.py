@@ -258,6 +258,7 @@ class Scenario(Strict):
     grid: GridConfig = Field(default_factory=GridConfig)
     data: DataConfig = Field(default_factory=SyntheticData)
     network: NetworkConfig | None = Field(None, description="Feeder and power flow; none = copper plate.")
+    ledger: bool = Field(False, description="Record P2P trades in a signed, hash-chained ledger (ledger.sqlite).")
     split: SplitConfig = Field(default_factory=SplitConfig)
     reward: RewardConfig = Field(default_factory=RewardConfig)
     safety: SafetyConfig = Field(default_factory=SafetyConfig)
