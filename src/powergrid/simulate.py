@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from powergrid.analytics.kpis import KPIReport, compute_kpis
+from powergrid.analytics.kpis import KPIReport, add_share_of_oracle_savings, compute_kpis
 from powergrid.analytics.results import RunWriter
 from powergrid.analytics.totals import RunTotals
 from powergrid.controllers import Controller, make_controller
@@ -98,8 +98,10 @@ def run_controllers(
         totals[name] = simulate(community, name, writers.get(name), progress)
     outcomes = {}
     scenario_yaml = dump_scenario(community.scenario)
+    reports = {name: compute_kpis(totals[name], totals[BASELINE]) for name in totals}  # incl. the baseline
+    add_share_of_oracle_savings(reports)
     for name in controllers:
-        report = compute_kpis(totals[name], totals[BASELINE])
+        report = reports[name]
         outcomes[name] = RunOutcome(name, totals[name], report)
         if name in writers:
             writers[name].close(scenario_yaml, {"controller": name, "baseline": BASELINE, **report.to_json()})

@@ -35,6 +35,7 @@ KPI_INFO: dict[str, tuple[str, str]] = {
     "stored_change_kwh": ("kWh", "battery energy at the end minus at the start of the run"),
     "savings": ("currency", "cost of the baseline − cost, same data, seed and scenario"),
     "savings_pct": ("%", "Σ savings / Σ baseline cost (only when the baseline cost > 0)"),
+    "share_of_oracle_savings": ("-", "(grid-only − this) / (grid-only − oracle), on cost net of storage"),
     "grid_import_kwh": ("kWh", "Σ grid import"),
     "grid_export_kwh": ("kWh", "Σ grid export"),
     "peak_import_kw": ("kW", "max over steps of the community's import power"),
@@ -130,6 +131,7 @@ def compute_kpis(totals: RunTotals, baseline: RunTotals | None = None) -> KPIRep
     stored = float(a["stored_change"].sum())
     c["stored_change_kwh"] = stored
     c["cost_net_of_storage"] = c["cost"] - stored * storage_value(totals)
+    c["share_of_oracle_savings"] = NA("no oracle run in this comparison")
     if baseline is None:
         c["savings"] = c["savings_pct"] = c["gini_savings"] = NA("no baseline run")
         savings = np.full(totals.n_agents, np.nan)
@@ -182,6 +184,19 @@ def compute_kpis(totals: RunTotals, baseline: RunTotals | None = None) -> KPIRep
         "loss_cost": a["loss_cost"],
     }
     return KPIReport(community=community, agents=agents, agent_ids=totals.agent_ids)
+
+
+def add_share_of_oracle_savings(reports: dict[str, KPIReport], baseline: str = "grid-only") -> None:
+    """Fill ``share_of_oracle_savings`` in every report of a comparison that has ``oracle`` and the baseline."""
+    if "oracle" not in reports or baseline not in reports:
+        return
+    base = reports[baseline].community["cost_net_of_storage"]
+    best = base - reports["oracle"].community["cost_net_of_storage"]
+    for report in reports.values():
+        if best > ZERO:
+            report.community["share_of_oracle_savings"] = (base - report.community["cost_net_of_storage"]) / best
+        else:
+            report.community["share_of_oracle_savings"] = NA("the oracle saves nothing against the baseline")
 
 
 def _network_kpis(totals: RunTotals) -> dict[str, Value]:
