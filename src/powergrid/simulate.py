@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from powergrid.analytics.kpis import KPIReport, add_share_of_oracle_savings, compute_kpis
 from powergrid.analytics.results import RunWriter
 from powergrid.analytics.totals import RunTotals
@@ -89,17 +91,28 @@ def run_controllers(
     out_dirs = out_dirs or {}
     totals: dict[str, RunTotals] = {}
     writers: dict[str, RunWriter] = {}
+    instances = {}
     for name in dict.fromkeys([BASELINE, *controllers]):
+        instances[name] = make_controller(name)
         if name in out_dirs:
             scenario = community.scenario
             writers[name] = RunWriter(out_dirs[name], community.agents.ids, community.grid.index,
                                       ledger_seed=scenario.seed if scenario.ledger else None,
                                       fee_per_kwh=scenario.market.fee_per_kwh)  # fmt: skip
-        totals[name] = simulate(community, name, writers.get(name), progress)
+        totals[name] = simulate(community, instances[name], writers.get(name), progress)
     outcomes = {}
     scenario_yaml = dump_scenario(community.scenario)
     reports = {name: compute_kpis(totals[name], totals[BASELINE]) for name in totals}  # incl. the baseline
     add_share_of_oracle_savings(reports)
+    for name, ctrl in instances.items():
+        forecaster = getattr(ctrl, "forecaster", None)
+        if forecaster is not None:
+            from dataclasses import replace
+
+            from powergrid.forecasting import forecast_errors
+
+            errors = forecast_errors(forecaster, community, np.arange(community.n_steps), ctrl.horizon)
+            reports[name] = replace(reports[name], forecast_errors=errors)
     for name in controllers:
         report = reports[name]
         outcomes[name] = RunOutcome(name, totals[name], report)

@@ -96,6 +96,7 @@ class KPIReport:
     community: dict[str, Value]
     agents: dict[str, np.ndarray]
     agent_ids: tuple[str, ...]
+    forecast_errors: dict | None = None  # quantity → {"mae", "rmse"} per horizon step (kW), for forecasting controllers
 
     def to_json(self) -> dict:
         """A JSON-ready dict: numbers, or ``{"n/a": reason}``; per-agent lists in ``agent_ids`` order."""
@@ -108,7 +109,9 @@ class KPIReport:
             "units": {k: KPI_INFO[k][0] for k in self.community},
             "agent_ids": list(self.agent_ids),
             "agents": {k: [None if np.isnan(x) else float(x) for x in v] for k, v in self.agents.items()},
-        }
+            **({"forecast_errors": {q: {m: [None if np.isnan(x) else float(x) for x in a] for m, a in e.items()}
+                                    for q, e in self.forecast_errors.items()}} if self.forecast_errors else {}),
+        }  # fmt: skip
 
 
 def _per_agent_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:

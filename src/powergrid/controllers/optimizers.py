@@ -43,16 +43,25 @@ class _Planner:
 
 @register("mpc")
 class MPCController(_Planner):
-    """Rolling-horizon LP (default 24 steps) re-solved every step with forecasts from step t on (h = 0 is the
-    measured present). Forecasts: perfect unless a forecaster is given (``powergrid.forecasting``)."""
+    """Rolling-horizon LP re-solved every step with forecasts from step t on (h = 0 is the measured present).
+    Unset arguments come from the scenario's ``mpc`` section (horizon, forecaster name, solver); ``forecaster``
+    may be a Forecaster object or ``"perfect"``."""
 
-    def __init__(self, horizon: int = 24, forecaster=None) -> None:
-        self.horizon = horizon
-        self.forecaster = forecaster
+    def __init__(self, horizon: int | None = None, forecaster=None, solver: str | None = None) -> None:
+        self._horizon, self._forecaster, self._solver = horizon, forecaster, solver
 
     def reset(self, community: Community) -> None:
         self.c = community
-        self.lp = CommunityLP(community, self.horizon)
+        settings = community.scenario.mpc
+        self.horizon = self._horizon or settings.horizon
+        self.solver = self._solver or settings.solver
+        choice = self._forecaster if self._forecaster is not None else settings.forecaster
+        if isinstance(choice, str):
+            from powergrid.forecasting import make_forecaster
+
+            choice = None if choice == "perfect" else make_forecaster(choice)
+        self.forecaster = choice
+        self.lp = CommunityLP(community, self.horizon, self.solver)
         self.fallbacks, self.events = 0, []
         if self.forecaster is not None:
             from powergrid.envs.split import day_split, day_steps
@@ -100,7 +109,7 @@ class OracleController(_Planner):
                 f"{ORACLE_MAX_AGENT_STEPS:,} agent-steps; use mpc, or a shorter window"
             )
         p, tariff = self.c.profiles, self.c.tariff
-        lp = CommunityLP(self.c, stop - start)
+        lp = CommunityLP(self.c, stop - start, solver="HIGHS")  # one solve: an exact vertex solution
         plan = lp.solve(p.load_kw[start:stop].T, p.pv_kw[start:stop].T, tariff.retail[start:stop],
                         tariff.feed_in[start:stop], obs.soc_kwh)  # fmt: skip
         self.status = plan.status

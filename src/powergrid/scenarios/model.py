@@ -230,6 +230,16 @@ class RewardConfig(Strict):
     soc_band: tuple[Fraction, Fraction] = Field((0.1, 0.9), description="SoC comfort band (fractions).")
 
 
+class MPCConfig(Strict):
+    """The rolling-horizon MPC controller."""
+
+    horizon: int = Field(24, gt=0, description="Steps planned ahead.")
+    forecaster: Literal["perfect", "persistence", "seasonal-naive", "noisy", "learned"] = Field(
+        "seasonal-naive", description="Load/PV forecaster (trained on the training days where it learns)."
+    )
+    solver: Literal["CLARABEL", "HIGHS"] = Field("CLARABEL", description="LP solver.")
+
+
 class SafetyConfig(Strict):
     """The SafetySupervisor's out-of-distribution test of observations (trained policies only)."""
 
@@ -262,6 +272,7 @@ class Scenario(Strict):
     split: SplitConfig = Field(default_factory=SplitConfig)
     reward: RewardConfig = Field(default_factory=RewardConfig)
     safety: SafetyConfig = Field(default_factory=SafetyConfig)
+    mpc: MPCConfig = Field(default_factory=MPCConfig)
 
     @model_validator(mode="before")
     @classmethod

@@ -7,7 +7,7 @@ import pytest
 from scipy.optimize import linprog
 
 from powergrid.controllers import make_controller
-from powergrid.controllers.community_lp import CommunityLP
+from powergrid.controllers.community_lp import TIE_BREAK, CommunityLP
 from powergrid.controllers.optimizers import MPCController
 from powergrid.reward import community_storage_value
 from powergrid.scenarios import load_scenario
@@ -44,6 +44,7 @@ def scipy_objective(c, start: int, stop: int) -> float:
             cost[idx("m", i, k)] = dt * retail[k]
             cost[idx("x", i, k)] = -dt * feed_in[k]
             cost[idx("d", i, k)] = dt * fleet.degradation_cost[i]
+            cost[idx("b", i, k)] = cost[idx("s", i, k)] = dt * (c.market.fee_per_kwh + TIE_BREAK)
             row = np.zeros(total)  # pv + d + b + m − c − s − x = load
             row[[idx("d", i, k), idx("b", i, k), idx("m", i, k)]] = 1
             row[[idx("c", i, k), idx("s", i, k), idx("x", i, k)]] = -1
@@ -81,7 +82,7 @@ def test_oracle_objective_equals_an_independent_scipy_lp():
 
 def test_mpc_with_perfect_forecasts_and_a_long_horizon_equals_the_oracle():
     c = small_community(n_steps=24)
-    mpc = simulate(c, MPCController(horizon=24))
+    mpc = simulate(c, MPCController(horizon=24, forecaster="perfect"))
     oracle = simulate(c, "oracle")
     a = mpc.agent["cost"].sum() - community_storage_value(c) * mpc.agent["stored_change"].sum()
     b = oracle.agent["cost"].sum() - community_storage_value(c) * oracle.agent["stored_change"].sum()
@@ -100,7 +101,7 @@ def test_optimisers_beat_the_heuristics_and_the_oracle_bounds_them():
 def test_infeasible_plans_fall_back_to_self_consumption_and_are_counted():
     # Consumers behind a 0.01 kW import limit: the LP (which has no unserved energy) is infeasible.
     c = small_community(n_steps=4, grid={"import_capacity_kw": 0.01}, agents=[{"kind": "consumer", "count": 3}])
-    mpc = MPCController(horizon=4)
+    mpc = MPCController(horizon=4, forecaster="perfect")
     with pytest.warns(RuntimeWarning, match="solver status 'infeasible' at step 0"):
         totals = simulate(c, mpc)
     assert mpc.fallbacks == 4 and len(mpc.events) == 4
@@ -136,3 +137,15 @@ def test_share_of_oracle_savings_in_a_comparison():
     assert 0.0 < share["truthful-bidder"] < 1.0
     alone = run_controllers(c, ["truthful-bidder"])["truthful-bidder"].kpis.community["share_of_oracle_savings"]
     assert str(alone) == "n/a"
+
+
+def test_mpc_uses_the_scenarios_forecaster_and_reports_its_errors(tmp_path):
+    c = small_community(n_steps=48, mpc={"horizon": 12, "forecaster": "seasonal-naive"})
+    outcome = run_controllers(c, ["mpc"], {"mpc": tmp_path})["mpc"]
+    errors = outcome.kpis.forecast_errors["load_kw"]
+    assert errors["mae"].shape == (12,) and errors["rmse"].shape == (12,)
+    assert errors["mae"][0] == 0.0 and errors["mae"][1:].min() > 0  # h = 0 is measured, later steps forecast
+    import json
+
+    stored = json.loads((tmp_path / "kpis.json").read_text())["forecast_errors"]
+    assert stored["pv_kw"]["rmse"][0] == 0.0 and len(stored["pv_kw"]["rmse"]) == 12
