@@ -48,12 +48,13 @@ def train_ppo(
     import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback
-    from stable_baselines3.common.vec_env import VecNormalize
+    from stable_baselines3.common.vec_env import VecMonitor, VecNormalize
 
     torch.set_num_threads(1)  # two torch threads collapse under load on 2 cores
     spec = load_scenario(scenario, seed=seed)
     env = EnergyMarketEnv(spec, seed=seed, split="train", horizon=horizon, forecast_noise=forecast_noise)
-    venv = VecNormalize(SharedPolicyVecEnv(env), norm_obs=True, norm_reward=True, clip_obs=10.0, gamma=0.99)
+    monitored = VecMonitor(SharedPolicyVecEnv(env))  # episode returns and lengths in the TensorBoard logs
+    venv = VecNormalize(monitored, norm_obs=True, norm_reward=True, clip_obs=10.0, gamma=0.99)
     venv.seed(seed)
     n_agents = env.n_agents
     model = PPO(
