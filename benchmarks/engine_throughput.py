@@ -23,25 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from powergrid.scenarios import load_scenario
-from powergrid.scenarios.build import Community, build_community
+from communities import synthetic_community
+from powergrid.scenarios.build import Community
 from powergrid.simulate import simulate
-
-
-def bench_community(n_agents: int, n_steps: int) -> Community:
-    """Half prosumers, a quarter PV-only, a quarter consumers; synthetic data; evening-peak tariff."""
-    raw = {
-        "name": f"bench-{n_agents}",
-        "seed": 0,
-        "time": {"start": "2024-05-01T00:00:00", "step_minutes": 60, "n_steps": n_steps, "utc_offset_hours": 1},
-        "agents": [
-            {"kind": "prosumer", "count": n_agents // 2},
-            {"kind": "pv-only", "count": n_agents // 4},
-            {"kind": "consumer", "count": n_agents - n_agents // 2 - n_agents // 4},
-        ],
-        "tariff": {"retail": 0.3, "feed_in": 0.08, "peak_windows": [{"start": "17:00", "end": "21:00", "retail": 0.4}]},
-    }
-    return build_community(load_scenario(raw))
 
 
 def bare_uniform_clearing(q: np.ndarray, price: np.ndarray) -> tuple[np.ndarray, float]:
@@ -123,7 +107,7 @@ def main() -> None:
     print(f"{'agents':>7} {'steps':>6} {'engine agent-steps/s':>21} {'bare kernel':>13} {'engine/bare':>12}")
     for n in (int(x) for x in args.sizes.split(",")):
         steps = int(min(2000, max(48, 500_000 // n)))
-        community = bench_community(n, steps)
+        community = synthetic_community(n, steps)
         simulate(community, "truthful-bidder")  # warm-up
         engine = median_seconds(lambda c=community: simulate(c, "truthful-bidder"), args.repeats)
         bare = median_seconds(lambda c=community: bare_kernel(c), args.repeats)

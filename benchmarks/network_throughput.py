@@ -22,27 +22,11 @@ import warnings
 
 import numpy as np
 
+from communities import synthetic_community
 from powergrid.network.feeders import _PANDAPOWER_FEEDERS
 from powergrid.network.setup import NetworkStage
-from powergrid.scenarios import load_scenario
-from powergrid.scenarios.build import Community, build_community
+from powergrid.scenarios.build import Community
 from powergrid.simulate import simulate
-
-
-def community(feeder: str, n_agents: int, n_steps: int) -> Community:
-    raw = {
-        "name": f"bench-{feeder}",
-        "seed": 0,
-        "time": {"start": "2024-05-01T00:00:00", "step_minutes": 60, "n_steps": n_steps, "utc_offset_hours": 1},
-        "agents": [
-            {"kind": "prosumer", "count": n_agents // 2},
-            {"kind": "pv-only", "count": n_agents // 4},
-            {"kind": "consumer", "count": n_agents - n_agents // 2 - n_agents // 4},
-        ],
-        "tariff": {"retail": 0.3, "feed_in": 0.08},
-        "network": {"feeder": feeder},
-    }
-    return build_community(load_scenario(raw))
 
 
 class PandapowerStage(NetworkStage):
@@ -114,11 +98,11 @@ def main() -> None:
     print(f"{'case':>32} | env-steps/s: {'batched':>8} {'per step':>9} {'pandapower':>11} |"
           f" {'ratio batched':>13} {'ratio per step':>14} | {'PGM flows/s in a batch':>22}")  # fmt: skip
     for feeder, n in (("cigre-lv", 15), ("kerber-dorfnetz", 100)):
-        c = community(feeder, n, args.steps)
+        c = synthetic_community(n, args.steps, feeder)
         batched = rate(c, args.repeats, network_batch=168)
         per_step = rate(c, args.repeats, network_batch=1)
-        reference = pandapower_rate(community(feeder, n, args.pandapower_steps))
-        flows = batch_rate(community(feeder, n, 48))
+        reference = pandapower_rate(synthetic_community(n, args.pandapower_steps, feeder))
+        flows = batch_rate(synthetic_community(n, 48, feeder))
         label = f"{feeder}, {n} households"
         print(f"{label:>32} | {'':>12} {batched:>8,.0f} {per_step:>9,.0f} {reference:>11,.1f} |"
               f" {batched / reference:>12.0f}x {per_step / reference:>13.0f}x | {flows:>22,.0f}")  # fmt: skip

@@ -16,6 +16,7 @@ import os
 import statistics
 import time
 
+from communities import synthetic_community
 from powergrid.analytics.kpis import add_share_of_oracle_savings, compute_kpis
 from powergrid.controllers import available_controllers
 from powergrid.controllers.optimizers import MPCController
@@ -23,18 +24,6 @@ from powergrid.envs.split import day_split, steps_per_day
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
 from powergrid.simulate import run_controllers, simulate
-
-
-def hundred_households(n_steps: int):
-    raw = {
-        "name": "mpc-100", "seed": 0,
-        "time": {"start": "2024-05-01T00:00:00", "step_minutes": 60, "n_steps": n_steps, "utc_offset_hours": 1},
-        "agents": [
-            {"kind": "prosumer", "count": 60}, {"kind": "pv-only", "count": 20}, {"kind": "consumer", "count": 20},
-        ],
-        "tariff": {"retail": 0.3, "feed_in": 0.08, "peak_windows": [{"start": "17:00", "end": "21:00", "retail": 0.4}]},
-    }  # fmt: skip
-    return build_community(load_scenario(raw))
 
 
 def ms_per_step(community, n_steps: int) -> float:
@@ -83,7 +72,7 @@ def main() -> None:
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     c5 = build_community(load_scenario("community-5"))
     print(f"MPC, 24-step horizon, median ms per step: 5 households {ms_per_step(c5, args.steps):.1f} ms, "
-          f"100 households {ms_per_step(hundred_households(args.steps + 24), args.steps):.1f} ms")  # fmt: skip
+          f"100 households {ms_per_step(synthetic_community(100, args.steps + 24), args.steps):.1f} ms")  # fmt: skip
     start = time.perf_counter()
     run_controllers(c5, available_controllers())
     print(f"compare community-5, all {len(available_controllers())} controllers: {time.perf_counter() - start:.1f} s")

@@ -6,21 +6,17 @@ An unexpected internal error is reported as such (exit 1); set HERON_DEBUG=1 to 
 
 from __future__ import annotations
 
-import functools
-import os
-import shutil
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from powergrid.analytics.kpis import KPI_INFO, NA, KPIReport
 from powergrid.analytics.results import atomic_directory
+from powergrid.cli_support import console, err_console, handle_errors
 from powergrid.controllers import available_controllers
 from powergrid.errors import HeronGridError
 from powergrid.scenarios import Scenario, builtin_names, load_scenario
@@ -34,9 +30,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-#: Wide enough for a KPI table beside several controllers when the output is a file or a pipe.
-_WIDTH = shutil.get_terminal_size((150, 40)).columns
-console = Console(width=_WIDTH)
 
 
 def _mount_ledger() -> None:
@@ -46,32 +39,6 @@ def _mount_ledger() -> None:
 
 
 _mount_ledger()
-err_console = Console(stderr=True, width=_WIDTH)
-
-
-def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn input errors into a one-line message (exit 2) and bugs into a short report (exit 1)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except HeronGridError as err:
-            err_console.print(f"[bold red]error:[/bold red] {err}", highlight=False)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            err_console.print("[yellow]interrupted[/yellow]: nothing incomplete was left behind")
-            raise typer.Exit(130) from None
-        except Exception as err:
-            if os.environ.get("HERON_DEBUG"):
-                raise
-            err_console.print(
-                f"[bold red]internal error[/bold red] ({type(err).__name__}: {err}). This is a bug in heron-grid; "
-                "rerun with HERON_DEBUG=1 for the traceback and report it."
-            )
-            raise typer.Exit(1) from None
-
-    return wrapper
 
 
 def _fmt(value: float | NA) -> str:

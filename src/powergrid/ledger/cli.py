@@ -6,17 +6,13 @@ Exit codes of ``verify``: 0 the ledger is clean, 1 it was tampered with or disag
 
 from __future__ import annotations
 
-import functools
-import shutil
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from powergrid.errors import HeronGridError
+from powergrid.cli_support import console, handle_errors
 from powergrid.ledger.errors import LedgerError
 from powergrid.ledger.store import read_blocks
 from powergrid.ledger.verify import verify_ledger
@@ -28,31 +24,14 @@ ledger_app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-_WIDTH = shutil.get_terminal_size((150, 40)).columns
-console = Console(width=_WIDTH)
-err_console = Console(stderr=True, width=_WIDTH)
 #: Problems printed by ``verify`` (the report keeps up to verify.MAX_PROBLEMS).
 SHOWN_PROBLEMS = 20
 
 RunDir = Annotated[Path, typer.Argument(help="Run directory holding ledger.sqlite (and trades.parquet, keys/).")]
 
 
-def _input_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Bad input (HeronGridError) → one red line on stderr and exit code 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except HeronGridError as err:
-            err_console.print(f"[bold red]error:[/bold red] {err}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-
-    return wrapper
-
-
 @ledger_app.command()
-@_input_errors
+@handle_errors
 def verify(run_dir: RunDir) -> None:
     """Verify the ledger: exit 0 clean, 1 tampered or inconsistent, 2 bad input.
 
@@ -82,7 +61,7 @@ def verify(run_dir: RunDir) -> None:
 
 
 @ledger_app.command()
-@_input_errors
+@handle_errors
 def show(
     run_dir: RunDir,
     block: Annotated[int | None, typer.Option("--block", help="Only this block (0 is the genesis block).")] = None,
