@@ -87,12 +87,15 @@ def expand_agents(scenario: Scenario) -> AgentTable:
         for j in range(group.count):
             ids.append(group.ids[j] if group.ids else f"h{len(ids):0{width}d}")
             kinds.append(group.kind)
-            pv.append((group.pv or PVConfig(peak_kw=0.0)).peak_kw if group.kind != "consumer" else 0.0)
+            pv.append((group.pv or PVConfig(peak_kw=0.0)).peak_kw if group.kind in ("prosumer", "pv-only") else 0.0)
             load.append(group.load.annual_kwh if group.load else scenario.devices.load.annual_kwh)
-            batteries.append(group.battery if group.kind == "prosumer" and group.battery else no_battery)
+            own = group.kind in ("prosumer", "storage") and group.battery is not None
+            batteries.append(group.battery if own else no_battery)
     if len(set(ids)) != len(ids):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         raise ScenarioError(f"agent ids must be unique; explicit ids collide with default ids: {dupes[:5]}")
+    if scenario.shared_battery is not None:
+        batteries = _battery_accounts(scenario, ids, kinds, batteries)
 
     def col(name: str) -> np.ndarray:
         return np.array([getattr(b, name) for b in batteries], dtype=float)
@@ -113,32 +116,80 @@ def expand_agents(scenario: Scenario) -> AgentTable:
     return AgentTable(tuple(ids), tuple(kinds), np.array(pv), np.array(load), fleet)
 
 
+def _battery_accounts(
+    scenario: Scenario, ids: list[str], kinds: list[str], own: list[BatteryConfig]
+) -> list[BatteryConfig]:
+    """Each household's account in the shared battery: its share of capacity and power, the battery's efficiencies
+    and SoC band. The accounts are separate batteries for the engine, so each household's energy is its own."""
+    shared = scenario.shared_battery
+    prosumers = [i for i, k in zip(ids, kinds, strict=True) if k == "prosumer"]
+    if prosumers:
+        raise ScenarioError(
+            f"shared_battery: households own shares of the community battery, not batteries of their own; use kind "
+            f"'pv-only' instead of 'prosumer' (agents {prosumers[:5]})"
+        )
+    if scenario.network is not None:
+        raise ScenarioError("shared_battery with a network: not supported yet (the battery's bus is not modelled)")
+    households = [i for i, k in zip(ids, kinds, strict=True) if k != "storage"]
+    shares = shared.shares or {i: 1.0 / len(households) for i in households}
+    unknown = sorted(set(shares) - set(households))
+    if unknown:
+        raise ScenarioError(f"shared_battery.shares: not households of this scenario: {unknown[:5]}")
+    total = sum(shares.values())
+    if abs(total - 1.0) > 1e-9:
+        raise ScenarioError(f"shared_battery.shares must sum to 1, got {total:.6g}")
+    b = shared.battery
+    no_account = BatteryConfig(capacity_kwh=0.0, power_kw=0.0)
+    accounts = []
+    for i, kind, battery in zip(ids, kinds, own, strict=True):
+        if kind == "storage":
+            accounts.append(battery)  # a central battery stays the operator's
+        elif i in shares:
+            accounts.append(b.model_copy(update={"capacity_kwh": b.capacity_kwh * shares[i],
+                                                 "power_kw": b.power_kw * shares[i]}))  # fmt: skip
+        else:
+            accounts.append(no_account)
+    return accounts
+
+
 def load_profiles(scenario: Scenario, grid: TimeGrid, agents: AgentTable) -> Profiles:
-    """Profiles from the scenario's data source; PV is zeroed for consumers whatever the source says."""
+    """Profiles from the scenario's data source for the households; storage agents have no load and no PV; PV is
+    zeroed for consumers whatever the source says."""
+    kinds = np.array(agents.kinds)
+    homes = np.flatnonzero(kinds != "storage")
+    home_ids = tuple(agents.ids[i] for i in homes)
     data = scenario.data
     if isinstance(data, SyntheticData):
         loc = scenario.location
-        return synthetic_profiles(
+        raw = synthetic_profiles(
             grid,
             Location(loc.latitude, loc.longitude, loc.altitude_m, grid.utc_offset_hours),
-            agents.ids,
-            agents.pv_peak_kw,
-            agents.annual_load_kwh,
+            home_ids,
+            agents.pv_peak_kw[homes],
+            agents.annual_load_kwh[homes],
             seed=scenario.seed,
             cloudiness=data.cloudiness,
             load_variability=data.load_variability,
         )
-    n = len(agents.ids)
-    if isinstance(data, AusgridData):
-        if data.customers is not None and len(data.customers) != n:
-            raise ScenarioError(f"data.customers lists {len(data.customers)} customers but the scenario has {n} agents")
-        raw = load_ausgrid(data.path, grid, customers=data.customers, n_agents=n, fill_missing=data.fill_missing)
     else:
-        raw = load_table(data.path, grid, n_agents=n, native_minutes=data.native_minutes)
-    if raw.n_agents != n:
-        raise ScenarioError(f"data source {data.path} has {raw.n_agents} agents but the scenario has {n}")
-    has_pv = np.array([k != "consumer" for k in agents.kinds])
-    return Profiles(raw.load_kw, raw.pv_kw * has_pv[None, :], agents.ids)
+        n = homes.size
+        if isinstance(data, AusgridData):
+            if data.customers is not None and len(data.customers) != n:
+                raise ScenarioError(
+                    f"data.customers lists {len(data.customers)} customers but the scenario has {n} households"
+                )
+            raw = load_ausgrid(data.path, grid, customers=data.customers, n_agents=n, fill_missing=data.fill_missing)
+        else:
+            raw = load_table(data.path, grid, n_agents=n, native_minutes=data.native_minutes)
+        if raw.n_agents != n:
+            raise ScenarioError(
+                f"data source {data.path} has {raw.n_agents} agents but the scenario has {n} households"
+            )
+    load = np.zeros((grid.n_steps, kinds.size))
+    pv = np.zeros((grid.n_steps, kinds.size))
+    load[:, homes] = raw.load_kw
+    pv[:, homes] = raw.pv_kw * (kinds[homes] != "consumer")[None, :]
+    return Profiles(load, pv, agents.ids)
 
 
 def price_band(market: MarketConfig, tariff: Tariff) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-AgentKind = Literal["prosumer", "pv-only", "consumer"]
+AgentKind = Literal["prosumer", "pv-only", "consumer", "storage"]
 Mechanism = Literal["uniform", "pay-as-bid", "mid-market", "sdr", "none"]
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -84,13 +84,16 @@ _KIND_DEVICES: dict[str, tuple[str, ...]] = {
     "prosumer": ("pv", "battery", "load"),
     "pv-only": ("pv", "load"),
     "consumer": ("load",),
+    "storage": ("battery",),  # a community (central) battery run by the operator: no load, no PV
 }
 
 
 class AgentGroup(Strict):
     """``count`` agents of one kind; device settings override the scenario's ``devices`` defaults."""
 
-    kind: AgentKind = Field(description="prosumer (PV + battery), pv-only, or consumer.")
+    kind: AgentKind = Field(
+        description="prosumer (PV + battery), pv-only, consumer, or storage (a central battery for the community)."
+    )
     count: int = Field(1, gt=0, description="Number of agents in this group.")
     ids: list[str] | None = Field(None, description="Explicit agent ids (one per agent); default h000, h001, …")
     pv: PVConfig | None = None
@@ -204,6 +207,15 @@ class NetworkConfig(Strict):
         return self
 
 
+class SharedBatteryConfig(Strict):
+    """One community battery owned in shares: each household has its own kWh account and power share of it."""
+
+    battery: BatteryConfig = Field(description="The whole battery (capacity, power, efficiencies, SoC band).")
+    shares: dict[str, Fraction] | None = Field(
+        None, description="Share per household id (must sum to 1); default: equal shares for every household."
+    )
+
+
 class SplitConfig(Strict):
     """Train/test split by whole days (RL training and evaluation)."""
 
@@ -269,6 +281,9 @@ class Scenario(Strict):
     data: DataConfig = Field(default_factory=SyntheticData)
     network: NetworkConfig | None = Field(None, description="Feeder and power flow; none = copper plate.")
     ledger: bool = Field(False, description="Record P2P trades in a signed, hash-chained ledger (ledger.sqlite).")
+    shared_battery: SharedBatteryConfig | None = Field(
+        None, description="A community battery owned in shares (households then have no battery of their own)."
+    )
     split: SplitConfig = Field(default_factory=SplitConfig)
     reward: RewardConfig = Field(default_factory=RewardConfig)
     safety: SafetyConfig = Field(default_factory=SafetyConfig)

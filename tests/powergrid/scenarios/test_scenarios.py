@@ -64,7 +64,10 @@ def test_explicit_ids_and_collisions():
         ({"tariff": {"retail": 0.1, "feed_in": 0.2}}, r"tariff: Value error, feed_in \(0.2\) must not exceed retail"),
         ({"agents": []}, r"agents: List should have at least 1 item"),
         ({"agents": [{"kind": "consumer", "battery": {}}]}, r"agents\.0: .*a consumer agent has no battery"),
-        ({"agents": [{"kind": "robot"}]}, r"agents\.0\.kind: Input should be 'prosumer', 'pv-only' or 'consumer'"),
+        (
+            {"agents": [{"kind": "robot"}]},
+            r"agents\.0\.kind: Input should be 'prosumer', 'pv-only', 'consumer' or 'storage'",
+        ),
         ({"seed": -1}, r"seed: Input should be greater than or equal to 0"),
         ({"colour": "red"}, r"colour: unknown field"),
         ({"grid": {"import_capacity_kw": 0}}, r"grid\.import_capacity_kw: Input should be greater than 0"),
@@ -133,5 +136,5 @@ def test_table_data_source_end_to_end(tmp_path):
 
 def test_ausgrid_customer_count_must_match_agents(tmp_path):
     raw = tiny_dict(data={"source": "ausgrid", "path": str(tmp_path / "x.csv"), "customers": [1, 2]})
-    with pytest.raises(ScenarioError, match="lists 2 customers but the scenario has 8 agents"):
+    with pytest.raises(ScenarioError, match="lists 2 customers but the scenario has 8 households"):
         build_community(load_scenario(raw))
