@@ -6,7 +6,7 @@ per block), by block size, on one core; plus what each part costs.
 Figures (medians of repeats, process pinned to one core, files in the system temp directory):
 
 - Ed25519 sign and verify time per signature (``cryptography``/OpenSSL), a 180-byte message like a trade's;
-- ``LedgerWriter.append_step`` throughput per block size, as shipped (WAL, ``synchronous=FULL``);
+- ``LedgerWriter.append_step`` throughput per block size, as shipped (WAL, ``synchronous=NORMAL``);
 - the same with a no-op signer (everything but Ed25519: encoding, Merkle, SQLite), to show the ceiling;
 - SQLite alone (the block's inserts and its commit, pre-built rows) under WAL/FULL, WAL/NORMAL and
   rollback-journal (DELETE)/FULL: the durability settings' cost per block;
@@ -91,7 +91,7 @@ def blocks_of(n_agents: int, size: int, n_trades: int, seed: int = 0) -> list[tu
     ]  # fmt: skip
 
 
-def append_rate(agents: list[str], blocks: list[tuple], sign: bool, synchronous: str = "FULL") -> float:
+def append_rate(agents: list[str], blocks: list[tuple], sign: bool, synchronous: str = "NORMAL") -> float:
     """Seconds to append ``blocks`` to a fresh ledger (writer creation and close not timed)."""
     with tempfile.TemporaryDirectory() as tmp:
         writer = LedgerWriter(Path(tmp) / "run", agents, 1, synchronous=synchronous)

@@ -37,8 +37,8 @@ class LedgerWriter:
     """Append-only writer of a run's signed trade ledger.
 
     Creates ``folder/keys/`` (private and public key files) and ``folder/ledger.sqlite`` with the genesis block;
-    both must not exist yet (LedgerError). ``synchronous`` is SQLite's setting for block commits: ``FULL``
-    (default: durable across power loss) or ``NORMAL`` (durable across process crashes only).
+    both must not exist yet (LedgerError). ``synchronous`` is SQLite's setting for block commits: ``NORMAL``
+    (default: durable across crashes of the process) or ``FULL`` (also across power loss; slower per block).
     """
 
     def __init__(self, folder: Path, agent_ids: Sequence[str], run_seed: int, *, synchronous: str = SYNCHRONOUS
