@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from powergrid.scenarios import Scenario, load_scenario
 from powergrid.scenarios.build import Community, build_community
 from scenario_factory import tiny_dict
+
+# CI runs the same hypothesis examples every time (derandomized); local runs keep exploring new ones.
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from heron.clearing import (
@@ -13,6 +13,7 @@ from heron.clearing import (
     mid_band_price,
     supply_demand_ratio_price,
 )
+from heron.clearing.book import QUANTITY_EPS
 
 TOL = 1e-9
 
@@ -43,13 +44,14 @@ def greedy_reference(q: np.ndarray, p: np.ndarray, k: float) -> tuple[float, flo
     while bi < len(buyers) and si < len(sellers) and buyers[bi][0] >= sellers[si][0]:
         x = min(b_left, s_left)
         volume += x
-        last = (buyers[bi][0], sellers[si][0])
+        if x > QUANTITY_EPS:  # the kernel's rule: slivers below QUANTITY_EPS are rounding, not trades
+            last = (buyers[bi][0], sellers[si][0])
         b_left -= x
         s_left -= x
-        if b_left <= 1e-15:
+        if b_left <= QUANTITY_EPS:
             bi += 1
             b_left = buyers[bi][1] if bi < len(buyers) else 0.0
-        if s_left <= 1e-15:
+        if s_left <= QUANTITY_EPS:
             si += 1
             s_left = sellers[si][1] if si < len(sellers) else 0.0
     price = float("nan") if last is None else k * last[0] + (1 - k) * last[1]
@@ -68,6 +70,8 @@ def max_min_volume(q: np.ndarray, p: np.ndarray) -> float:
 
 @settings(max_examples=400, deadline=None)
 @given(books, st.sampled_from([0.0, 0.5, 1.0]))
+@example((np.array([-2.0, 2.0, -1.0]), np.array([0.05, 0.06, 0.06])), 0.0)
+@example((np.array([-(2.0 - 1e-13), 2.0, -1.0]), np.array([0.05, 0.06, 0.06])), 0.0)  # a sub-epsilon sliver
 def test_uniform_matches_brute_force_reference(book, k):
     q, p = book
     result = clear_double_auction(q, p, k=k)

@@ -118,7 +118,9 @@ class FeederSolver:
         src = feeder.source_node
         self._head_sides = {c: (data[c]["from_node"] == src, data[c]["to_node"] == src) for c in self._branches}
 
-    def _update(self, p_kw: np.ndarray, q_kvar: np.ndarray) -> dict[str, np.ndarray]:
+    def _update(
+        self, p_kw: np.ndarray, q_kvar: np.ndarray, background_scale: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
         batch = p_kw.shape[0]
         upd = initialize_array("update", self.load_type, (batch, self.n_agents))
         upd["id"] = self._ids
@@ -128,6 +130,14 @@ class FeederSolver:
         else:
             upd["p_specified"] = p_kw[..., None] * 1e3 * self._phase_mask
             upd["q_specified"] = q_kvar[..., None] * 1e3 * self._phase_mask
+        own = self.feeder.input_data.get(self.load_type)
+        if background_scale is not None and own is not None and len(own):
+            scale = np.asarray(background_scale, dtype=float).reshape(batch, 1, *([1] * (own["p_specified"].ndim - 1)))
+            upd_own = initialize_array("update", self.load_type, (batch, len(own)))
+            upd_own["id"] = own["id"]
+            upd_own["p_specified"] = own["p_specified"][None] * scale
+            upd_own["q_specified"] = own["q_specified"][None] * scale
+            upd = np.concatenate([upd_own, upd], axis=1)
         return {self.load_type: upd}
 
     def _calculate(self, update: dict | None, method: CalculationMethod) -> dict:
@@ -140,12 +150,14 @@ class FeederSolver:
             output_component_types=self._components,
         )
 
-    def solve(self, p_kw: np.ndarray, q_kvar: np.ndarray) -> FlowResult:
+    def solve(self, p_kw: np.ndarray, q_kvar: np.ndarray, background_scale: float | None = None) -> FlowResult:
         """One power flow: agent consumption ``p_kw`` (+ load, − injection) and ``q_kvar``, arrays (N,).
+        ``background_scale`` multiplies the feeder's own loads (e.g. a daily profile); None leaves them as they are.
 
         Updates the model in place (cheaper than a batch of one); every call sets every agent's load.
         """
-        update = {k: v[0] for k, v in self._update(p_kw[None, :], q_kvar[None, :]).items()}
+        scale = None if background_scale is None else np.array([background_scale])
+        update = {k: v[0] for k, v in self._update(p_kw[None, :], q_kvar[None, :], scale).items()}
         self.model.update(update_data=update)
         converged = np.ones(1, dtype=bool)
         try:
@@ -158,9 +170,12 @@ class FeederSolver:
                 raise NetworkError(f"power flow failed even with the linear method: {err}") from None
         return self._result({k: v[None] for k, v in out.items()}, converged)
 
-    def solve_batch(self, p_kw: np.ndarray, q_kvar: np.ndarray) -> FlowResult:
-        """Many independent power flows at once: arrays (B, N)."""
-        update = self._update(np.asarray(p_kw, dtype=float), np.asarray(q_kvar, dtype=float))
+    def solve_batch(
+        self, p_kw: np.ndarray, q_kvar: np.ndarray, background_scale: np.ndarray | None = None
+    ) -> FlowResult:
+        """Many independent power flows at once: arrays (B, N); ``background_scale`` (B,) scales the feeder's own
+        loads per scenario (None leaves them as built)."""
+        update = self._update(np.asarray(p_kw, dtype=float), np.asarray(q_kvar, dtype=float), background_scale)
         converged = np.ones(p_kw.shape[0], dtype=bool)
         try:
             out = self._calculate(update, CalculationMethod.newton_raphson)
