@@ -86,9 +86,15 @@ class MultiAgentMicrogrids(ParallelEnv):
             )
         if not isinstance(c["n_microgrids"], int) or c["n_microgrids"] < 2:
             raise ScenarioError(f"env_config['n_microgrids'] must be an int >= 2, got {c['n_microgrids']!r}")
-        from heron.protocols.vertical import SetpointProtocol
+        from heron.protocols.vertical import PriceSignalProtocol, SetpointProtocol
 
         self.vertical = c["vertical_protocol"] or SetpointProtocol()
+        if not isinstance(self.vertical, SetpointProtocol | PriceSignalProtocol):
+            raise ScenarioError(
+                f"env_config['vertical_protocol'] must be a SetpointProtocol or PriceSignalProtocol, "
+                f"got {type(self.vertical).__name__}"
+            )
+        self.price_coordination = isinstance(self.vertical, PriceSignalProtocol)
         self.horizontal = c["horizontal_protocol"]
         self.ratings = Ratings()
         self.possible_agents = [f"MG{i + 1}" for i in range(c["n_microgrids"])]
@@ -99,7 +105,7 @@ class MultiAgentMicrogrids(ParallelEnv):
         n_obs = 11
         self.observation_spaces = {a: spaces.Box(-10.0, 10.0, (n_obs,), np.float32) for a in self.possible_agents}
         self.action_spaces = {
-            a: spaces.Box(-1.0, 1.0, (len(d),), np.float32)
+            a: spaces.Box(-1.0, 1.0, (1 if self.price_coordination else len(d),), np.float32)
             for a, d in zip(self.possible_agents, self.devices, strict=True)
         }
         self.agents: list[str] = []
@@ -167,12 +173,41 @@ class MultiAgentMicrogrids(ParallelEnv):
     def _setpoints(self, i: int, action: np.ndarray) -> dict[str, float]:
         r, devices = self.ratings, self.devices[i]
         max_c, max_d = self.fleet.power_bounds(self.soc, self.dt)
-        low = {"generator": 0.0, "storage": -r.storage_kw, "solar": 0.0}
-        high = {"generator": r.generator_kw, "storage": r.storage_kw, "solar": r.solar_kw * self.pv_per_kw[self.t, i]}
-        values = self.vertical.split(action, np.array([low[d] for d in devices]), np.array([high[d] for d in devices]))
-        points = dict(zip(devices, values.tolist(), strict=True))
+        available_pv = r.solar_kw * self.pv_per_kw[self.t, i]
+        if self.price_coordination:
+            points = self._price_response(action, devices, available_pv)
+        else:
+            low = {"generator": 0.0, "storage": -r.storage_kw, "solar": 0.0}
+            high = {"generator": r.generator_kw, "storage": r.storage_kw, "solar": available_pv}
+            values = self.vertical.split(action, np.array([low[d] for d in devices]),
+                                         np.array([high[d] for d in devices]))  # fmt: skip
+            points = dict(zip(devices, values.tolist(), strict=True))
         if "storage" in points:  # + discharge; the state of charge limits both directions
             points["storage"] = float(np.clip(points["storage"], -max_c[i], max_d[i]))
+        return points
+
+    def _price_response(self, action: np.ndarray, devices: tuple[str, ...], available_pv: float) -> dict[str, float]:
+        """Price coordination: the action (one value in [-1, 1]) is the microgrid's internal price, placed in
+        [feed-in, retail]; the generator and the battery respond by the PriceSignalProtocol's rules (battery:
+        charges at or below the lower quarter of the band, discharges above the upper quarter); PV runs at what is
+        available."""
+        if np.asarray(action).shape != (1,):
+            raise ActionError(
+                f"with price coordination a microgrid's action is one price signal, got {np.shape(action)}"
+            )
+        c, r = self.config, self.ratings
+        lo, hi = c["feed_in"], c["retail"]
+        price = lo + 0.5 * (float(np.clip(action[0], -1.0, 1.0)) + 1.0) * (hi - lo)
+        kinds = np.array([d for d in devices if d != "solar"])
+        n = kinds.size
+        response = self.vertical.respond(
+            price, kinds, capacity=np.full(n, r.generator_kw), marginal_cost=np.full(n, r.generator_cost),
+            power=np.full(n, r.storage_kw), charge_threshold=np.full(n, lo + 0.25 * (hi - lo)),
+            discharge_threshold=np.full(n, hi - 0.25 * (hi - lo)),
+        )  # fmt: skip
+        points = dict(zip(kinds.tolist(), np.asarray(response, dtype=float).tolist(), strict=True))
+        if "solar" in devices:
+            points["solar"] = available_pv
         return points
 
     def step(self, actions: dict[str, np.ndarray]):

@@ -86,3 +86,21 @@ def test_parallel_api():
 def test_bad_config_is_a_clear_error(config, message):
     with pytest.raises(ScenarioError, match=message):
         MultiAgentMicrogrids(config)
+
+
+def test_price_coordination_drives_devices_monotonically():
+    from heron.protocols.vertical import PriceSignalProtocol
+
+    config = {"max_episode_steps": 3, "vertical_protocol": PriceSignalProtocol(),
+              "horizontal_protocol": protocols.P2PTradingProtocol()}  # fmt: skip
+    outputs = {}
+    for signal in (-1.0, 1.0):
+        env = MultiAgentMicrogrids(config)
+        env.reset(seed=0)
+        assert env.action_spaces["MG1"].shape == (1,)
+        points = env._setpoints(0, np.array([signal]))
+        outputs[signal] = points
+    assert outputs[-1.0]["generator"] == 0.0 and outputs[1.0]["generator"] == pytest.approx(2500.0)
+    assert outputs[-1.0]["storage"] < 0 < outputs[1.0]["storage"]  # charges at feed-in, discharges at retail
+    with pytest.raises(ScenarioError, match="must be a SetpointProtocol or PriceSignalProtocol"):
+        MultiAgentMicrogrids({"vertical_protocol": "setpoints"})
