@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,7 @@ from powergrid.analytics.results import RunWriter
 from powergrid.analytics.totals import RunTotals
 from powergrid.controllers import Controller, make_controller
 from powergrid.engine import CommunityEngine, StepResult
+from powergrid.forecasting import forecast_errors
 from powergrid.scenarios.build import Community
 from powergrid.scenarios.loader import dump_scenario
 
@@ -107,10 +108,6 @@ def run_controllers(
     for name, ctrl in instances.items():
         forecaster = getattr(ctrl, "forecaster", None)
         if forecaster is not None:
-            from dataclasses import replace
-
-            from powergrid.forecasting import forecast_errors
-
             errors = forecast_errors(forecaster, community, np.arange(community.n_steps), ctrl.horizon)
             reports[name] = replace(reports[name], forecast_errors=errors)
     for name in controllers:

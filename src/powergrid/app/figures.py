@@ -47,31 +47,35 @@ def comparison_figure(reports: dict[str, KPIReport], path: Path, title: str) -> 
     return path
 
 
+def _save(fig, path: Path) -> Path:
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _lines(series: dict, folder: Path, name: str, ylabel: str, title: str, transform) -> Path:
+    """One line per controller over the held-out steps."""
+    colours = plt.get_cmap("tab10").colors
+    fig, ax = plt.subplots(figsize=(11, 4), constrained_layout=True)
+    for i, (label, values) in enumerate(series.items()):
+        ax.plot(transform(values), label=label, color=colours[i % 10], linewidth=1.2)
+    ax.set(xlabel="step (held-out days)", ylabel=ylabel, title=title)
+    ax.legend()
+    return _save(fig, folder / name)
+
+
 def evaluation_figures(grid_import: dict, reward: dict, folder: Path, dt_hours: float) -> list[Path]:
     """The seed's three figures: grid import over time, cumulative reward, total import per controller."""
     colours = plt.get_cmap("tab10").colors
-    paths = []
-    fig, ax = plt.subplots(figsize=(11, 4), constrained_layout=True)
-    for i, (name, series) in enumerate(grid_import.items()):
-        ax.plot(series / dt_hours, label=name, color=colours[i % 10], linewidth=1.2)
-    ax.set(xlabel="step (held-out days)", ylabel="community grid import (kW)", title="Grid import over time")
-    ax.legend()
-    paths.append(folder / "grid_import.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(11, 4), constrained_layout=True)
-    for i, (name, series) in enumerate(reward.items()):
-        ax.plot(np.cumsum(series), label=name, color=colours[i % 10])
-    ax.set(xlabel="step (held-out days)", ylabel="cumulative reward (sum over agents)", title="Cumulative reward")
-    ax.legend()
-    paths.append(folder / "cumulative_reward.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths = [
+        _lines(grid_import, folder, "grid_import.png", "community grid import (kW)", "Grid import over time",
+               lambda v: v / dt_hours),
+        _lines(reward, folder, "cumulative_reward.png", "cumulative reward (sum over agents)", "Cumulative reward",
+               np.cumsum),
+    ]  # fmt: skip
     fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
     names = list(grid_import)
     ax.bar(names, [grid_import[n].sum() for n in names], color=[colours[i % 10] for i in range(len(names))])
     ax.set(ylabel="kWh", title="Total grid import per controller")
-    paths.append(folder / "total_import.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(_save(fig, folder / "total_import.png"))
     return paths

@@ -53,6 +53,11 @@ def _open_sides(net, element: str) -> dict[int, set[int]]:
     return out
 
 
+def _side_status(elements: pd.Index, buses: pd.Series, open_sides: dict[int, set[int]]) -> list[int]:
+    """1 where the branch end at ``buses`` is connected, 0 where an open switch cuts it."""
+    return [int(int(bus) not in open_sides.get(int(i), ())) for i, bus in zip(elements, buses, strict=True)]
+
+
 def _fused_buses(net, buses: pd.Index) -> dict[int, int]:
     """Map every bus to the lowest bus index it is joined to by closed bus-bus switches (union-find)."""
     parent = {int(b): int(b) for b in buses}
@@ -102,10 +107,8 @@ def feeder_from_pandapower(net, name: str, description: str = "", frequency_hz: 
     line["id"] = lines.index.to_numpy() + _ID_OFFSET["line"]
     line["from_node"] = to_node(lines["from_bus"])
     line["to_node"] = to_node(lines["to_bus"])
-    line["from_status"] = [
-        int(f not in open_line.get(i, ())) for i, f in zip(lines.index, lines["from_bus"], strict=True)
-    ]
-    line["to_status"] = [int(t not in open_line.get(i, ())) for i, t in zip(lines.index, lines["to_bus"], strict=True)]
+    line["from_status"] = _side_status(lines.index, lines["from_bus"], open_line)
+    line["to_status"] = _side_status(lines.index, lines["to_bus"], open_line)
     line["r1"] = lines["r_ohm_per_km"].to_numpy() * length / par
     line["x1"] = lines["x_ohm_per_km"].to_numpy() * length / par
     line["c1"] = c
@@ -130,12 +133,8 @@ def feeder_from_pandapower(net, name: str, description: str = "", frequency_hz: 
         tr["id"] = trafos.index.to_numpy() + _ID_OFFSET["transformer"]
         tr["from_node"] = to_node(trafos["hv_bus"])
         tr["to_node"] = to_node(trafos["lv_bus"])
-        tr["from_status"] = [
-            int(h not in open_trafo.get(i, ())) for i, h in zip(trafos.index, trafos["hv_bus"], strict=True)
-        ]
-        tr["to_status"] = [
-            int(v not in open_trafo.get(i, ())) for i, v in zip(trafos.index, trafos["lv_bus"], strict=True)
-        ]
+        tr["from_status"] = _side_status(trafos.index, trafos["hv_bus"], open_trafo)
+        tr["to_status"] = _side_status(trafos.index, trafos["lv_bus"], open_trafo)
         tr["u1"] = trafos["vn_hv_kv"].to_numpy() * 1e3
         tr["u2"] = trafos["vn_lv_kv"].to_numpy() * 1e3
         if np.any(trafos["parallel"].to_numpy() != 1):

@@ -12,14 +12,8 @@ from power_grid_model import ComponentType, PowerGridModel
 
 from powergrid.errors import DataError
 from powergrid.network.dss_parse import parse_dss
-from powergrid.network.ieee13 import (
-    MAIN_FILE,
-    OPENDSS_TAPS,
-    build_ieee13,
-    bus_phase_voltages,
-    bus_phases,
-    solve_asym,
-)
+from powergrid.network.ieee13 import MAIN_FILE, OPENDSS_TAPS, build_ieee13
+from powergrid.network.ieee13_results import bus_phase_voltages, bus_phases, solve_asym
 from powergrid.network.model import AGENT_ID_BASE
 
 BUSES = {"SourceBus", "650", "RG60", "632", "633", "634", "645", "646", "670", "671", "680", "684", "611", "652",
