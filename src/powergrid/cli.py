@@ -15,13 +15,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from powergrid.analytics.kpis import KPI_INFO, NA, KPIReport
-from powergrid.analytics.results import atomic_directory
+from powergrid.analytics.results import atomic_directory, write_kpi_csv
 from powergrid.cli_support import console, err_console, handle_errors
 from powergrid.controllers import available_controllers
 from powergrid.errors import HeronGridError
 from powergrid.scenarios import Scenario, builtin_names, load_scenario
-from powergrid.scenarios.build import build_community
-from powergrid.simulate import run_controllers
+from powergrid.simulate import write_comparison
 
 app = typer.Typer(
     name="heron",
@@ -39,6 +38,16 @@ def _mount_ledger() -> None:
 
 
 _mount_ledger()
+
+
+def _mount_app() -> None:
+    from powergrid.app.cli import dashboard, report
+
+    app.command()(dashboard)
+    app.command()(report)
+
+
+_mount_app()
 
 
 def _fmt(value: float | NA) -> str:
@@ -93,32 +102,13 @@ def _progress() -> Progress:
 
 
 def _run(spec: Scenario, controllers: list[str], out: Path, overwrite: bool, single: bool) -> dict[str, KPIReport]:
-    with atomic_directory(out, overwrite=overwrite) as tmp:
-        with _progress() as progress:
-            progress.add_task(f"building {spec.name} ({spec.n_agents} agents)", total=None)
-            community = build_community(spec)
-        dirs = {controllers[0]: tmp} if single else {c: tmp / c for c in controllers}
-        for folder in dirs.values():
-            folder.mkdir(exist_ok=True)
-        runs = len(dict.fromkeys(["grid-only", *controllers]))
-        with _progress() as progress:
-            task = progress.add_task(f"simulating {spec.name}", total=runs * community.n_steps)
-            outcomes = run_controllers(community, controllers, dirs, lambda k: progress.advance(task, k))
-        reports = {name: o.kpis for name, o in outcomes.items()}
-        if not single:
-            from powergrid.app.figures import comparison_figure
+    with _progress() as progress:
+        task = progress.add_task(f"building {spec.name} ({spec.n_agents} agents)", total=None)
 
-            comparison_figure(reports, tmp / "comparison.png", f"{spec.name}, seed {spec.seed}")
-            _comparison_csv(reports, tmp / "comparison.csv")
-    return reports
+        def built(total: int) -> None:
+            progress.update(task, description=f"simulating {spec.name}", total=total, completed=0)
 
-
-def _comparison_csv(reports: dict[str, KPIReport], path: Path) -> None:
-    lines = ["kpi,unit," + ",".join(reports)]
-    for kpi, (unit, _) in KPI_INFO.items():
-        cells = ["" if isinstance(r.community[kpi], NA) else repr(r.community[kpi]) for r in reports.values()]
-        lines.append(",".join([kpi, unit, *cells]))
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return write_comparison(spec, controllers, out, overwrite, single, built, lambda k: progress.advance(task, k))
 
 
 ScenarioArg = Annotated[str, typer.Argument(help="A built-in scenario name (see `heron scenarios`) or a YAML file.")]
@@ -243,7 +233,7 @@ def evaluate(
     out = out or Path(model) / f"evaluation-{split}"
     with atomic_directory(out, overwrite=overwrite) as tmp:
         evaluation_figures(result.grid_import, result.reward, tmp, result.dt_hours)
-        _comparison_csv(result.reports, tmp / "kpis.csv")
+        write_kpi_csv(result.reports, tmp / "kpis.csv")
     console.print(kpi_table(result.reports, f"{model} · {split} days {result.days.tolist()} · savings vs grid-only"))
     console.print(f"figures: [bold]{out}[/bold] (grid_import.png, cumulative_reward.png, total_import.png)")
 

@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 
 from powergrid.analytics.kpis import KPIReport, add_share_of_oracle_savings, compute_kpis
-from powergrid.analytics.results import RunWriter
+from powergrid.analytics.results import RunWriter, atomic_directory, write_kpi_csv
 from powergrid.analytics.totals import RunTotals
 from powergrid.controllers import Controller, make_controller
 from powergrid.engine import CommunityEngine, StepResult
 from powergrid.forecasting import forecast_errors
-from powergrid.scenarios.build import Community
+from powergrid.scenarios.build import Community, build_community
 from powergrid.scenarios.loader import dump_scenario
+from powergrid.scenarios.model import Scenario
 
 BASELINE = "grid-only"
 
@@ -116,3 +117,37 @@ def run_controllers(
         if name in writers:
             writers[name].close(scenario_yaml, {"controller": name, "baseline": BASELINE, **report.to_json()})
     return outcomes
+
+
+def write_comparison(
+    spec: Scenario,
+    controllers: Sequence[str],
+    out: Path,
+    overwrite: bool = False,
+    single: bool = False,
+    on_built: Callable[[int], None] | None = None,
+    progress: ProgressCallback | None = None,
+) -> dict[str, KPIReport]:
+    """Build the scenario, run the controllers (and the grid-only baseline) and write ``out`` atomically.
+
+    ``single``: ``out`` is the one controller's run directory. Otherwise ``out`` holds one run directory per
+    controller plus ``comparison.csv`` and ``comparison.png``. ``on_built(total_steps)`` is called once the
+    community is built, with the number of engine steps the runs will take (for a progress bar).
+    """
+    if single and len(controllers) != 1:
+        raise ValueError(f"single=True takes one controller, got {list(controllers)}")
+    with atomic_directory(out, overwrite=overwrite) as tmp:
+        community = build_community(spec)
+        dirs = {controllers[0]: tmp} if single else {c: tmp / c for c in controllers}
+        for folder in dirs.values():
+            folder.mkdir(exist_ok=True)
+        if on_built is not None:
+            on_built(len(dict.fromkeys([BASELINE, *controllers])) * community.n_steps)
+        outcomes = run_controllers(community, controllers, dirs, progress)
+        reports = {name: o.kpis for name, o in outcomes.items()}
+        if not single:
+            from powergrid.app.figures import comparison_figure
+
+            comparison_figure(reports, tmp / "comparison.png", f"{spec.name}, seed {spec.seed}")
+            write_kpi_csv(reports, tmp / "comparison.csv")
+    return reports

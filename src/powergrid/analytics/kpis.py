@@ -113,6 +113,17 @@ class KPIReport:
                                     for q, e in self.forecast_errors.items()}} if self.forecast_errors else {}),
         }  # fmt: skip
 
+    @classmethod
+    def from_json(cls, data: dict) -> KPIReport:
+        """The inverse of ``to_json`` (e.g. a run directory's ``kpis.json``)."""
+        agents = {k: np.array([np.nan if x is None else x for x in v], dtype=float) for k, v in data["agents"].items()}
+        return cls(
+            community={k: NA(v["n/a"]) if isinstance(v, dict) else float(v) for k, v in data["community"].items()},
+            agents=agents,
+            agent_ids=tuple(data["agent_ids"]),
+            forecast_errors=data.get("forecast_errors"),
+        )
+
 
 def _per_agent_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     out = np.full(denominator.shape, np.nan)

@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from powergrid.analytics.kpis import KPI_INFO, NA, KPIReport
 from powergrid.analytics.totals import AGENT_SUMS, NETWORK_SERIES
 from powergrid.errors import ResultsError
 from powergrid.safety import Interventions
@@ -201,3 +202,12 @@ def read_run(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
         pd.read_parquet(folder / TRADES),
         json.loads((folder / KPIS).read_text(encoding="utf-8")),
     )
+
+
+def write_kpi_csv(reports: dict[str, KPIReport], path: Path) -> None:
+    """Community KPIs as CSV: one row per KPI (name, unit), one column per run; an undefined KPI is empty."""
+    lines = ["kpi,unit," + ",".join(reports)]
+    for kpi, (unit, _) in KPI_INFO.items():
+        cells = ["" if isinstance(r.community[kpi], NA) else repr(r.community[kpi]) for r in reports.values()]
+        lines.append(",".join([kpi, unit, *cells]))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")

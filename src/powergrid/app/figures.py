@@ -47,6 +47,24 @@ def comparison_figure(reports: dict[str, KPIReport], path: Path, title: str) -> 
     return path
 
 
+def timeseries_png(run, baseline, path: Path) -> Path:
+    """The Playback page's six panels for one run (``run``, ``baseline``: ``powergrid.app.rundata.RunData``)."""
+    from powergrid.app.plots_playback import PANELS
+
+    fig, axes = plt.subplots(len(PANELS), 1, figsize=(11, 2.1 * len(PANELS)), sharex=True, constrained_layout=True)
+    for ax, panel in zip(axes, PANELS, strict=True):
+        for name, values in panel.series(run).items():
+            ax.plot(run.timestamps, values, linewidth=1.0, label=name)
+            if panel.baseline and baseline is not None:
+                ax.plot(baseline.timestamps, panel.series(baseline)[name], linewidth=0.8, linestyle="--",
+                        color="0.35", label=f"{baseline.info.controller} (baseline)")  # fmt: skip
+        ax.set_title(panel.title, fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="upper right")
+    fig.suptitle(run.info.label, fontsize=10)
+    return _save(fig, path)
+
+
 def _save(fig, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)

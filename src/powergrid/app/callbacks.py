@@ -1,0 +1,372 @@
+"""What the dashboard does, as plain functions of the inputs (unit-tested without a browser); ``register`` wires them
+to the page. Bad run directories and bad form input are shown on the page, never raised into Dash."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import yaml
+from dash import ALL, Dash, Input, Output, Patch, State, ctx, html, no_update
+
+from powergrid.analytics.aggregate import aggregate_kpis
+from powergrid.analytics.kpis import KPI_INFO, NA
+from powergrid.app.form import form_fields, form_values, scenario_from_form
+from powergrid.app.layout import table
+from powergrid.app.plots_analysis import (
+    ANALYSIS_KPIS,
+    default_households,
+    kpi_bars_figure,
+    savings_ranking_figure,
+    wallet_figure,
+)
+from powergrid.app.plots_playback import network_figure, step_marker, timeseries_figure
+from powergrid.app.rundata import RunCache, RunData, baseline_of, seed_siblings, time_label
+from powergrid.app.topology import Topology, community_topology, feeder_topology
+from powergrid.errors import HeronGridError
+from powergrid.scenarios import load_scenario
+from powergrid.scenarios.build import expand_agents
+from powergrid.scenarios.loader import scenario_from_dict
+
+
+class Dashboard:
+    """Server-side state: the runs folder (with its cache of loaded runs), background jobs, network layouts."""
+
+    def __init__(self, runs_root: Path) -> None:
+        from powergrid.app.jobs import JobRunner
+
+        self.cache = RunCache(runs_root)
+        self.jobs = JobRunner(runs_root)
+        self.fields = form_fields()
+        self._layouts: dict[str, tuple[Topology, np.ndarray]] = {}
+        self._lock = threading.Lock()
+
+    def layout_of(self, run: RunData) -> tuple[Topology, np.ndarray]:
+        """The run's network view layout and battery capacities (kWh), built once per run directory."""
+        key = f"{run.info.key}:{run.info.variant}"
+        with self._lock:
+            if key in self._layouts:
+                return self._layouts[key]
+        raw = yaml.safe_load((run.info.path / "scenario.yaml").read_text(encoding="utf-8"))
+        scenario = scenario_from_dict(raw, str(run.info.path / "scenario.yaml"))
+        capacity = expand_agents(scenario).battery.capacity_kwh
+        topo = (community_topology(len(run.agent_ids), scenario.name) if scenario.network is None
+                else feeder_topology(scenario, run.agent_ids))  # fmt: skip
+        with self._lock:
+            self._layouts[key] = (topo, capacity)
+        return topo, capacity
+
+
+def message_figure(text: str) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(title={"text": text, "font": {"size": 13}}, xaxis={"visible": False},
+                      yaxis={"visible": False}, height=300)  # fmt: skip
+    return fig
+
+
+# --- Parameters -------------------------------------------------------------------------------------------------
+
+
+def fill_form(d: Dashboard, scenario: str, paths: list[str]) -> list:
+    """The base scenario's values for the inputs ``paths`` (in page order)."""
+    values = form_values(load_scenario(scenario), d.fields)
+    return [values[p] if not isinstance(values[p], bool) else ([True] if values[p] else []) for p in paths]
+
+
+def validate_form(d: Dashboard, values: list, paths: list[str], groups: list[str]):
+    """Error text per input and per section (empty when valid), and the validated Scenario or None."""
+    spec, errors = scenario_from_form(dict(zip(paths, values, strict=True)), d.fields)
+    return [errors.get(p, "") for p in paths], [errors.get(g, "") for g in groups], spec
+
+
+def start_run(d: Dashboard, values: list, paths: list[str], controllers: list[str] | None, n_seeds: int | None,
+              run_name: str | None) -> tuple[int | None, str, bool]:  # fmt: skip
+    """(job id, status text, poll disabled). Invalid form or options: no job, and the reason."""
+    _, _, spec = validate_form(d, values, paths, [])
+    if spec is None:
+        return None, "fix the fields marked in red first", True
+    if not n_seeds or n_seeds < 1:
+        return None, "seeds: give a whole number ≥ 1", True
+    name = (run_name or "").strip() or None
+    if name is not None and (Path(name).name != name or name.startswith(".")):
+        return None, f"run name {name!r}: use a plain folder name (no '/', not starting with '.')", True
+    try:
+        job = d.jobs.start(spec, list(controllers or []), [spec.seed + k for k in range(int(n_seeds))], name)
+    except HeronGridError as exc:
+        return None, str(exc), True
+    return job.id, f"job {job.id} started: {job.out}", False
+
+
+def poll_job(d: Dashboard, job_id: int | None, version: int):
+    """(progress value, status text, poll disabled, runs version, run to select) for the running job."""
+    if job_id is None:
+        return "0", "", True, version, no_update
+    job = d.jobs.get(job_id)
+    status = f"{job.state}: {job.message} ({job.done:,}/{job.total:,} steps)"
+    if job.state == "running":
+        return str(job.fraction), status, False, version, no_update
+    chosen = next((k for k in job.run_keys if not k.endswith("/grid-only")), no_update)
+    return str(job.fraction), status, True, version + 1, chosen if job.state == "done" else no_update
+
+
+# --- Playback ---------------------------------------------------------------------------------------------------
+
+
+def run_options(d: Dashboard, current: str | None) -> tuple[list[dict], str | None]:
+    runs = d.cache.runs()
+    options = [{"label": r.label, "value": r.key} for r in runs]
+    keys = [r.key for r in runs]
+    if current in keys:
+        return options, current
+    preferred = [r.key for r in runs if r.controller != "grid-only"] or keys
+    return options, preferred[0] if preferred else None
+
+
+def select_run(d: Dashboard, key: str | None):
+    """On choosing a run: slider range and marks, baseline choices (default: the grid-only run beside it), and the
+    households shown by default."""
+    if not key:
+        return 1, {}, 0, [], None, [], []
+    runs = d.cache.runs()
+    info = d.cache.info(key)
+    run = d.cache.get(key)
+    n = run.n_steps
+    ticks = np.linspace(0, n - 1, min(n, 7)).astype(int)
+    marks = {int(t): time_label(run.timestamps[t]) for t in ticks}
+    base = baseline_of(info, runs)
+    options = [{"label": r.label, "value": r.key} for r in runs if r.key != key and r.n_steps == n]
+    households = [{"label": a, "value": a} for a in run.agent_ids]
+    return n - 1, marks, 0, options, base.key if base else None, households, default_households(run)
+
+
+def timeseries(d: Dashboard, key: str | None, baseline_key: str | None, band: list | None, step: int) -> go.Figure:
+    if not key:
+        return message_figure("no run selected (write runs with the Parameters tab or `heron compare --out`)")
+    run = d.cache.get(key)
+    baseline = d.cache.get(baseline_key) if baseline_key else None
+    seeds = []
+    if band:
+        siblings = seed_siblings(run.info, d.cache.runs())
+        seeds = [d.cache.get(s.key) for s in siblings] if len(siblings) >= 2 else []
+    return timeseries_figure(run, baseline, seeds, step or 0)
+
+
+def network(d: Dashboard, key: str | None, step: int) -> tuple[go.Figure, str]:
+    if not key:
+        return message_figure("no run selected"), ""
+    run = d.cache.get(key)
+    step = int(min(max(step or 0, 0), run.n_steps - 1))
+    topo, capacity = d.layout_of(run)
+    kwh = run.trades.at(step)[2]
+    info = (f"step {step} of {run.n_steps - 1} · {time_label(run.timestamps[step])} · P2P {kwh.sum():.2f} kWh in "
+            f"{kwh.size} trade(s) · grid import {run.agent['imported'][step].sum():.2f} kWh")  # fmt: skip
+    return network_figure(topo, run, step, capacity), info
+
+
+def marker_patch(d: Dashboard, key: str | None, step: int) -> Patch:
+    """Move the time series' current-step line without resending the series."""
+    patch = Patch()
+    if key:
+        x = step_marker(d.cache.get(key), int(step or 0))
+        patch["layout"]["shapes"][0]["x0"] = x
+        patch["layout"]["shapes"][0]["x1"] = x
+    return patch
+
+
+def toggle_play(disabled: bool) -> tuple[bool, str]:
+    """(timer disabled, button label) after a click on play/pause."""
+    return (False, "⏸ pause") if disabled else (True, "▶ play")
+
+
+def advance(d: Dashboard, key: str | None, step: int, speed: int) -> tuple[int, bool, str]:
+    """One tick of playback: (new step, timer disabled, button label); stops at the last step."""
+    if not key:
+        return 0, True, "▶ play"
+    last = d.cache.get(key).n_steps - 1
+    nxt = min(int(step or 0) + int(speed or 1), last)
+    return (nxt, True, "▶ play") if nxt >= last else (nxt, False, "⏸ pause")
+
+
+# --- Analysis, households, ledger -------------------------------------------------------------------------------
+
+
+def analysis_defaults(d: Dashboard, key: str | None) -> list[str]:
+    """Runs compared by default: those in the selected run's folder and its seed siblings' folders."""
+    if not key:
+        return []
+    runs = d.cache.runs()
+    info = d.cache.info(key)
+    folders = {s.group for s in seed_siblings(info, runs)} | {info.group}
+    return [r.key for r in runs if r.group in folders]
+
+
+def analysis(d: Dashboard, keys: list[str] | None, groupby: str) -> tuple[go.Figure, html.Table | str]:
+    if not keys:
+        return message_figure("choose runs to compare"), ""
+    groups: dict[str, list] = {}
+    for key in keys:
+        info = d.cache.info(key)
+        label = info.controller if groupby == "controller" else info.key
+        groups.setdefault(label, []).append(d.cache.get(key).report())
+    header = html.Tr([html.Th("KPI"), html.Th("unit"), *[html.Th(f"{g} (n={len(r)})") for g, r in groups.items()]])
+    stats = {g: aggregate_kpis(r) for g, r in groups.items()}
+    rows = []
+    for kpi in ANALYSIS_KPIS:
+        cells = []
+        for g in groups:
+            s = stats[g][kpi]
+            cells.append("n/a" if isinstance(s, NA) else f"{s.mean:.4g}" + (
+                "" if isinstance(s.half_width, NA) else f" ± {s.half_width:.2g}"))  # fmt: skip
+        rows.append(html.Tr([html.Td(kpi), html.Td(KPI_INFO[kpi][0]), *[html.Td(c) for c in cells]]))
+    return kpi_bars_figure(groups), html.Table([header, *rows], className="kpi-table")
+
+
+def households(d: Dashboard, key: str | None, baseline_key: str | None, chosen: list[str] | None):
+    if not key:
+        return message_figure("no run selected"), message_figure("no run selected")
+    run = d.cache.get(key)
+    baseline = d.cache.get(baseline_key) if baseline_key else None
+    valid = [a for a in chosen or [] if a in run.agent_ids]
+    return wallet_figure(run, valid, baseline), savings_ranking_figure(run)
+
+
+def ledger(d: Dashboard, key: str | None):
+    """(verify result, blocks table, block choices) of the run's ledger."""
+    from powergrid.ledger.store import read_blocks
+    from powergrid.ledger.verify import verify_ledger
+
+    if not key:
+        return "no run selected", None, []
+    info = d.cache.info(key)
+    if not info.has_ledger:
+        return f"{key} has no ledger (enable `ledger: true` in the scenario)", None, []
+    report = verify_ledger(info.path)
+    verdict = (f"✔ ledger verified: {report.blocks} blocks (genesis included), {report.trades} trades, "
+               f"head {report.head_hash[:16]}…" if report.ok else
+               f"✘ ledger verification failed: {'; '.join(report.problems[:5])}")  # fmt: skip
+    trades = read_blocks(info.path)
+    blocks = trades.groupby(["block", "step", "sim_time"], as_index=False).agg(
+        trades=("seq", "size"), kwh=("kwh", "sum"), value=("value", "sum"))  # fmt: skip
+    rows = blocks.to_dict("records")
+    choices = [{"label": f"block {r['block']} · step {r['step']} · {r['trades']} trade(s)", "value": int(r["block"])}
+               for r in rows]  # fmt: skip
+    colour = "#2e7d32" if report.ok else "#c62828"
+    return html.Span(verdict, id="ledger-verdict", style={"color": colour}), table(rows, limit=1000), choices
+
+
+def ledger_trades(d: Dashboard, key: str | None, block: int | None):
+    """The chosen block's trades as stored (signatures left out)."""
+    from powergrid.ledger.store import read_blocks
+
+    if not key or block is None or not d.cache.info(key).has_ledger:
+        return None
+    frame = read_blocks(d.cache.info(key).path, block=int(block)).drop(columns=["sig_buyer", "sig_seller"])
+    return html.Div([html.H4(f"Trades of block {block}"), table(frame.to_dict("records"))])
+
+
+def register(app: Dash, d: Dashboard) -> None:
+    """Wire the functions above to the page's components."""
+    param = {"type": "param", "path": ALL}
+
+    @app.callback(Output(param, "value"), Input("base-scenario", "value"))
+    def _fill(scenario):
+        return fill_form(d, scenario, [o["id"]["path"] for o in ctx.outputs_list])
+
+    @app.callback(Output({"type": "param-error", "path": ALL}, "children"),
+                  Output({"type": "group-error", "group": ALL}, "children"), Input(param, "value"))  # fmt: skip
+    def _validate(values):
+        field_paths = [i["id"]["path"] for i in ctx.inputs_list[0]]
+        groups = [o["id"]["group"] for o in ctx.outputs_list[1]]
+        errors, group_errors, _ = validate_form(d, values, field_paths, groups)
+        return errors, group_errors
+
+    @app.callback(Output("job-id", "data"), Output("run-status", "children"), Output("job-poll", "disabled"),
+                  Input("run-button", "n_clicks"), State(param, "value"), State("controllers", "value"),
+                  State("n-seeds", "value"), State("run-name", "value"), prevent_initial_call=True)  # fmt: skip
+    def _start(_, values, controllers, n_seeds, run_name):
+        field_paths = [s["id"]["path"] for s in ctx.states_list[0]]
+        return start_run(d, values, field_paths, controllers, n_seeds, run_name)
+
+    @app.callback(Output("run-progress", "value"), Output("run-status", "children", allow_duplicate=True),
+                  Output("job-poll", "disabled", allow_duplicate=True), Output("runs-version", "data"),
+                  Output("run-select", "value", allow_duplicate=True), Input("job-poll", "n_intervals"),
+                  State("job-id", "data"), State("runs-version", "data"), prevent_initial_call=True)  # fmt: skip
+    def _poll(_, job_id, version):
+        return poll_job(d, job_id, version or 0)
+
+    @app.callback(Output("run-select", "options"), Output("run-select", "value"), Input("runs-version", "data"),
+                  Input("tabs", "value"), State("run-select", "value"))  # fmt: skip
+    def _runs(_, __, current):
+        return run_options(d, current)
+
+    @app.callback(Output("step-slider", "max"), Output("step-slider", "marks"), Output("step-slider", "value"),
+                  Output("baseline-select", "options"), Output("baseline-select", "value"),
+                  Output("household-select", "options"), Output("household-select", "value"),
+                  Input("run-select", "value"))  # fmt: skip
+    def _select(key):
+        return select_run(d, key)
+
+    @app.callback(Output("timeseries-graph", "figure"), Output("timeseries-run", "data"),
+                  Input("run-select", "value"), Input("baseline-select", "value"), Input("band-toggle", "value"),
+                  State("step-slider", "value"))  # fmt: skip
+    def _timeseries(key, baseline_key, band, step):
+        return timeseries(d, key, baseline_key, band, step), key
+
+    @app.callback(Output("network-graph", "figure"), Output("step-info", "children"),
+                  Output("timeseries-graph", "figure", allow_duplicate=True), Input("step-slider", "value"),
+                  State("run-select", "value"), State("timeseries-run", "data"), prevent_initial_call=True)  # fmt: skip
+    def _step(step, key, drawn):
+        fig, info = network(d, key, step)
+        # move the time series' step line only once that run's figure is on the page (it loads in parallel)
+        return fig, info, marker_patch(d, key, step) if key and drawn == key else no_update
+
+    @app.callback(Output("network-graph", "figure", allow_duplicate=True),
+                  Output("step-info", "children", allow_duplicate=True), Input("run-select", "value"),
+                  prevent_initial_call="initial_duplicate")  # fmt: skip
+    def _network_on_select(key):
+        return network(d, key, 0)
+
+    @app.callback(Output("play-timer", "disabled"), Output("play-button", "children"),
+                  Input("play-button", "n_clicks"), State("play-timer", "disabled"),
+                  prevent_initial_call=True)  # fmt: skip
+    def _play(_, disabled):
+        return toggle_play(disabled)
+
+    @app.callback(Output("step-slider", "value", allow_duplicate=True),
+                  Output("play-timer", "disabled", allow_duplicate=True),
+                  Output("play-button", "children", allow_duplicate=True), Input("play-timer", "n_intervals"),
+                  State("run-select", "value"), State("step-slider", "value"), State("speed", "value"),
+                  prevent_initial_call=True)  # fmt: skip
+    def _tick(_, key, step, speed):
+        return advance(d, key, step, speed)
+
+    @app.callback(Output("analysis-runs", "options"), Output("analysis-runs", "value"),
+                  Input("run-select", "value"), Input("runs-version", "data"))  # fmt: skip
+    def _analysis_runs(key, _):
+        return [{"label": r.label, "value": r.key} for r in d.cache.runs()], analysis_defaults(d, key)
+
+    @app.callback(Output("analysis-graph", "figure"), Output("analysis-table", "children"),
+                  Input("analysis-runs", "value"), Input("analysis-groupby", "value"))  # fmt: skip
+    def _analysis(keys, groupby):
+        return analysis(d, keys, groupby)
+
+    @app.callback(Output("wallet-graph", "figure"), Output("savings-graph", "figure"),
+                  Input("run-select", "value"), Input("baseline-select", "value"),
+                  Input("household-select", "value"))  # fmt: skip
+    def _households(key, baseline_key, chosen):
+        return households(d, key, baseline_key, chosen)
+
+    @app.callback(Output("ledger-verify", "children"), Output("ledger-blocks", "children"),
+                  Output("ledger-block", "options"), Output("ledger-block", "value"),
+                  Input("run-select", "value"), Input("tabs", "value"))  # fmt: skip
+    def _ledger(key, tab):
+        if tab != "ledger":
+            return no_update, no_update, no_update, no_update
+        verdict, blocks, choices = ledger(d, key)
+        return verdict, blocks, choices, choices[0]["value"] if choices else None
+
+    @app.callback(Output("ledger-trades", "children"), Input("ledger-block", "value"), State("run-select", "value"))
+    def _ledger_trades(block, key):
+        return ledger_trades(d, key, block)

@@ -1,0 +1,98 @@
+"""Plotly figures of the Analysis and Households pages: KPI bars across runs, wallets and the savings ranking."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from powergrid.analytics.aggregate import aggregate_kpis
+from powergrid.analytics.kpis import KPI_INFO, NA, KPIReport
+from powergrid.app.rundata import RunData, decimate
+
+#: The KPIs compared on the Analysis page (the issue's list: cost … violations).
+ANALYSIS_KPIS = (
+    "cost", "savings", "grid_import_kwh", "p2p_volume_kwh", "self_consumption_ratio", "self_sufficiency_ratio",
+    "gini_savings", "co2_kg", "losses_kwh", "voltage_violations",
+)  # fmt: skip
+
+
+def kpi_bars_figure(groups: dict[str, Sequence[KPIReport]], kpis: Sequence[str] = ANALYSIS_KPIS) -> go.Figure:
+    """One panel per KPI, one bar per group (a controller or run): the mean over the group's runs, with a 95 %
+    confidence whisker when a group has several seeds. An undefined KPI is a labelled gap, never a zero bar."""
+    cols = 5
+    rows = -(-len(kpis) // cols)
+    titles = [f"{k} ({KPI_INFO[k][0]})" if KPI_INFO[k][0] != "-" else k for k in kpis]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=0.18, horizontal_spacing=0.05)
+    stats = {name: aggregate_kpis(reports) for name, reports in groups.items()}
+    names = list(groups)
+    for i, kpi in enumerate(kpis):
+        row, col = divmod(i, cols)
+        means, errors, labels = [], [], []
+        for name in names:
+            s = stats[name][kpi]
+            if isinstance(s, NA):
+                means.append(None)
+                errors.append(None)
+                labels.append(f"n/a: {s.reason}")
+            else:
+                means.append(s.mean)
+                errors.append(None if isinstance(s.half_width, NA) else s.half_width)
+                labels.append(f"{s.mean:.4g}" + (f" ± {s.half_width:.2g} (n={s.n})" if s.n > 1 else ""))
+        fig.add_trace(go.Bar(x=names, y=means, name=kpi, text=labels, textposition="none",
+                             hovertemplate="%{x}: %{text}<extra>" + kpi + "</extra>",
+                             error_y={"type": "data", "array": [e or 0 for e in errors],
+                                      "visible": any(e is not None for e in errors)},
+                             marker={"color": [f"hsl({(37 * j) % 360},55%,50%)" for j in range(len(names))]},
+                             showlegend=False), row=row + 1, col=col + 1)  # fmt: skip
+        for j, m in enumerate(means):
+            if m is None:
+                fig.add_annotation(x=names[j], y=0, text="n/a", showarrow=False, row=row + 1, col=col + 1)
+    fig.update_layout(height=320 * rows, margin={"l": 40, "r": 10, "t": 50, "b": 40}, bargap=0.3)
+    return fig
+
+
+def wallet_figure(run: RunData, households: Sequence[str], baseline: RunData | None = None,
+                  max_points: int = 1000) -> go.Figure:  # fmt: skip
+    """Each chosen household's wallet (−cumulative cost, currency) over time; its baseline dashed."""
+    fig = go.Figure()
+    x = decimate(run.timestamps, max_points, "first")
+    index = {a: i for i, a in enumerate(run.agent_ids)}
+    wallet = -np.cumsum(run.agent["cost"], axis=0)
+    base = -np.cumsum(baseline.agent["cost"], axis=0) if baseline is not None else None
+    for k, agent in enumerate(households):
+        colour = f"hsl({(47 * k) % 360},60%,45%)"
+        fig.add_trace(go.Scatter(x=x, y=decimate(wallet[:, index[agent]], max_points, "last"), mode="lines",
+                                 name=agent, line={"color": colour}, legendgroup=agent))  # fmt: skip
+        if base is not None:
+            fig.add_trace(go.Scatter(x=x, y=decimate(base[:, index[agent]], max_points, "last"), mode="lines",
+                                     name=f"{agent} baseline", line={"color": colour, "dash": "dash", "width": 1},
+                                     legendgroup=agent, showlegend=False))  # fmt: skip
+    fig.update_layout(title={"text": "Wallet: −cumulative cost (currency); dashed: baseline", "font": {"size": 13}},
+                      height=420, margin={"l": 50, "r": 10, "t": 40, "b": 30})  # fmt: skip
+    return fig
+
+
+def savings_ranking_figure(run: RunData) -> go.Figure:
+    """Per-household savings against the baseline (currency), best first."""
+    report = run.report()
+    savings = report.agents["savings"]
+    order = np.argsort(-np.nan_to_num(savings, nan=-np.inf), kind="stable")
+    ids = [run.agent_ids[i] for i in order]
+    values = savings[order]
+    fig = go.Figure(go.Bar(x=ids, y=values, marker={"color": np.where(values >= 0, "#2ca02c", "#d62728")},
+                           hovertemplate="%{x}: %{y:.3f}<extra>savings</extra>"))  # fmt: skip
+    fig.update_layout(title={"text": f"Savings ranking vs {run.kpis.get('baseline', 'baseline')} (currency)",
+                             "font": {"size": 13}}, height=360, margin={"l": 50, "r": 10, "t": 40, "b": 60},
+                      xaxis={"type": "category"})  # fmt: skip
+    return fig
+
+
+def default_households(run: RunData, k: int = 3) -> list[str]:
+    """The ``k`` households that save most and the ``k`` that save least (all of them in a small community)."""
+    savings = np.nan_to_num(run.report().agents["savings"], nan=0.0)
+    order = np.argsort(-savings, kind="stable")
+    picked = order if order.size <= 2 * k else np.concatenate([order[:k], order[-k:]])
+    return [run.agent_ids[i] for i in picked]

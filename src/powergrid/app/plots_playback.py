@@ -1,0 +1,148 @@
+"""Plotly figures of the Playback page: six synchronized time series, and the network view at one step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from powergrid.app.rundata import RunData, decimate, time_label
+from powergrid.app.topology import Topology
+
+#: Points per series sent to the browser: longer runs are averaged into buckets server-side.
+MAX_POINTS = 1500
+#: Trades drawn as arrows at one step (the largest); the rest are counted in the title.
+MAX_ARROWS = 40
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One time-series panel: series name → values (n_steps,) of a run, and how to decimate them."""
+
+    title: str
+    series: Callable[[RunData], dict[str, np.ndarray]]
+    how: str = "mean"  # "mean" for per-step flows, "last" for running totals
+    baseline: bool = True  # overlay the baseline run (not for data that every controller shares)
+
+
+PANELS = (
+    Panel("Wallet (−cumulative cost, currency)", lambda r: {"wallet": -np.cumsum(r.community("cost"))}, "last"),
+    Panel("Grid buy (kWh/step)", lambda r: {"grid buy": r.community("imported")}),
+    Panel("Grid sell (kWh/step)", lambda r: {"grid sell": r.community("exported")}),
+    Panel("Battery storage (kWh)", lambda r: {"stored": r.community("soc")}),
+    Panel("Production vs consumption (kWh/step)",
+          lambda r: {"production": r.community("pv"), "consumption": r.community("load")}, baseline=False),
+    Panel("P2P volume (kWh/step)", lambda r: {"P2P volume": r.p2p_volume()}),
+)  # fmt: skip
+
+_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+
+
+def series_band(stack: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and Student-t half-width over axis 0 of ``stack`` (runs × steps)."""
+    from scipy import stats
+
+    n = stack.shape[0]
+    t = float(stats.t.ppf(0.5 + confidence / 2.0, df=n - 1))
+    return stack.mean(axis=0), t * stack.std(axis=0, ddof=1) / np.sqrt(n)
+
+
+def timeseries_figure(run: RunData, baseline: RunData | None = None, seeds: Sequence[RunData] = (),
+                      step: int = 0, max_points: int = MAX_POINTS) -> go.Figure:  # fmt: skip
+    """Six panels sharing the time axis; ``baseline`` dashed; ``seeds`` (≥ 2 runs of the same scenario and
+    controller with other seeds, this run included) as a 95 % confidence band; a line at ``step``."""
+    fig = make_subplots(rows=len(PANELS), cols=1, shared_xaxes=True, vertical_spacing=0.03,
+                        subplot_titles=[p.title for p in PANELS])  # fmt: skip
+    x = decimate(run.timestamps, max_points, "first")
+    for row, panel in enumerate(PANELS, start=1):
+        values = panel.series(run)
+        for k, (name, y) in enumerate(values.items()):
+            colour = _COLOURS[(row + k) % len(_COLOURS)]
+            if len(seeds) >= 2:
+                mean, half = series_band(np.stack([panel.series(s)[name] for s in seeds]))
+                lo, hi = decimate(mean - half, max_points, panel.how), decimate(mean + half, max_points, panel.how)
+                fig.add_trace(go.Scatter(x=x, y=hi, mode="lines", line={"width": 0}, showlegend=False,
+                                         hoverinfo="skip", name=f"{name} CI high"), row=row, col=1)  # fmt: skip
+                fig.add_trace(go.Scatter(x=x, y=lo, mode="lines", line={"width": 0}, fill="tonexty",
+                                         fillcolor="rgba(120,120,120,0.25)", hoverinfo="skip",
+                                         name=f"95 % CI over {len(seeds)} seeds", showlegend=row == 1 and k == 0),
+                              row=row, col=1)  # fmt: skip
+            fig.add_trace(go.Scatter(x=x, y=decimate(y, max_points, panel.how), mode="lines", name=name,
+                                     line={"color": colour}, legendgroup=name), row=row, col=1)  # fmt: skip
+            if panel.baseline and baseline is not None:
+                base = decimate(panel.series(baseline)[name], max_points, panel.how)
+                fig.add_trace(go.Scatter(x=x, y=base, mode="lines", name=f"{baseline.info.controller} (baseline)",
+                                         line={"color": "#555", "dash": "dash", "width": 1},
+                                         legendgroup="baseline", showlegend=row == 1), row=row, col=1)  # fmt: skip
+    stamp = str(run.timestamps[min(step, run.n_steps - 1)])
+    fig.add_shape(type="line", x0=stamp, x1=stamp, y0=0, y1=1, xref="x", yref="paper",
+                  line={"color": "#d62728", "width": 1.5})  # fmt: skip
+    fig.update_layout(height=190 * len(PANELS), margin={"l": 60, "r": 20, "t": 60, "b": 70},
+                      legend={"orientation": "h", "y": -0.02, "yanchor": "top"}, uirevision=run.info.key,
+                      title={"text": run.info.label, "font": {"size": 13}})  # fmt: skip
+    return fig
+
+
+def step_marker(run: RunData, step: int) -> str:
+    """The x of the current-step line (a timestamp string), for patching the time-series figure."""
+    return str(run.timestamps[min(max(step, 0), run.n_steps - 1)])
+
+
+def network_figure(topology: Topology, run: RunData, step: int, capacity_kwh: np.ndarray,
+                   max_arrows: int = MAX_ARROWS) -> go.Figure:  # fmt: skip
+    """Households coloured by net position (kWh bought − sold this step) and sized by state of charge; P2P trades
+    as arrows seller → buyer labelled with kWh and price; the grid connection with this step's import/export."""
+    step = min(max(step, 0), run.n_steps - 1)
+    fig = go.Figure()
+    segments = topology.branches
+    if segments.size:
+        xs = np.column_stack([segments[:, 0], segments[:, 2], np.full(len(segments), np.nan)]).ravel()
+        ys = np.column_stack([segments[:, 1], segments[:, 3], np.full(len(segments), np.nan)]).ravel()
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": "#ccc", "width": 1}, hoverinfo="skip",
+                                 showlegend=False, name="branches"))  # fmt: skip
+    if len(topology.bus_xy):
+        fig.add_trace(go.Scatter(x=topology.bus_xy[:, 0], y=topology.bus_xy[:, 1], mode="markers",
+                                 marker={"size": 4, "color": "#999"}, hoverinfo="skip", showlegend=False,
+                                 name="buses"))  # fmt: skip
+    imported = float(run.agent["imported"][step].sum())
+    exported = float(run.agent["exported"][step].sum())
+    gx, gy = topology.grid_xy
+    fig.add_trace(go.Scatter(x=[gx], y=[gy], mode="markers+text", name="grid",
+                             marker={"symbol": "square", "size": 22, "color": "#444"},
+                             text=[f"grid: import {imported:.2f} kWh, export {exported:.2f} kWh"],
+                             textposition="bottom center", showlegend=False))  # fmt: skip
+    net = run.net_position()
+    scale = float(np.abs(net).max()) or 1.0
+    soc_frac = np.divide(run.agent["soc"][step], capacity_kwh, out=np.zeros_like(capacity_kwh),
+                         where=capacity_kwh > 0)  # fmt: skip
+    hover = [f"{a}<br>net {n:+.2f} kWh<br>SoC {s:.0%}" + ("" if c > 0 else " (no battery)")
+             for a, n, s, c in zip(run.agent_ids, net[step], soc_frac, capacity_kwh, strict=True)]  # fmt: skip
+    fig.add_trace(go.Scatter(
+        x=topology.agent_xy[:, 0], y=topology.agent_xy[:, 1], mode="markers", name="households",
+        marker={"size": 12 + 16 * soc_frac, "color": net[step], "colorscale": "RdBu_r", "cmin": -scale,
+                "cmax": scale, "line": {"width": 1, "color": "#333"},
+                "colorbar": {"title": {"text": "net kWh<br>(+ buys)"}, "thickness": 12}},
+        text=hover, hovertemplate="%{text}<extra></extra>", showlegend=False,
+    ))  # fmt: skip
+    buyer, seller, kwh, price = run.trades.at(step)
+    order = np.argsort(-kwh, kind="stable")[:max_arrows]
+    annotations = []
+    for b, s, q, p in zip(buyer[order], seller[order], kwh[order], price[order], strict=True):
+        (x0, y0), (x1, y1) = topology.agent_xy[s], topology.agent_xy[b]
+        annotations.append({"x": x1, "y": y1, "ax": x0, "ay": y0, "xref": "x", "yref": "y", "axref": "x",
+                            "ayref": "y", "showarrow": True, "arrowhead": 3, "arrowsize": 1.2, "arrowwidth": 1.5,
+                            "arrowcolor": "#2ca02c", "text": "", "name": "trade"})  # fmt: skip
+        annotations.append({"x": (x0 + x1) / 2, "y": (y0 + y1) / 2, "xref": "x", "yref": "y", "showarrow": False,
+                            "text": f"{q:.2f} kWh @ {p:.3f}", "font": {"size": 9, "color": "#1b5e20"},
+                            "bgcolor": "rgba(255,255,255,0.7)", "name": "trade-label"})  # fmt: skip
+    more = f" (the {max_arrows} largest of {kwh.size})" if kwh.size > max_arrows else ""
+    fig.update_layout(
+        title={"text": f"{topology.title}<br>step {step} · {time_label(run.timestamps[step])} · {kwh.size} trade(s)"
+                       f"{more}", "font": {"size": 13}, "y": 0.98},
+        annotations=annotations, height=560, margin={"l": 10, "r": 10, "t": 80, "b": 10},
+        xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x"}, plot_bgcolor="white",
+    )  # fmt: skip
+    return fig

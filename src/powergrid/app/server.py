@@ -1,0 +1,31 @@
+"""The dashboard application: ``create_app(runs_folder)`` for tests and embedding, ``serve`` for the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dash import Dash
+
+from powergrid.app.callbacks import Dashboard, register
+from powergrid.app.layout import page
+from powergrid.errors import HeronGridError
+
+
+def create_app(runs_folder: Path) -> Dash:
+    """A Dash app over the run directories under ``runs_folder`` (created if missing); new runs are written there."""
+    runs_folder = Path(runs_folder)
+    if runs_folder.exists() and not runs_folder.is_dir():
+        raise HeronGridError(f"--runs: {runs_folder} is a file, not a folder")
+    runs_folder.mkdir(parents=True, exist_ok=True)
+    state = Dashboard(runs_folder)
+    app = Dash(__name__, title="heron-grid", suppress_callback_exceptions=False, update_title=None)
+    app.layout = page(state.fields, str(runs_folder))
+    register(app, state)
+    app.heron_state = state  # for tests and embedding
+    return app
+
+
+def serve(runs_folder: Path, host: str = "127.0.0.1", port: int = 8050) -> None:
+    """Serve the dashboard until interrupted (Flask's threaded server: fine for one researcher, local)."""
+    app = create_app(runs_folder)
+    app.run(host=host, port=port, debug=False)

@@ -1,0 +1,103 @@
+"""Where the network view draws things: households around the grid connection (copper-plate communities), or the
+feeder's buses as a tree from the source with each household beside its bus.
+
+Coordinates are abstract (no geodata needed): deterministic for a scenario, so the picture never jumps.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from powergrid.network.setup import connect_agents
+from powergrid.scenarios.model import Scenario
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Positions: the grid connection, each household (N, 2), and the feeder's buses and branches (if any)."""
+
+    grid_xy: tuple[float, float]
+    agent_xy: np.ndarray  # (N, 2)
+    bus_xy: np.ndarray  # (n_buses, 2); empty for a community without a feeder
+    branches: np.ndarray  # (n_branches, 4): x0, y0, x1, y1
+    title: str
+
+
+def community_topology(n_agents: int, name: str) -> Topology:
+    """Households on a circle around the grid connection; a straight line from each to it."""
+    angle = 2 * np.pi * np.arange(n_agents) / max(n_agents, 1) + np.pi / 2
+    xy = np.column_stack([np.cos(angle), np.sin(angle)])
+    branches = np.column_stack([np.zeros(n_agents), np.zeros(n_agents), xy[:, 0], xy[:, 1]])
+    return Topology((0.0, 0.0), xy, np.zeros((0, 2)), branches, f"{name}: community (copper plate)")
+
+
+def feeder_topology(scenario: Scenario, agent_ids: tuple[str, ...]) -> Topology:
+    """The scenario's feeder as a tree (x = hops from the source, y = leaf order); households beside their bus."""
+    setup = connect_agents(scenario.network, agent_ids, scenario.seed)
+    data = setup.feeder.input_data
+    node_ids = data["node"]["id"]
+    index = {int(n): i for i, n in enumerate(node_ids)}
+    edges = []
+    for component in data.values():
+        names = component.dtype.names or ()
+        if "from_node" in names and "to_node" in names:
+            edges += [
+                (index[int(a)], index[int(b)])
+                for a, b in zip(component["from_node"], component["to_node"], strict=False)
+            ]
+    root = index[int(data["source"]["node"][0])]
+    xy = _tree_layout(len(node_ids), edges, root)
+    agent_bus = np.array([index[int(n)] for n in setup.agent_nodes])
+    agent_xy = xy[agent_bus].copy()
+    # households at one bus fan out to its right, one below the other
+    for bus in np.unique(agent_bus):
+        members = np.flatnonzero(agent_bus == bus)
+        agent_xy[members, 0] += 0.45
+        agent_xy[members, 1] += (np.arange(members.size) - (members.size - 1) / 2) * 0.35
+    branches = np.array([(*xy[a], *xy[b]) for a, b in edges]).reshape(-1, 4)
+    households = np.column_stack([xy[agent_bus], agent_xy])
+    name = scenario.network.feeder
+    return Topology(tuple(xy[root]), agent_xy, xy, np.vstack([branches, households]), f"{scenario.name}: {name}")
+
+
+def _tree_layout(n: int, edges: list[tuple[int, int]], root: int) -> np.ndarray:
+    """Breadth-first tree from ``root``: x = depth; leaves get consecutive y, a parent the mean of its children."""
+    neighbours: list[list[int]] = [[] for _ in range(n)]
+    for a, b in edges:
+        neighbours[a].append(b)
+        neighbours[b].append(a)
+    parent = np.full(n, -1)
+    depth = np.zeros(n)
+    order, seen, queue = [], {root}, deque([root])
+    while queue:
+        node = queue.popleft()
+        order.append(node)
+        for nxt in sorted(neighbours[node]):
+            if nxt not in seen:
+                seen.add(nxt)
+                parent[nxt], depth[nxt] = node, depth[node] + 1
+                queue.append(nxt)
+    children: list[list[int]] = [[] for _ in range(n)]
+    for node in order[1:]:
+        children[parent[node]].append(node)
+    y = np.zeros(n)
+    next_leaf = 0.0
+
+    stack = [(root, False)]
+    while stack:  # iterative post-order (feeders can be deeper than Python's recursion limit)
+        node, done = stack.pop()
+        if done or not children[node]:
+            if children[node]:
+                y[node] = np.mean(y[children[node]])
+            else:
+                y[node], next_leaf = next_leaf, next_leaf + 1.0
+            continue
+        stack.append((node, True))
+        stack.extend((c, False) for c in reversed(children[node]))
+    unreached = [i for i in range(n) if i not in seen]  # isolated buses (open switches): a column of their own
+    depth[unreached] = -1.0
+    y[unreached] = np.arange(len(unreached), dtype=float)
+    return np.column_stack([depth, -y])

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import shutil
+import socket
+
+from typer.testing import CliRunner
+
+from powergrid.app.report import write_report
+from powergrid.cli import app
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_of_a_comparison_folder_is_self_contained(runs_folder, tmp_path):
+    shutil.copytree(runs_folder / "tiny" / "seed3", tmp_path / "cmp")
+    html_path, pngs = write_report([tmp_path / "cmp"])
+    assert html_path == tmp_path / "cmp" / "report.html"
+    text = html_path.read_text(encoding="utf-8")
+    assert "<script src=" not in text and "plotly.js v" in text  # plotly.js is inlined: opens offline
+    assert text.count("Plotly.newPlot") == 1 + 2 * 2  # KPI bars, then time series and ranking per run
+    assert "<td>grid_import_kwh</td>" in text.replace("<td title=", "<td>").replace("'Σ grid import'>", "")
+    assert {p.name for p in pngs} == {"kpis.png", "timeseries-1-grid-only.png", "timeseries-2-truthful-bidder.png"}
+    assert all(p.read_bytes().startswith(PNG) for p in pngs)
+
+
+def test_report_of_one_run_uses_the_baseline_beside_it(runs_folder, tmp_path):
+    shutil.copytree(runs_folder / "tiny" / "seed3", tmp_path / "cmp")
+    html_path, _ = write_report([tmp_path / "cmp" / "truthful-bidder"], tmp_path / "out")
+    assert html_path == tmp_path / "out" / "report.html"
+    assert "grid-only (baseline)" in html_path.read_text(encoding="utf-8")
+
+
+def test_report_cli(runs_folder, tmp_path):
+    shutil.copytree(runs_folder / "feeder", tmp_path / "f")
+    result = CliRunner().invoke(app, ["report", str(tmp_path / "f")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "f" / "report.html").exists() and (tmp_path / "f" / "figures" / "kpis.png").exists()
+    result = CliRunner().invoke(app, ["report", str(tmp_path / "missing")])
+    assert result.exit_code == 2 and "is not a directory" in result.output
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(app, ["report", str(tmp_path / "empty")])
+    assert result.exit_code == 2 and "no run directory" in result.output
+
+
+def test_dashboard_cli_rejects_bad_arguments(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(app, ["dashboard", "--runs", str(tmp_path), "--host", "not-an-ip"])
+    assert result.exit_code == 2 and "--host" in result.output
+    result = runner.invoke(app, ["dashboard", "--runs", str(tmp_path), "--port", "0"])
+    assert result.exit_code == 2
+    (tmp_path / "file").write_text("x")
+    result = runner.invoke(app, ["dashboard", "--runs", str(tmp_path / "file")])
+    assert result.exit_code == 2 and "is a file" in result.output
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = runner.invoke(app, ["dashboard", "--runs", str(tmp_path), "--port", str(port)])
+    assert result.exit_code == 2 and f"--port {port}" in result.output
