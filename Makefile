@@ -35,7 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_throughput.py
 	$(BIN)/python benchmarks/network_throughput.py
 	$(BIN)/python benchmarks/ledger_throughput.py
-	$(BIN)/python benchmarks/dashboard_load.py
+	$(BIN)/python benchmarks/dashboard_load.py --browser
 
 bench-rl: $(STAMP)
 	$(BIN)/python benchmarks/rl_quality.py --out results/rl-quality

@@ -9,7 +9,9 @@ a fresh dashboard each repeat (no cached runs):
 - what choosing a run on the Playback page costs the server: ``select_run`` + the time-series figure with the
   baseline overlay + the network view, each serialised to JSON as Dash sends it (payload size reported);
 - moving the slider (network view + step-line patch) on the loaded run;
-- the Households and Analysis pages for the same run.
+- the Households and Analysis pages for the same run;
+- with ``--browser``: in headless Chromium (Debian's ``chromium``), from requesting the page to the Playback page
+  showing the run's time series and network view (server and browser rendering together).
 
 The issue's bar: a 100 × 1 year run loads in under 3 s. Medians of the repeats are printed.
 """
@@ -47,10 +49,51 @@ def timed(fn, *args):
     return time.perf_counter() - start, out
 
 
+def browser_seconds(folder: Path, key: str) -> float:
+    """Page request → Playback drawn (time series of ``key`` and its network view) in headless Chromium."""
+    import logging
+    import threading
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    from werkzeug.serving import make_server
+
+    from powergrid.app.server import create_app
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server("127.0.0.1", 0, create_app(folder).server, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--window-size=1500,1300"):  # fmt: skip
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    drawn = (
+        "const t = document.querySelector('#timeseries-graph .js-plotly-plot');"
+        "const n = document.querySelector('#network-graph .js-plotly-plot');"
+        "return !!(t && n && t._fullData && t._fullData.length > 6 && n._fullData && n._fullData.length > 1"
+        " && (t.layout.title.text || '').includes(arguments[0]));"
+    )
+    try:
+        start = time.perf_counter()
+        driver.get(f"http://127.0.0.1:{server.server_port}")
+        WebDriverWait(driver, 60).until(lambda d: d.find_element(By.XPATH, "//*[normalize-space()='Playback']"))
+        driver.find_element(By.XPATH, "//*[contains(@class,'tab') and normalize-space()='Playback']").click()
+        WebDriverWait(driver, 120, poll_frequency=0.05).until(lambda d: d.execute_script(drawn, key))
+        return time.perf_counter() - start
+    finally:
+        driver.quit()
+        server.shutdown()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--folder", type=Path, default=Path("results/bench-dashboard"))
+    parser.add_argument("--browser", action="store_true", help="also time the page in headless Chromium")
     args = parser.parse_args()
     key, base = ensure_run(args.folder)
     rows: dict[str, list[float]] = {}
@@ -80,6 +123,9 @@ def main() -> None:
     for name, values in rows.items():
         print(f"  {name:<48} {statistics.median(values):7.3f}")
     print(f"  Playback payload (time series + network JSON): {payload / 1e6:.2f} MB")
+    if args.browser:
+        seconds = [browser_seconds(args.folder, key) for _ in range(args.repeats)]
+        print(f"  headless Chromium, page request → Playback drawn:  {statistics.median(seconds):7.3f}")
 
 
 if __name__ == "__main__":

@@ -114,19 +114,20 @@ def poll_job(d: Dashboard, job_id: int | None, version: int):
 # --- Playback ---------------------------------------------------------------------------------------------------
 
 
-def run_options(d: Dashboard, current: str | None) -> tuple[list[dict], str | None]:
+def run_options(d: Dashboard, current: str | None, shown: list[dict] | None = None):
+    """The run list and the selected run; ``no_update`` for what is unchanged (so nothing downstream reruns)."""
     runs = d.cache.runs()
     options = [{"label": r.label, "value": r.key} for r in runs]
     keys = [r.key for r in runs]
     if current in keys:
-        return options, current
+        return (no_update if options == shown else options), no_update
     preferred = [r.key for r in runs if r.controller != "grid-only"] or keys
     return options, preferred[0] if preferred else None
 
 
-def select_run(d: Dashboard, key: str | None):
-    """On choosing a run: slider range and marks, baseline choices (default: the grid-only run beside it), and the
-    households shown by default."""
+def select_run(d: Dashboard, key: str | None, step: int | None = None):
+    """On choosing a run: slider range and marks, the slider back to step 0 (``no_update`` if it is there already),
+    baseline choices (default: the grid-only run beside it), and the households shown by default."""
     if not key:
         return 1, {}, 0, [], None, [], []
     runs = d.cache.runs()
@@ -138,7 +139,8 @@ def select_run(d: Dashboard, key: str | None):
     base = baseline_of(info, runs)
     options = [{"label": r.label, "value": r.key} for r in runs if r.key != key and r.n_steps == n]
     households = [{"label": a, "value": a} for a in run.agent_ids]
-    return n - 1, marks, 0, options, base.key if base else None, households, default_households(run)
+    first = no_update if step == 0 else 0
+    return n - 1, marks, first, options, base.key if base else None, households, default_households(run)
 
 
 def timeseries(d: Dashboard, key: str | None, baseline_key: str | None, band: list | None, step: int) -> go.Figure:
@@ -297,16 +299,16 @@ def register(app: Dash, d: Dashboard) -> None:
         return poll_job(d, job_id, version or 0)
 
     @app.callback(Output("run-select", "options"), Output("run-select", "value"), Input("runs-version", "data"),
-                  Input("tabs", "value"), State("run-select", "value"))  # fmt: skip
-    def _runs(_, __, current):
-        return run_options(d, current)
+                  Input("tabs", "value"), State("run-select", "value"), State("run-select", "options"))  # fmt: skip
+    def _runs(_, __, current, shown):
+        return run_options(d, current, shown)
 
     @app.callback(Output("step-slider", "max"), Output("step-slider", "marks"), Output("step-slider", "value"),
                   Output("baseline-select", "options"), Output("baseline-select", "value"),
                   Output("household-select", "options"), Output("household-select", "value"),
-                  Input("run-select", "value"))  # fmt: skip
-    def _select(key):
-        return select_run(d, key)
+                  Input("run-select", "value"), State("step-slider", "value"))  # fmt: skip
+    def _select(key, step):
+        return select_run(d, key, step)
 
     @app.callback(Output("timeseries-graph", "figure"), Output("timeseries-run", "data"),
                   Input("run-select", "value"), Input("baseline-select", "value"), Input("band-toggle", "value"),
@@ -348,14 +350,18 @@ def register(app: Dash, d: Dashboard) -> None:
         return [{"label": r.label, "value": r.key} for r in d.cache.runs()], analysis_defaults(d, key)
 
     @app.callback(Output("analysis-graph", "figure"), Output("analysis-table", "children"),
-                  Input("analysis-runs", "value"), Input("analysis-groupby", "value"))  # fmt: skip
-    def _analysis(keys, groupby):
+                  Input("analysis-runs", "value"), Input("analysis-groupby", "value"), Input("tabs", "value"))  # fmt: skip
+    def _analysis(keys, groupby, tab):
+        if tab != "analysis":  # drawn when shown: opening a run stays fast
+            return no_update, no_update
         return analysis(d, keys, groupby)
 
     @app.callback(Output("wallet-graph", "figure"), Output("savings-graph", "figure"),
                   Input("run-select", "value"), Input("baseline-select", "value"),
-                  Input("household-select", "value"))  # fmt: skip
-    def _households(key, baseline_key, chosen):
+                  Input("household-select", "value"), Input("tabs", "value"))  # fmt: skip
+    def _households(key, baseline_key, chosen, tab):
+        if tab != "households":
+            return no_update, no_update
         return households(d, key, baseline_key, chosen)
 
     @app.callback(Output("ledger-verify", "children"), Output("ledger-blocks", "children"),

@@ -227,6 +227,7 @@ class RunCache:
         self.root = Path(root)
         self.capacity = capacity
         self._loaded: OrderedDict[tuple[str, float], RunData] = OrderedDict()
+        self._loading: dict[tuple[str, float], threading.Lock] = {}
         self._lock = threading.Lock()
 
     def runs(self) -> list[RunInfo]:
@@ -243,11 +244,17 @@ class RunCache:
             if stamp in self._loaded:
                 self._loaded.move_to_end(stamp)
                 return self._loaded[stamp]
-        data = load_run(info)
-        with self._lock:
-            self._loaded[stamp] = data
-            while len(self._loaded) > self.capacity:
-                self._loaded.popitem(last=False)
+            loading = self._loading.setdefault(stamp, threading.Lock())
+        with loading:  # callbacks asking for the same run at once: one loads it, the others wait for it
+            with self._lock:
+                if stamp in self._loaded:
+                    return self._loaded[stamp]
+            data = load_run(info)
+            with self._lock:
+                self._loaded[stamp] = data
+                self._loading.pop(stamp, None)
+                while len(self._loaded) > self.capacity:
+                    self._loaded.popitem(last=False)
         return data
 
 

@@ -62,13 +62,16 @@ def test_run_from_the_form_writes_run_directories_with_progress(tmp_path):
 
 
 def test_select_run_defaults(dashboard):
-    top, marks, value, options, baseline, households, chosen = cb.select_run(dashboard, RUN)
+    top, marks, value, options, baseline, households, chosen = cb.select_run(dashboard, RUN, 12)
     assert (top, value, baseline) == (47, 0, BASELINE)
+    assert cb.select_run(dashboard, RUN, 0)[2] is no_update  # already at step 0: the network view is not redrawn
     assert 0 in marks and 47 in marks
     assert BASELINE in [o["value"] for o in options] and RUN not in [o["value"] for o in options]
     assert len(households) == 8 and len(chosen) == 6
     options, current = cb.run_options(dashboard, None)
     assert current != BASELINE and RUN in [o["value"] for o in options]
+    assert cb.run_options(dashboard, RUN, options) == (no_update, no_update)  # unchanged: nothing reruns
+    assert cb.run_options(dashboard, RUN, options[:1]) == (options, no_update)
 
 
 def test_timeseries_shows_the_run_its_baseline_and_a_seed_band(dashboard, runs_folder):
