@@ -350,7 +350,8 @@ def register(app: Dash, d: Dashboard) -> None:
         return [{"label": r.label, "value": r.key} for r in d.cache.runs()], analysis_defaults(d, key)
 
     @app.callback(Output("analysis-graph", "figure"), Output("analysis-table", "children"),
-                  Input("analysis-runs", "value"), Input("analysis-groupby", "value"), Input("tabs", "value"))  # fmt: skip
+                  Input("analysis-runs", "value"), Input("analysis-groupby", "value"),
+                  Input("tabs", "value"))  # fmt: skip
     def _analysis(keys, groupby, tab):
         if tab != "analysis":  # drawn when shown: opening a run stays fast
             return no_update, no_update
