@@ -35,11 +35,15 @@ N_AGENTS, N_STEPS = 100, 8760
 
 
 def ensure_run(folder: Path) -> tuple[str, str]:
+    """The year-long comparison, and a 24-step run that sorts first (what the page shows before the big one)."""
     run, base = "year/truthful-bidder", "year/grid-only"
     if not (folder / run / "kpis.json").exists():
         spec = synthetic_community(N_AGENTS, N_STEPS, name="dashboard-100x8760").scenario
         print(f"writing the benchmark run ({N_AGENTS} households × {N_STEPS} steps) under {folder} …", flush=True)
         write_comparison(spec, ["grid-only", "truthful-bidder"], folder / "year", overwrite=True)
+    if not (folder / "a-small" / "kpis.json").exists():
+        small = synthetic_community(5, 24, name="dashboard-small").scenario
+        write_comparison(small, ["truthful-bidder"], folder / "a-small", overwrite=True, single=True)
     return run, base
 
 
@@ -49,8 +53,8 @@ def timed(fn, *args):
     return time.perf_counter() - start, out
 
 
-def browser_seconds(folder: Path, key: str) -> float:
-    """Page request → Playback drawn (time series of ``key`` and its network view) in headless Chromium."""
+def browser_seconds(folder: Path, key: str) -> tuple[float, float]:
+    """In headless Chromium: (page request → Playback drawn for the first run, choosing ``key`` → drawn)."""
     import logging
     import threading
 
@@ -71,19 +75,24 @@ def browser_seconds(folder: Path, key: str) -> float:
                 "--disable-background-networking", "--window-size=1500,1300"):  # fmt: skip
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    drawn = (
+    drawn = (  # both figures of the run on the page, and no callback pending (the tab title says so)
         "const t = document.querySelector('#timeseries-graph .js-plotly-plot');"
         "const n = document.querySelector('#network-graph .js-plotly-plot');"
-        "return !!(t && n && t._fullData && t._fullData.length > 6 && n._fullData && n._fullData.length > 1"
-        " && (t.layout.title.text || '').includes(arguments[0]));"
+        "return document.title === 'heron-grid' && !!(t && n && t._fullData && t._fullData.length > 6"
+        " && n._fullData && n._fullData.length > 1 && (t.layout.title.text || '').includes(arguments[0]));"
     )
     try:
         start = time.perf_counter()
         driver.get(f"http://127.0.0.1:{server.server_port}")
         WebDriverWait(driver, 60).until(lambda d: d.find_element(By.XPATH, "//*[normalize-space()='Playback']"))
         driver.find_element(By.XPATH, "//*[contains(@class,'tab') and normalize-space()='Playback']").click()
-        WebDriverWait(driver, 120, poll_frequency=0.05).until(lambda d: d.execute_script(drawn, key))
-        return time.perf_counter() - start
+        wait = WebDriverWait(driver, 120, poll_frequency=0.02)
+        wait.until(lambda d: d.execute_script(drawn, "a-small"))
+        page = time.perf_counter() - start
+        start = time.perf_counter()
+        driver.execute_script("window.dash_clientside.set_props('run-select', {value: arguments[0]});", key)
+        wait.until(lambda d: d.execute_script(drawn, key))
+        return page, time.perf_counter() - start
     finally:
         driver.quit()
         server.shutdown()
@@ -124,8 +133,10 @@ def main() -> None:
         print(f"  {name:<48} {statistics.median(values):7.3f}")
     print(f"  Playback payload (time series + network JSON): {payload / 1e6:.2f} MB")
     if args.browser:
-        seconds = [browser_seconds(args.folder, key) for _ in range(args.repeats)]
-        print(f"  headless Chromium, page request → Playback drawn:  {statistics.median(seconds):7.3f}")
+        pairs = [browser_seconds(args.folder, key) for _ in range(args.repeats)]
+        print("  headless Chromium (server and browser together):")
+        print(f"    page request → Playback of a 24-step run drawn {statistics.median(p for p, _ in pairs):9.3f}")
+        print(f"    choose the 100 × 1 year run → drawn            {statistics.median(s for _, s in pairs):9.3f}")
 
 
 if __name__ == "__main__":

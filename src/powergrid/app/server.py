@@ -18,7 +18,9 @@ def create_app(runs_folder: Path) -> Dash:
         raise HeronGridError(f"--runs: {runs_folder} is a file, not a folder")
     runs_folder.mkdir(parents=True, exist_ok=True)
     state = Dashboard(runs_folder)
-    app = Dash(__name__, title="heron-grid", suppress_callback_exceptions=False, update_title=None)
+    # eager_loading: every component's JavaScript at start-up, so opening a run never waits for a lazy chunk;
+    # update_title: the tab's title says when callbacks are pending (benchmarks and tests wait on it)
+    app = Dash(__name__, title="heron-grid", update_title="heron-grid (updating…)", eager_loading=True)
     app.layout = page(state.fields, str(runs_folder))
     register(app, state)
     app.heron_state = state  # for tests and embedding
