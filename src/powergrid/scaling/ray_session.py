@@ -1,0 +1,82 @@
+"""One way to get a Ray runtime: connect to an existing cluster (``--address``) or start a local instance.
+
+An unreachable address is reported at once (a TCP probe with a short timeout) instead of Ray's own minute of
+retries; a missing ``ray`` installation names the extra to install.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import Iterator
+
+from powergrid.errors import HeronGridError
+
+#: Seconds the TCP probe of ``--address`` waits before reporting the cluster unreachable.
+PROBE_TIMEOUT = 5.0
+
+
+def require_ray() -> None:
+    """Raise a HeronGridError naming the `ray` extra when ray[rllib] is not installed."""
+    try:
+        import ray
+        import ray.rllib  # noqa: F401
+    except ImportError:
+        raise HeronGridError(
+            "Ray is not installed: the rllib backend and sweeps on Ray need the `ray` extra: "
+            "pip install 'heron-grid[ray]' (make install does)"
+        ) from None
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``ray://HOST:PORT`` → (host, port); anything else is an error naming the option."""
+    rest = address.removeprefix("ray://")
+    host, sep, port = rest.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise HeronGridError(
+            f"--address {address!r}: expected HOST:PORT (e.g. 10.0.0.5:6379), ray://HOST:PORT (Ray Client, "
+            "port 10001) or 'auto'"
+        )
+    return host, int(port)
+
+
+def check_reachable(address: str, timeout: float = PROBE_TIMEOUT) -> None:
+    """Raise a HeronGridError unless something accepts TCP connections at ``address`` within ``timeout`` s."""
+    if address == "auto":
+        return
+    host, port = _host_port(address)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as err:
+        raise HeronGridError(
+            f"--address {address}: no Ray cluster reachable at {host}:{port} ({err.strerror or err}); start one "
+            "with `ray start --head` there, or omit --address to start a local Ray instance"
+        ) from None
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iterator[None]:
+    """Use the running Ray runtime if there is one (e.g. a notebook's or a test session's); else connect to
+    ``address`` or start a local instance (``num_cpus`` CPUs, default: all), and shut it down afterwards.
+    ``address`` is checked to be reachable in either case."""
+    require_ray()
+    import ray
+
+    if address is not None:
+        check_reachable(address)
+    if ray.is_initialized():
+        yield
+        return
+    if address is not None:
+        kwargs: dict = {"address": address, "log_to_driver": False}
+    else:
+        kwargs = {"num_cpus": num_cpus, "include_dashboard": False, "log_to_driver": False}
+    try:
+        ray.init(**kwargs)
+    except ConnectionError as err:
+        raise HeronGridError(f"--address {address}: could not connect to the Ray cluster: {err}") from None
+    try:
+        yield
+    finally:
+        ray.shutdown()

@@ -1,0 +1,14 @@
+"""Ray for the tests that need it: one local instance (2 CPUs) for the whole session — starting Ray takes ~7 s."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    ray = pytest.importorskip("ray")
+    pytest.importorskip("ray.rllib")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
