@@ -69,13 +69,19 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
         yield
         return
     if address is not None:
-        kwargs: dict = {"address": address, "log_to_driver": False}
+        kwargs: dict = {"address": address}
     else:
         kwargs = {"num_cpus": num_cpus, "include_dashboard": False, "log_to_driver": False}
     try:
         ray.init(**kwargs)
-    except ConnectionError as err:
-        raise HeronGridError(f"--address {address}: could not connect to the Ray cluster: {err}") from None
+    except (ConnectionError, RuntimeError) as err:
+        if address is None:
+            raise
+        raise HeronGridError(
+            f"--address {address}: could not connect to the Ray cluster ({err}). Ray 2.60 clusters use token "
+            "authentication by default: set RAY_AUTH_MODE=token here, with the cluster's token in "
+            "~/.ray/auth_token or RAY_AUTH_TOKEN"
+        ) from None
     try:
         yield
     finally:

@@ -105,6 +105,31 @@ def _ppo_config(env: str, env_config: dict, policy_of: dict[str, str], episode_s
     )  # fmt: skip
 
 
+def _check_choices(env: str, policy: str) -> None:
+    if env not in ENVS:
+        raise HeronGridError(f"env must be one of {', '.join(ENVS)}, got {env!r}")
+    if policy not in ENV_POLICIES[env]:
+        raise HeronGridError(f"--policy for {env}: one of {', '.join(ENV_POLICIES[env])}, got {policy!r}")
+
+
+def build_algorithm(env: str, scenario: ScenarioLike | None, env_config: dict | None, policy: str, seed: int,
+                    num_env_runners: int, horizon: int = 4, forecast_noise: float = 0.1,
+                    settings: PPOSettings | None = None):  # fmt: skip
+    """Inside a Ray session: (the PPO Algorithm, a local instance of the environment, agent → policy id,
+    train_config entries describing the environment). Arguments as for ``train_rllib``."""
+    from ray.tune.registry import register_env
+
+    _check_choices(env, policy)
+    probe, config, record = _environment(env, scenario, env_config, seed, horizon, forecast_noise)
+    kinds = probe.community.agents.kinds if isinstance(probe, EnergyMarketEnv) else None
+    policy_of = dict(zip(probe.possible_agents, policy_ids(policy, probe.possible_agents, kinds), strict=True))
+    episode_steps = probe.episode_steps if isinstance(probe, EnergyMarketEnv) else probe.steps
+    register_env(f"heron-{env}", energy_market_env if env == "energy-market" else microgrids_env)
+    algo = _ppo_config(f"heron-{env}", config, policy_of, episode_steps, num_env_runners, seed,
+                       settings or PPOSettings()).build_algo()  # fmt: skip
+    return algo, probe, policy_of, record
+
+
 def train_rllib(
     folder: Path,
     scenario: ScenarioLike | None = None,
@@ -129,27 +154,17 @@ def train_rllib(
     """
     import torch
     from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_AGENT_STEPS_SAMPLED_LIFETIME
-    from ray.tune.registry import register_env
 
-    if env not in ENVS:
-        raise HeronGridError(f"env must be one of {', '.join(ENVS)}, got {env!r}")
-    if policy not in ENV_POLICIES[env]:
-        raise HeronGridError(f"--policy for {env}: one of {', '.join(ENV_POLICIES[env])}, got {policy!r}")
+    _check_choices(env, policy)
     if timesteps <= 0 or num_env_runners < 0:
         raise HeronGridError(f"timesteps must be > 0 and num_env_runners >= 0, got {timesteps}, {num_env_runners}")
     settings = settings or PPOSettings()
     torch.set_num_threads(1)
-    probe, config, record = _environment(env, scenario, env_config, seed, horizon, forecast_noise)
-    kinds = probe.community.agents.kinds if isinstance(probe, EnergyMarketEnv) else None
-    policy_of = dict(zip(probe.possible_agents, policy_ids(policy, probe.possible_agents, kinds), strict=True))
-    episode_steps = probe.episode_steps if isinstance(probe, EnergyMarketEnv) else probe.steps
-    creator = energy_market_env if env == "energy-market" else microgrids_env
     start = time.perf_counter()
     done = iterations = 0
     with ray_session(address):
-        register_env(f"heron-{env}", creator)
-        algo = _ppo_config(f"heron-{env}", config, policy_of, episode_steps, num_env_runners, seed,
-                           settings).build_algo()  # fmt: skip
+        algo, probe, policy_of, record = build_algorithm(env, scenario, env_config, policy, seed, num_env_runners,
+                                                         horizon, forecast_noise, settings)  # fmt: skip
         try:
             while done < timesteps:
                 result = algo.train()
