@@ -9,6 +9,6 @@ import pytest
 def ray_local():
     ray = pytest.importorskip("ray")
     pytest.importorskip("ray.rllib")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)  # never a running cluster
     yield ray
     ray.shutdown()

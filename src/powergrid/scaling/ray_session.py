@@ -58,7 +58,8 @@ def check_reachable(address: str, timeout: float = PROBE_TIMEOUT) -> None:
 @contextlib.contextmanager
 def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iterator[None]:
     """Use the running Ray runtime if there is one (e.g. a notebook's or a test session's); else connect to
-    ``address`` or start a local instance (``num_cpus`` CPUs, default: all), and shut it down afterwards.
+    ``address`` (``"auto"``: the cluster this machine belongs to) or start a new local instance (``num_cpus`` CPUs,
+    default: all; never silently a cluster left running on this machine), and shut it down afterwards.
     ``address`` is checked to be reachable in either case."""
     require_ray()
     import ray
@@ -71,7 +72,7 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
     if address is not None:
         kwargs: dict = {"address": address}
     else:
-        kwargs = {"num_cpus": num_cpus, "include_dashboard": False, "log_to_driver": False}
+        kwargs = {"address": "local", "num_cpus": num_cpus, "include_dashboard": False, "log_to_driver": False}
     try:
         ray.init(**kwargs)
     except (ConnectionError, RuntimeError) as err:
