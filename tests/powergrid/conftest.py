@@ -9,6 +9,8 @@ import pytest
 def ray_local():
     ray = pytest.importorskip("ray")
     pytest.importorskip("ray.rllib")
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)  # never a running cluster
+    # a new local instance, never a running cluster; workers with seeded string hashes, as ray_session starts them
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONHASHSEED": "0"}})  # fmt: skip
     yield ray
     ray.shutdown()

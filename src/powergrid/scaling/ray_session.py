@@ -7,6 +7,7 @@ retries; a missing ``ray`` installation names the extra to install.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 from collections.abc import Iterator
 
@@ -69,10 +70,14 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
     if ray.is_initialized():
         yield
         return
+    # RLlib iterates over sets of agent ids, whose order follows each process's string-hash seed: fix it for
+    # the workers (this process's own seed can only be fixed before it starts: PYTHONHASHSEED=0 heron …).
+    env = {"env_vars": {"PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0")}}
     if address is not None:
-        kwargs: dict = {"address": address}
+        kwargs: dict = {"address": address, "runtime_env": env}
     else:
-        kwargs = {"address": "local", "num_cpus": num_cpus, "include_dashboard": False, "log_to_driver": False}
+        kwargs = {"address": "local", "num_cpus": num_cpus, "include_dashboard": False, "log_to_driver": False,
+                  "runtime_env": env}  # fmt: skip
     try:
         ray.init(**kwargs)
     except (ConnectionError, RuntimeError) as err:

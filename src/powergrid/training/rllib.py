@@ -11,6 +11,7 @@ SB3 model directory. Observations are used as the environments give them (alread
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -57,11 +58,7 @@ class RLlibTrainResult:
 
 def energy_market_env(config: dict[str, Any]):
     """RLlib env creator: EnergyMarketEnv on the scenario's training days, as a ParallelPettingZooEnv."""
-    import torch
-    from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
-
-    torch.set_num_threads(1)  # env runners: one torch thread each (2 cores here)
-    return ParallelPettingZooEnv(_energy_market(config))
+    return _wrap(_energy_market(config))
 
 
 def _energy_market(config: dict[str, Any]) -> EnergyMarketEnv:
@@ -72,13 +69,18 @@ def _energy_market(config: dict[str, Any]) -> EnergyMarketEnv:
 
 def microgrids_env(config: dict[str, Any]):
     """RLlib env creator: MultiAgentMicrogrids(env_config) as a ParallelPettingZooEnv."""
+    from powergrid.envs.multi_agent_microgrids import MultiAgentMicrogrids
+
+    return _wrap(MultiAgentMicrogrids(config))
+
+
+def _wrap(env):
+    """RLlib's ParallelPettingZooEnv around ``env``, in an env-runner process limited to one torch thread."""
     import torch
     from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
 
-    from powergrid.envs.multi_agent_microgrids import MultiAgentMicrogrids
-
-    torch.set_num_threads(1)
-    return ParallelPettingZooEnv(MultiAgentMicrogrids(config))
+    torch.set_num_threads(1)  # 2 cores here: two torch threads per process collapse under load
+    return ParallelPettingZooEnv(env)
 
 
 def _ppo_config(env: str, env_config: dict, policy_of: dict[str, str], episode_steps: int,
@@ -103,6 +105,12 @@ def _ppo_config(env: str, env_config: dict, policy_of: dict[str, str], episode_s
                   num_epochs=s.num_epochs, lr=s.lr, gamma=s.gamma, entropy_coeff=s.entropy_coeff)
         .debugging(seed=seed)
     )  # fmt: skip
+
+
+def repeatable_process() -> bool:
+    """Whether this process's string hashes are seeded (PYTHONHASHSEED set): RLlib iterates over sets of agent
+    ids, so training repeats exactly, for the same seed, only then."""
+    return os.environ.get("PYTHONHASHSEED", "random") != "random"
 
 
 def _check_choices(env: str, policy: str) -> None:
@@ -191,6 +199,7 @@ def train_rllib(
         "backend": "rllib", "algo": "ppo", "env": env, "policy": policy, "policy_of": policy_of, **record,
         "seed": seed, "timesteps": timesteps, "timesteps_done": done, "iterations": iterations,
         "num_env_runners": num_env_runners, "address": address, "wall_seconds": wall,
+        "repeatable": repeatable_process(),
         "settings": asdict(settings),
     })  # fmt: skip
     return RLlibTrainResult(folder, done, iterations, wall)

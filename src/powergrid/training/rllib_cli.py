@@ -22,7 +22,7 @@ def train_rllib_command(scenario: str, timesteps: int, seed: int, out: Path | No
     from powergrid.cli import _progress
 
     require_ray()
-    from powergrid.training.rllib import train_rllib
+    from powergrid.training.rllib import repeatable_process, train_rllib
 
     if scenario == MICROGRIDS:
         from heron.protocols.horizontal import P2PTradingProtocol
@@ -37,5 +37,8 @@ def train_rllib_command(scenario: str, timesteps: int, seed: int, out: Path | No
         task = progress.add_task(f"training PPO on RLlib ({name}, {num_env_runners} env runners)", total=timesteps)
         result = train_rllib(tmp, timesteps=timesteps, seed=seed, num_env_runners=num_env_runners, address=address,
                              policy=policy, on_progress=lambda k: progress.advance(task, k), **kwargs)  # fmt: skip
+    if not repeatable_process():
+        console.print("note: PYTHONHASHSEED is not set, so this RLlib run is not exactly repeatable (RLlib "
+                      "orders agents by string hash); `PYTHONHASHSEED=0 heron train …` repeats exactly")  # fmt: skip
     console.print(f"trained {result.timesteps:,} agent-steps ({result.iterations} iterations) in "
                   f"{result.wall_seconds:.0f} s → [bold]{out}[/bold]")  # fmt: skip

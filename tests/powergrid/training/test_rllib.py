@@ -87,12 +87,32 @@ def test_multi_agent_microgrids_train_with_a_policy_per_microgrid(ray_local, tmp
     from powergrid.training.rllib import PPOSettings, train_rllib
 
     result = train_rllib(tmp_path, env="microgrids", policy="per-agent", timesteps=2 * 24, seed=0,
+                         num_env_runners=0,
                          env_config={"horizontal_protocol": P2PTradingProtocol(), "max_episode_steps": 24},
                          settings=PPOSettings(batch_episodes=1, num_epochs=1, hidden=(8,)))  # fmt: skip
     assert result.iterations == 1 and result.timesteps == 48
     config = json.loads((tmp_path / "train_config.json").read_text())
     assert config["policy_of"] == {"MG1": "MG1", "MG2": "MG2"} and config["env"] == "microgrids"
     assert len(json.loads((tmp_path / "ood_stats.json").read_text())["mean"]) == 11
+
+
+def test_same_seed_trains_the_same_weights(ray_local, tmp_path):
+    """Repeatable within a process (its string-hash seed is fixed for its life; across processes, set
+    PYTHONHASHSEED — RLlib iterates over sets of agent ids)."""
+    from ray.rllib.core.rl_module.rl_module import RLModule
+
+    from powergrid.scenarios import load_scenario
+    from powergrid.training.rllib import PPOSettings, train_rllib
+
+    weights = []
+    for run in ("a", "b"):
+        train_rllib(tmp_path / run, load_scenario(tiny_dict()), timesteps=EPISODE * 8, seed=5, checkpoint_every=0,
+                    num_env_runners=0, settings=PPOSettings(batch_episodes=1, num_epochs=2, hidden=(8,)))  # fmt: skip
+        module = tmp_path / run / "checkpoint" / "learner_group" / "learner" / "rl_module" / "shared"
+        weights.append(RLModule.from_checkpoint(module).state_dict())
+    for key, value in weights[0].items():
+        np.testing.assert_array_equal(np.asarray(value), np.asarray(weights[1][key]))
+    assert (tmp_path / "a" / "ood_stats.json").read_text() == (tmp_path / "b" / "ood_stats.json").read_text()
 
 
 @pytest.mark.parametrize(
