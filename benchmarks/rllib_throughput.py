@@ -2,7 +2,8 @@
 Ray instance (one CPU per env runner), the PPO policy acting (explore), median of repeats after a warm-up.
 
 Each measurement asks every remote env runner for ``--steps`` env steps at once (in parallel) and times the call;
-the learner is not involved. An env step is one community step for all agents (20 agent-steps).
+the learner is not involved. An env step is one community step for all agents (20 agent-steps). For scale, the
+environment alone (no RLlib, random actions) is timed too.
 
     python benchmarks/rllib_throughput.py [--scenario prosumer-20] [--steps 480] [--repeats 5]
 """
@@ -14,6 +15,9 @@ import os
 import statistics
 import time
 
+import numpy as np
+
+from powergrid.envs.energy_market import EnergyMarketEnv
 from powergrid.scaling.ray_session import ray_session
 from powergrid.training.rllib import build_algorithm
 
@@ -39,6 +43,22 @@ def sampling_rate(scenario: str, runners: int, steps: int, repeats: int) -> tupl
         algo.stop()
 
 
+def bare_rate(scenario: str, steps: int, repeats: int) -> float:
+    """Median env-steps/s of the PettingZoo environment alone in this process (random actions, no RLlib)."""
+    env = EnergyMarketEnv(scenario, seed=0)
+    rng = np.random.default_rng(0)
+    rates = []
+    for _ in range(repeats):
+        env.reset(seed=0)
+        start = time.perf_counter()
+        for _ in range(steps):
+            if not env.agents:
+                env.reset()
+            env.step({a: rng.uniform(-1, 1, 3).astype(np.float32) for a in env.agents})
+        rates.append(steps / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", default="prosumer-20")
@@ -51,11 +71,13 @@ def main() -> None:
         for runners in (1, 2):
             rate, agents = sampling_rate(args.scenario, runners, args.steps, args.repeats)
             rows.append((runners, rate, rate * agents))
+    bare = bare_rate(args.scenario, args.steps, args.repeats)
     print(f"RLlib sampling throughput, {args.scenario}, {cpus} cores, median of {args.repeats}:")
     print("| env runners | env-steps/s | agent-steps/s | speed-up |")
     print("| ---: | ---: | ---: | ---: |")
     for runners, rate, agent_rate in rows:
         print(f"| {runners} | {rate:,.0f} | {agent_rate:,.0f} | {rate / rows[0][1]:.2f}× |")
+    print(f"The environment alone (PettingZoo API, random actions, this process): {bare:,.0f} env-steps/s.")
 
 
 if __name__ == "__main__":
