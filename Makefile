@@ -3,9 +3,9 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS ?= dev,simbench,rl
+EXTRAS ?= dev,simbench,rl,ray
 
-.PHONY: install browser demo test bench bench-rl lint clean
+.PHONY: install browser demo test bench bench-rl bench-ray lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ bench: $(STAMP)
 
 bench-rl: $(STAMP)
 	$(BIN)/python benchmarks/rl_quality.py --out results/rl-quality
+
+bench-ray: $(STAMP)
+	$(BIN)/python benchmarks/rllib_throughput.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

@@ -191,14 +191,29 @@ def train(
         int, typer.Option(help="Agent-steps of experience (each env step gives one per agent).")
     ] = 200_000,
     seed: Annotated[int, typer.Option(help="Seed of data, episode sampling and the network initialisation.")] = 0,
-    out: Annotated[Path | None, typer.Option(help="Model directory; default models/<scenario>-ppo-seed<N>.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Model directory; default models/<scenario>-ppo-seed<N> (rllib: -rllib-).")
+    ] = None,
     overwrite: OverwriteOpt = False,
+    backend: Annotated[str, typer.Option(help="sb3 (one machine) or rllib (Ray; extra `ray`).")] = "sb3",
+    address: Annotated[str | None, typer.Option(help="rllib: Ray cluster (HOST:6379, ray://HOST:10001).")] = None,
+    num_env_runners: Annotated[int, typer.Option(help="rllib: parallel sampling processes.")] = 1,
+    policy: Annotated[str, typer.Option(help="rllib: shared, per-type (agent kind) or per-agent.")] = "shared",
 ) -> None:
-    """Train a policy shared by all agents on the scenario's training days (extra `rl`)."""
+    """Train PPO on the scenario's training days: one policy shared by all agents (SB3, extra `rl`), or
+    multi-agent on Ray RLlib (`--backend rllib`, extra `ray`; SCENARIO `multi-microgrid` for MultiAgentMicrogrids)."""
     if algo != "ppo":
         raise HeronGridError(f"--algo: only 'ppo' is available, got {algo!r}")
     if timesteps <= 0:
         raise HeronGridError(f"--timesteps must be > 0, got {timesteps}")
+    if backend not in ("sb3", "rllib"):
+        raise HeronGridError(f"--backend must be 'sb3' or 'rllib', got {backend!r}")
+    if backend == "rllib":
+        from powergrid.training.rllib_cli import train_rllib_command
+
+        return train_rllib_command(scenario, timesteps, seed, out, overwrite, address, num_env_runners, policy)
+    if address is not None or num_env_runners != 1 or policy != "shared":
+        raise HeronGridError("--address, --num-env-runners and --policy apply to --backend rllib only")
     _require_rl()
     from powergrid.training.sb3 import train_ppo
 
@@ -246,6 +261,15 @@ def _require_rl() -> None:
         raise HeronGridError(
             "training needs the `rl` extra: pip install 'heron-grid[rl]' (make install does)"
         ) from None
+
+
+def _mount_sweep() -> None:
+    from powergrid.scaling.cli import sweep
+
+    app.command()(sweep)
+
+
+_mount_sweep()
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from powergrid.errors import HeronGridError
 
@@ -32,7 +33,7 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except HeronGridError as err:
-            err_console.print(f"[bold red]error:[/bold red] {err}", highlight=False)
+            err_console.print(f"[bold red]error:[/bold red] {escape(str(err))}", highlight=False)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/yellow]: nothing incomplete was left behind")

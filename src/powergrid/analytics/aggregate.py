@@ -45,9 +45,14 @@ def mean_ci(values: Sequence[float], confidence: float = 0.95) -> MeanCI:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     if x.size == 1:
         return MeanCI(float(x[0]), NA("one run: no interval"), 1, confidence)
-    t = float(stats.t.ppf(0.5 + confidence / 2.0, df=x.size - 1))
-    half = t * float(x.std(ddof=1)) / np.sqrt(x.size)
-    return MeanCI(float(x.mean()), half, int(x.size), confidence)
+    return MeanCI(float(x.mean()), float(t_half_width(x, confidence)), int(x.size), confidence)
+
+
+def t_half_width(samples: np.ndarray, confidence: float = 0.95) -> np.ndarray:
+    """``t(1 − α/2, n − 1) · s / √n`` over axis 0 of ``samples`` (n ≥ 2 runs × any shape, e.g. runs × steps)."""
+    n = samples.shape[0]
+    t = float(stats.t.ppf(0.5 + confidence / 2.0, df=n - 1))
+    return t * samples.std(axis=0, ddof=1) / np.sqrt(n)
 
 
 def aggregate_kpis(reports: Sequence[KPIReport], confidence: float = 0.95) -> dict[str, MeanCI | NA]:

@@ -26,25 +26,7 @@ COMPARISON_KPIS = (
 
 def comparison_figure(reports: dict[str, KPIReport], path: Path, title: str) -> Path:
     """One bar chart per KPI, one bar per controller; an undefined KPI is shown as a labelled gap."""
-    names = list(reports)
-    fig, axes = plt.subplots(2, 4, figsize=(15, 6.5), constrained_layout=True)
-    colours = plt.get_cmap("tab10").colors
-    for ax, kpi in zip(axes.flat, COMPARISON_KPIS, strict=True):
-        values = [reports[n].community[kpi] for n in names]
-        heights = [0.0 if isinstance(v, NA) else v for v in values]
-        bars = ax.bar(range(len(names)), heights, color=[colours[i % 10] for i in range(len(names))])
-        for bar, v in zip(bars, values, strict=True):
-            if isinstance(v, NA):
-                ax.annotate("n/a", (bar.get_x() + bar.get_width() / 2, 0), ha="center", va="bottom", fontsize=8)
-        unit = KPI_INFO[kpi][0]
-        ax.set_title(f"{kpi} ({unit})" if unit != "-" else kpi, fontsize=10)
-        ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
-        ax.axhline(0.0, color="black", linewidth=0.6)
-        ax.grid(axis="y", alpha=0.3)
-    fig.suptitle(title)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return kpi_bar_panels({name: r.community for name, r in reports.items()}, path, title)
 
 
 def timeseries_png(run, baseline, path: Path) -> Path:
@@ -97,3 +79,27 @@ def evaluation_figures(grid_import: dict, reward: dict, folder: Path, dt_hours: 
     ax.set(ylabel="kWh", title="Total grid import per controller")
     paths.append(_save(fig, folder / "total_import.png"))
     return paths
+
+
+def kpi_bar_panels(values: dict[str, dict], path: Path, title: str, errors: dict[str, dict] | None = None) -> Path:
+    """One panel per headline KPI (``COMPARISON_KPIS``), one bar per run name (``values[name][kpi]``: a number or
+    NA, shown as a labelled gap); ``errors[name][kpi]`` (same unit) draws whiskers of ± that size."""
+    names = list(values)
+    fig, axes = plt.subplots(2, 4, figsize=(15, 6.5), constrained_layout=True)
+    colours = plt.get_cmap("tab10").colors
+    for ax, kpi in zip(axes.flat, COMPARISON_KPIS, strict=True):
+        cells = [values[n][kpi] for n in names]
+        heights = [0.0 if isinstance(v, NA) else v for v in cells]
+        yerr = None if errors is None else [errors[n][kpi] for n in names]
+        bars = ax.bar(range(len(names)), heights, yerr=yerr, capsize=4,
+                      color=[colours[i % 10] for i in range(len(names))])  # fmt: skip
+        for bar, v in zip(bars, cells, strict=True):
+            if isinstance(v, NA):
+                ax.annotate("n/a", (bar.get_x() + bar.get_width() / 2, 0), ha="center", va="bottom", fontsize=8)
+        unit = KPI_INFO[kpi][0]
+        ax.set_title(f"{kpi} ({unit})" if unit != "-" else kpi, fontsize=10)
+        ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
+        ax.axhline(0.0, color="black", linewidth=0.6)
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle(title)
+    return _save(fig, path)

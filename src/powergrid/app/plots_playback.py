@@ -9,6 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from powergrid.analytics.aggregate import t_half_width
 from powergrid.app.rundata import RunData, decimate, time_label
 from powergrid.app.topology import Topology
 
@@ -41,15 +42,6 @@ PANELS = (
 _COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 
 
-def series_band(stack: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and Student-t half-width over axis 0 of ``stack`` (runs × steps)."""
-    from scipy import stats
-
-    n = stack.shape[0]
-    t = float(stats.t.ppf(0.5 + confidence / 2.0, df=n - 1))
-    return stack.mean(axis=0), t * stack.std(axis=0, ddof=1) / np.sqrt(n)
-
-
 def timeseries_figure(run: RunData, baseline: RunData | None = None, seeds: Sequence[RunData] = (),
                       step: int = 0, max_points: int = MAX_POINTS) -> go.Figure:  # fmt: skip
     """Six panels sharing the time axis; ``baseline`` dashed; ``seeds`` (≥ 2 runs of the same scenario and
@@ -62,7 +54,8 @@ def timeseries_figure(run: RunData, baseline: RunData | None = None, seeds: Sequ
         for k, (name, y) in enumerate(values.items()):
             colour = _COLOURS[(row + k) % len(_COLOURS)]
             if len(seeds) >= 2:
-                mean, half = series_band(np.stack([panel.series(s)[name] for s in seeds]))
+                stack = np.stack([panel.series(s)[name] for s in seeds])
+                mean, half = stack.mean(axis=0), t_half_width(stack)
                 lo, hi = decimate(mean - half, max_points, panel.how), decimate(mean + half, max_points, panel.how)
                 fig.add_trace(go.Scatter(x=x, y=hi, mode="lines", line={"width": 0}, showlegend=False,
                                          hoverinfo="skip", name=f"{name} CI high"), row=row, col=1)  # fmt: skip

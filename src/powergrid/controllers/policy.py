@@ -1,5 +1,10 @@
-"""A trained policy as a controller: the same features, normalisation and action mapping as in training, with the
-SafetySupervisor switching out-of-distribution agents to grid-only (counted by the engine)."""
+"""A trained policy as a controller: the same features and action mapping as in training, with the
+SafetySupervisor switching out-of-distribution agents to grid-only (counted by the engine).
+
+The backend recorded in ``train_config.json`` picks how actions are computed: ``sb3`` (stable-baselines3 PPO with
+its VecNormalize statistics; model directories without a ``backend`` entry are SB3's) or ``rllib`` (the
+checkpoint's RLModules, one per policy id, loaded without Ray).
+"""
 
 from __future__ import annotations
 
@@ -16,28 +21,52 @@ from powergrid.envs.split import day_split, day_steps
 from powergrid.errors import HeronGridError
 from powergrid.safety import OODStats, SafetySupervisor
 from powergrid.scenarios.build import Community
-from powergrid.training.sb3 import CONFIG, MODEL, NORMALIZE, OOD
+from powergrid.training.model_dir import CONFIG, OOD
+
+BACKENDS = ("sb3", "rllib")
+
+
+class SB3Actor:
+    """Deterministic actions of an SB3 PPO model on features normalised with its training statistics."""
+
+    def __init__(self, folder: Path) -> None:
+        import torch
+        from stable_baselines3 import PPO
+
+        from powergrid.training.sb3 import MODEL, NORMALIZE
+
+        missing = [f for f in (MODEL, NORMALIZE) if not (folder / f).exists()]
+        if missing:
+            raise HeronGridError(f"{folder} is not a trained model directory: missing {', '.join(missing)}")
+        torch.set_num_threads(1)
+        self.model = PPO.load(folder / MODEL, device="cpu")
+        with open(folder / NORMALIZE, "rb") as fh:
+            normalize = pickle.load(fh)  # written by our own training run (VecNormalize.save)
+        self.obs_rms, self.clip_obs, self.epsilon = normalize.obs_rms, normalize.clip_obs, normalize.epsilon
+
+    def act(self, features: np.ndarray) -> np.ndarray:
+        normed = np.clip((features - self.obs_rms.mean) / np.sqrt(self.obs_rms.var + self.epsilon),
+                         -self.clip_obs, self.clip_obs)  # fmt: skip
+        return self.model.predict(normed.astype(np.float32), deterministic=True)[0]
 
 
 class PolicyController:
-    """``act(observation)`` with a PPO model directory written by ``train_ppo``."""
+    """``act(observation)`` with a model directory written by ``train_ppo`` (SB3) or ``train_rllib``."""
 
     name = "ppo"
 
     def __init__(self, folder: Path, use_supervisor: bool = True) -> None:
         self.folder = Path(folder)
-        missing = [f for f in (MODEL, NORMALIZE, OOD, CONFIG) if not (self.folder / f).exists()]
+        missing = [f for f in (OOD, CONFIG) if not (self.folder / f).exists()]
         if missing:
             raise HeronGridError(f"{self.folder} is not a trained model directory: missing {', '.join(missing)}")
-        import torch
-        from stable_baselines3 import PPO
-
-        torch.set_num_threads(1)
-        self.model = PPO.load(self.folder / MODEL, device="cpu")
-        with open(self.folder / NORMALIZE, "rb") as fh:
-            normalize = pickle.load(fh)  # written by our own training run (VecNormalize.save)
-        self.obs_rms, self.clip_obs, self.epsilon = normalize.obs_rms, normalize.clip_obs, normalize.epsilon
         self.config = json.loads((self.folder / CONFIG).read_text(encoding="utf-8"))
+        self.backend = self.config.get("backend", "sb3")
+        if self.backend not in BACKENDS:
+            raise HeronGridError(f"{self.folder / CONFIG}: unknown backend {self.backend!r}; known: {BACKENDS}")
+        if self.config.get("env", "energy-market") != "energy-market":
+            raise HeronGridError(f"{self.folder} was trained on {self.config['env']}, not on a community scenario")
+        self._sb3 = SB3Actor(self.folder) if self.backend == "sb3" else None
         stats = OODStats.from_json(json.loads((self.folder / OOD).read_text(encoding="utf-8")))
         self.supervisor = SafetySupervisor(stats) if use_supervisor else None
 
@@ -48,13 +77,17 @@ class PolicyController:
         if self.builder.names != self.config["features"]:
             raise HeronGridError(f"{self.folder}: the model was trained on other observation features")
         self.power = community.agents.battery.power_kw
+        if self.backend == "rllib":
+            from powergrid.training.rllib_policy import RLlibActor, policy_ids
+
+            policies = policy_ids(self.config["policy"], community.agents.ids, community.agents.kinds)
+            self._act = RLlibActor(self.folder, policies).act
+        else:
+            self._act = self._sb3.act
 
     def act(self, obs: Observation) -> Actions:
         features = self.builder.build(obs, obs.stop)
-        normed = np.clip((features - self.obs_rms.mean) / np.sqrt(self.obs_rms.var + self.epsilon),
-                         -self.clip_obs, self.clip_obs)  # fmt: skip
-        action, _ = self.model.predict(normed.astype(np.float32), deterministic=True)
-        actions = scale_actions(action, obs, self.power)
+        actions = scale_actions(self._act(features), obs, self.power)
         if self.supervisor is None:
             return actions
         return Actions(actions.battery_kw, actions.trade_kw, actions.limit_price,

@@ -7,7 +7,6 @@ features, budget, wall time), ``checkpoints/`` and ``tb/`` (TensorBoard logs).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,11 +19,10 @@ from powergrid.envs.gym_faces import SharedPolicyVecEnv
 from powergrid.envs.split import day_split
 from powergrid.safety import OODStats
 from powergrid.scenarios.loader import ScenarioLike, dump_scenario, load_scenario
+from powergrid.training.model_dir import policy_observations, write_model_files
 
 MODEL = "model.zip"
 NORMALIZE = "vecnormalize.pkl"
-OOD = "ood_stats.json"
-CONFIG = "train_config.json"
 
 
 @dataclass(frozen=True)
@@ -89,24 +87,20 @@ def train_ppo(
     model.save(folder / MODEL)
     venv.save(str(folder / NORMALIZE))
     stats = training_observation_stats(model, venv, env, spec.safety.ood_method, spec.safety.ood_threshold)
-    (folder / OOD).write_text(json.dumps(stats.to_json()), encoding="utf-8")
     config = {
-        "algo": "ppo", "scenario_yaml": dump_scenario(spec), "seed": seed, "horizon": horizon,
+        "backend": "sb3", "algo": "ppo", "scenario_yaml": dump_scenario(spec), "seed": seed, "horizon": horizon,
         "forecast_noise": forecast_noise, "timesteps": timesteps, "wall_seconds": wall,
         "features": env.builder.names, "train_days": day_split(env.community)[0].tolist(),
     }  # fmt: skip
-    (folder / CONFIG).write_text(json.dumps(config, indent=2), encoding="utf-8")
+    write_model_files(folder, stats, config)
     return TrainResult(folder, timesteps, wall)
 
 
 def training_observation_stats(model, venv, env: EnergyMarketEnv, method: str, threshold: float) -> OODStats:
     """Roll the trained policy (deterministic) over every training episode; fit OOD stats on the raw features."""
-    samples = []
-    for day in env.starts.tolist():
-        features = env.reset_array(day=day)
-        done = False
-        while not done:
-            samples.append(features)
-            action, _ = model.predict(venv.normalize_obs(features), deterministic=True)
-            features, _, done, _ = env.step_array(action)
-    return OODStats.fit(np.concatenate(samples), method, threshold)
+
+    def act(features: np.ndarray) -> np.ndarray:
+        return model.predict(venv.normalize_obs(features), deterministic=True)[0]
+
+    samples = policy_observations(env, act, [{"day": day} for day in env.starts.tolist()])
+    return OODStats.fit(samples, method, threshold)

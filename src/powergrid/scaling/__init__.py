@@ -1,0 +1,1 @@
+"""Beyond one machine: a Ray session (local or an existing cluster) and Ray-parallel scenario sweeps."""
