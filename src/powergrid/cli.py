@@ -275,3 +275,7 @@ _mount_sweep()
 def main() -> None:
     """Console-script entry point."""
     sys.exit(app())
+
+
+if __name__ == "__main__":  # python -m powergrid.cli
+    main()
