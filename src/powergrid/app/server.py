@@ -18,9 +18,10 @@ def create_app(runs_folder: Path) -> Dash:
         raise HeronGridError(f"--runs: {runs_folder} is a file, not a folder")
     runs_folder.mkdir(parents=True, exist_ok=True)
     state = Dashboard(runs_folder)
-    # eager_loading: every component's JavaScript at start-up, so opening a run never waits for a lazy chunk;
-    # update_title: the tab's title says when callbacks are pending (benchmarks and tests wait on it)
-    app = Dash(__name__, title="heron-grid", update_title="heron-grid (updating…)", eager_loading=True)
+    # update_title: the tab's title says when callbacks are pending (the benchmark waits on it). Components'
+    # JavaScript loads lazily (Dash's default): eager loading also parsed MathJax and dash_table (~3 MB), unused,
+    # for the same start-up time here.
+    app = Dash(__name__, title="heron-grid", update_title="heron-grid (updating…)")
     app.layout = page(state.fields, str(runs_folder))
     register(app, state)
     app.heron_state = state  # for tests and embedding
