@@ -121,7 +121,7 @@ RunOutOpt = Annotated[
 CompareOutOpt = Annotated[
     Path | None,
     typer.Option(
-        help="Folder for one run directory per controller plus comparison.csv and comparison.png; "
+        help="Folder for one run directory per controller (and grid-only) plus comparison.csv and comparison.png; "
         "default results/<scenario>-compare-seed<N>."
     ),
 ]
@@ -179,7 +179,9 @@ def compare(
     out = out or Path("results") / f"{spec.name}-compare-seed{spec.seed}"
     reports = _run(spec, names, out, overwrite, single=False)
     console.print(kpi_table(reports, f"{spec.name} · seed {spec.seed} · savings vs grid-only"))
-    console.print(f"results: [bold]{out}[/bold] (comparison.png, comparison.csv, one run directory per controller)")
+    console.print(
+        f"results: [bold]{out}[/bold] (comparison.png, comparison.csv, a run directory per controller and grid-only)"
+    )
 
 
 @app.command()

@@ -89,7 +89,8 @@ def run_controllers(
     progress: ProgressCallback | None = None,
 ) -> dict[str, RunOutcome]:
     """Run each controller (and the grid-only baseline once) on the same community; write run directories
-    for the controllers named in ``out_dirs``."""
+    for the runs named in ``out_dirs`` (the baseline included, if named). Outcomes are returned for
+    ``controllers``."""
     out_dirs = out_dirs or {}
     totals: dict[str, RunTotals] = {}
     writers: dict[str, RunWriter] = {}
@@ -112,10 +113,9 @@ def run_controllers(
             errors = forecast_errors(forecaster, community, np.arange(community.n_steps), ctrl.horizon)
             reports[name] = replace(reports[name], forecast_errors=errors)
     for name in controllers:
-        report = reports[name]
-        outcomes[name] = RunOutcome(name, totals[name], report)
-        if name in writers:
-            writers[name].close(scenario_yaml, {"controller": name, "baseline": BASELINE, **report.to_json()})
+        outcomes[name] = RunOutcome(name, totals[name], reports[name])
+    for name, writer in writers.items():  # the baseline too, when asked for: a reference run to compare against
+        writer.close(scenario_yaml, {"controller": name, "baseline": BASELINE, **reports[name].to_json()})
     return outcomes
 
 
@@ -131,14 +131,15 @@ def write_comparison(
     """Build the scenario, run the controllers (and the grid-only baseline) and write ``out`` atomically.
 
     ``single``: ``out`` is the one controller's run directory. Otherwise ``out`` holds one run directory per
-    controller plus ``comparison.csv`` and ``comparison.png``. ``on_built(total_steps)`` is called once the
+    controller and one for the grid-only baseline (the dashboard's reference overlay), plus ``comparison.csv`` and
+    ``comparison.png`` (of the controllers asked for). ``on_built(total_steps)`` is called once the
     community is built, with the number of engine steps the runs will take (for a progress bar).
     """
     if single and len(controllers) != 1:
         raise ValueError(f"single=True takes one controller, got {list(controllers)}")
     with atomic_directory(out, overwrite=overwrite) as tmp:
         community = build_community(spec)
-        dirs = {controllers[0]: tmp} if single else {c: tmp / c for c in controllers}
+        dirs = {controllers[0]: tmp} if single else {c: tmp / c for c in dict.fromkeys([BASELINE, *controllers])}
         for folder in dirs.values():
             folder.mkdir(exist_ok=True)
         if on_built is not None:

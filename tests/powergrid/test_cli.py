@@ -95,3 +95,13 @@ def test_help_explains_every_option():
     assert result.exit_code == 0
     for option in ("--controllers", "--out", "--seed", "--overwrite"):
         assert option in result.output
+
+
+def test_compare_always_writes_the_baseline_run(tiny_yaml, tmp_path):
+    out = tmp_path / "cmp"
+    result = runner.invoke(app, ["compare", str(tiny_yaml), "--controllers", "truthful-bidder", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} == {"grid-only", "truthful-bidder", "comparison.csv", "comparison.png"}
+    baseline = json.loads((out / "grid-only" / "kpis.json").read_text())
+    assert baseline["controller"] == "grid-only" and baseline["community"]["savings"] == 0.0
+    assert (out / "comparison.csv").read_text().splitlines()[0] == "kpi,unit,truthful-bidder"
