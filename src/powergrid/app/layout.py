@@ -242,6 +242,7 @@ def page(fields: list[FormField], runs_folder: str) -> html.Div:
                 [
                     html.H2("heron-grid", style={"margin": "0"}),
                     html.Span(f"runs folder: {runs_folder}", id="runs-folder", style={"color": "#666"}),
+                    html.Span(id="runs-problems", style={"color": "#c62828", "fontSize": "12px"}),
                 ],
                 style={**_ROW, "justifyContent": "space-between"},
             ),

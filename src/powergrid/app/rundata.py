@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
@@ -102,10 +103,11 @@ def baseline_of(run: RunInfo, runs: list[RunInfo], controller: str = "grid-only"
     return None
 
 
-def discover_runs(root: Path) -> list[RunInfo]:
+def discover_runs(root: Path, problems: list[str] | None = None) -> list[RunInfo]:
     """Every complete run directory under ``root`` (``root`` itself included), sorted by key.
 
     Hidden folders (``.name.partial-…``: runs being written) are skipped, so a run appears only when complete.
+    An unreadable run directory is a ResultsError, or, given ``problems``, left out and described there.
     """
     root = Path(root)
     if not root.is_dir():
@@ -116,7 +118,12 @@ def discover_runs(root: Path) -> list[RunInfo]:
         rel = folder.relative_to(root)
         if any(part.startswith(".") for part in rel.parts) or not (folder / TIMESERIES).exists():
             continue
-        runs.append(read_run_info(folder, rel.as_posix() if rel.parts else "."))
+        try:
+            runs.append(read_run_info(folder, rel.as_posix() if rel.parts else "."))
+        except ResultsError as exc:
+            if problems is None:
+                raise
+            problems.append(str(exc))
     return runs
 
 
@@ -174,7 +181,7 @@ def load_run(info: RunInfo) -> RunData:
     folder = info.path
     kpis = json.loads((folder / KPIS).read_text(encoding="utf-8"))
     ids = tuple(kpis["agent_ids"])
-    table = pq.read_table(folder / TIMESERIES, columns=["step", "timestamp", "agent", *AGENT_COLUMNS])
+    table = _read_table(folder / TIMESERIES, ["step", "timestamp", "agent", *AGENT_COLUMNS])
     step = table.column("step").to_numpy()
     first = int(step.min()) if step.size else 0
     n_steps = int(step.max()) - first + 1 if step.size else 0
@@ -197,13 +204,21 @@ def load_run(info: RunInfo) -> RunData:
     trades = _load_trades(folder, ids, first, n_steps)
     network = None
     if (folder / NETWORK).exists():
-        frame = pq.read_table(folder / NETWORK).to_pandas()
+        frame = _read_table(folder / NETWORK).to_pandas()
         network = {c: frame[c].to_numpy(dtype=float) for c in frame.columns if c not in ("step", "timestamp")}
     return RunData(info, ids, timestamps, agent, trades, kpis, network)
 
 
+def _read_table(path: Path, columns: list[str] | None = None) -> pa.Table:
+    """A Parquet file, or a ResultsError naming it (a damaged or foreign file, a missing column)."""
+    try:
+        return pq.read_table(path, columns=columns)
+    except (OSError, pa.ArrowException) as exc:
+        raise ResultsError(f"{path} is unreadable: {exc}") from None
+
+
 def _load_trades(folder: Path, ids: tuple[str, ...], first: int, n_steps: int) -> Trades:
-    table = pq.read_table(folder / TRADES)
+    table = _read_table(folder / TRADES)
     index = {a: i for i, a in enumerate(ids)}
 
     def codes(name: str) -> np.ndarray:
@@ -229,9 +244,14 @@ class RunCache:
         self._loaded: OrderedDict[tuple[str, float], RunData] = OrderedDict()
         self._loading: dict[tuple[str, float], threading.Lock] = {}
         self._lock = threading.Lock()
+        self.problems: list[str] = []
 
     def runs(self) -> list[RunInfo]:
-        return discover_runs(self.root)
+        """The readable runs; ``self.problems`` says which directories were left out and why."""
+        problems: list[str] = []
+        runs = discover_runs(self.root, problems)
+        self.problems = problems
+        return runs
 
     def info(self, key: str) -> RunInfo:
         folder = self.root / key

@@ -188,3 +188,23 @@ def test_poll_without_job_and_decimation_of_long_runs(dashboard):
     assert cb.poll_job(dashboard, None, 3) == ("0", "", True, 3, no_update)
     x = pd.date_range("2024-01-01", periods=8760, freq="h").to_numpy()
     assert decimate(x, 1500, "first").size <= 1500
+
+
+def test_broken_run_directories_are_listed_and_shown_not_raised(runs_folder, tmp_path):
+    import shutil
+
+    from powergrid.errors import ResultsError
+
+    for name in ("good", "bad-kpis", "bad-series"):
+        shutil.copytree(runs_folder / RUN, tmp_path / name)
+    (tmp_path / "bad-kpis" / "kpis.json").write_text("{not json")
+    (tmp_path / "bad-series" / "timeseries.parquet").write_bytes(b"not parquet")
+    d = Dashboard(tmp_path)
+    options, _ = cb.run_options(d, None)
+    assert [o["value"] for o in options] == ["bad-series", "good"]
+    assert len(d.cache.problems) == 1 and "bad-kpis" in d.cache.problems[0] and "kpis.json" in d.cache.problems[0]
+    with pytest.raises(ResultsError, match=r"bad-series/timeseries\.parquet is unreadable"):
+        cb.timeseries(d, "bad-series", None, [], 0)
+    shown = cb.showing_errors(cb.message_figure, str)(lambda key: cb.network(d, key, 0))("bad-series")
+    assert "timeseries.parquet is unreadable" in shown[0].layout.title.text and "unreadable" in shown[1]
+    assert cb.showing_errors(str)(lambda: "fine")() == "fine"
