@@ -6,8 +6,9 @@ from pathlib import Path
 
 from dash import Dash
 
-from powergrid.app.callbacks import Dashboard, register
+from powergrid.app.callbacks import Dashboard
 from powergrid.app.layout import page
+from powergrid.app.wiring import register
 from powergrid.errors import HeronGridError
 
 

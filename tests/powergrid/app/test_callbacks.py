@@ -15,6 +15,7 @@ from powergrid.app import callbacks as cb
 from powergrid.app.callbacks import Dashboard
 from powergrid.app.plots_playback import PANELS
 from powergrid.app.rundata import decimate
+from powergrid.app.wiring import showing_errors
 
 RUN = "tiny/seed3/truthful-bidder"
 BASELINE = "tiny/seed3/grid-only"
@@ -205,6 +206,6 @@ def test_broken_run_directories_are_listed_and_shown_not_raised(runs_folder, tmp
     assert len(d.cache.problems) == 1 and "bad-kpis" in d.cache.problems[0] and "kpis.json" in d.cache.problems[0]
     with pytest.raises(ResultsError, match=r"bad-series/timeseries\.parquet is unreadable"):
         cb.timeseries(d, "bad-series", None, [], 0)
-    shown = cb.showing_errors(cb.message_figure, str)(lambda key: cb.network(d, key, 0))("bad-series")
+    shown = showing_errors(cb.message_figure, str)(lambda key: cb.network(d, key, 0))("bad-series")
     assert "timeseries.parquet is unreadable" in shown[0].layout.title.text and "unreadable" in shown[1]
-    assert cb.showing_errors(str)(lambda: "fine")() == "fine"
+    assert showing_errors(str)(lambda: "fine")() == "fine"
