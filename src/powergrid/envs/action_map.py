@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from powergrid.actions import Actions, Observation
+from powergrid.errors import ActionError
 
 
 def scale_actions(a: np.ndarray, obs: Observation, power_kw: np.ndarray) -> Actions:
@@ -21,3 +22,12 @@ def scale_actions(a: np.ndarray, obs: Observation, power_kw: np.ndarray) -> Acti
     trade = a[:, 1] * np.where(a[:, 1] > 0, buy_bound, sell_bound)
     price = obs.price_floor + 0.5 * (a[:, 2] + 1.0) * (obs.price_cap - obs.price_floor)
     return Actions(battery, trade, price)
+
+
+def require_actions(agents: list[str], actions: dict, noun: str, show: int | None = 5) -> None:
+    """A PettingZoo ``step`` check: the episode is running and every live agent has an action (ActionError)."""
+    if not agents:
+        raise ActionError("the episode is over; call reset()")
+    missing = [a for a in agents if a not in actions]
+    if missing:
+        raise ActionError(f"no action for {noun} {missing[:show]}")

@@ -20,7 +20,7 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from powergrid.engine import CommunityEngine, StepResult
-from powergrid.envs.action_map import scale_actions
+from powergrid.envs.action_map import require_actions, scale_actions
 from powergrid.envs.features import CLIP, ObservationBuilder
 from powergrid.envs.split import day_split, day_steps, episode_starts, steps_per_day
 from powergrid.errors import ActionError, ScenarioError
@@ -127,11 +127,7 @@ class EnergyMarketEnv(ParallelEnv):
         return {a: features[i] for i, a in enumerate(self.agents)}, {a: {"day": self.day} for a in self.agents}
 
     def step(self, actions: dict[str, np.ndarray]):
-        if not self.agents:
-            raise ActionError("the episode is over; call reset()")
-        missing = [a for a in self.agents if a not in actions]
-        if missing:
-            raise ActionError(f"no action for agents {missing[:5]}")
+        require_actions(self.agents, actions, "agents")
         features, rewards, done, info = self.step_array(np.stack([actions[a] for a in self.agents]))
         components, flags = info["components"], info["result"].interventions
         infos = {

@@ -31,6 +31,7 @@ from pettingzoo import ParallelEnv
 from powergrid.data.profiles import TimeGrid
 from powergrid.data.synthetic import Location, synthetic_profiles
 from powergrid.devices.battery import BatteryFleet
+from powergrid.envs.action_map import require_actions
 from powergrid.errors import ActionError, ScenarioError
 from powergrid.network.ieee13 import build_ieee13
 from powergrid.network.powerflow import FeederSolver
@@ -211,11 +212,7 @@ class MultiAgentMicrogrids(ParallelEnv):
         return points
 
     def step(self, actions: dict[str, np.ndarray]):
-        if not self.agents:
-            raise ActionError("the episode is over; call reset()")
-        missing = [a for a in self.agents if a not in actions]
-        if missing:
-            raise ActionError(f"no action for microgrids {missing}")
+        require_actions(self.agents, actions, "microgrids", show=None)
         c, r, dt, t = self.config, self.ratings, self.dt, self.t
         n = len(self.possible_agents)
         operating = np.zeros(n)
