@@ -107,7 +107,7 @@ def network_figure(topology: Topology, run: RunData, step: int, capacity_kwh: np
                              marker={"symbol": "square", "size": 22, "color": "#444"},
                              text=[f"grid: import {imported:.2f} kWh, export {exported:.2f} kWh"],
                              textposition="bottom center", showlegend=False))  # fmt: skip
-    net = run.net_position()
+    net = run.net_position
     scale = float(np.abs(net).max()) or 1.0
     soc_frac = np.divide(run.agent["soc"][step], capacity_kwh, out=np.zeros_like(capacity_kwh),
                          where=capacity_kwh > 0)  # fmt: skip

@@ -7,10 +7,12 @@ so a run of 100 households × 1 year at 1 h (876,000 rows) loads in well under a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,7 +105,8 @@ def baseline_of(run: RunInfo, runs: list[RunInfo], controller: str = "grid-only"
     return None
 
 
-def discover_runs(root: Path, problems: list[str] | None = None) -> list[RunInfo]:
+def discover_runs(root: Path, problems: list[str] | None = None,
+                  read: Callable[[Path, str], RunInfo] = read_run_info) -> list[RunInfo]:  # fmt: skip
     """Every complete run directory under ``root`` (``root`` itself included), sorted by key.
 
     Hidden folders (``.name.partial-…``: runs being written) are skipped, so a run appears only when complete.
@@ -119,7 +122,7 @@ def discover_runs(root: Path, problems: list[str] | None = None) -> list[RunInfo
         if any(part.startswith(".") for part in rel.parts) or not (folder / TIMESERIES).exists():
             continue
         try:
-            runs.append(read_run_info(folder, rel.as_posix() if rel.parts else "."))
+            runs.append(read(folder, rel.as_posix() if rel.parts else "."))
         except ResultsError as exc:
             if problems is None:
                 raise
@@ -167,8 +170,10 @@ class RunData:
         steps = np.repeat(np.arange(self.n_steps), np.diff(self.trades.bounds))
         return np.bincount(steps, weights=self.trades.kwh, minlength=self.n_steps)
 
+    @functools.cached_property
     def net_position(self) -> np.ndarray:
-        """(n_steps, N) kWh bought from grid and peers minus sold to them: > 0 a net buyer, < 0 a net seller."""
+        """(n_steps, N) kWh bought from grid and peers minus sold to them: > 0 a net buyer, < 0 a net seller
+        (computed once per loaded run: every slider move reads it)."""
         a = self.agent
         return a["imported"] + a["bought"] - a["exported"] - a["sold"]
 
@@ -245,17 +250,30 @@ class RunCache:
         self._loading: dict[tuple[str, float], threading.Lock] = {}
         self._lock = threading.Lock()
         self.problems: list[str] = []
+        self._infos: dict[str, tuple[int, RunInfo]] = {}
 
     def runs(self) -> list[RunInfo]:
         """The readable runs; ``self.problems`` says which directories were left out and why."""
         problems: list[str] = []
-        runs = discover_runs(self.root, problems)
+        runs = discover_runs(self.root, problems, lambda folder, key: self.info(key))
         self.problems = problems
         return runs
 
     def info(self, key: str) -> RunInfo:
+        """The run's RunInfo, read again only when its ``kpis.json`` changed (a rerun replaces it)."""
         folder = self.root / key
-        return read_run_info(folder, key)
+        try:
+            stamp = (folder / KPIS).stat().st_mtime_ns
+        except OSError:
+            return read_run_info(folder, key)  # missing: the ResultsError naming what is missing
+        with self._lock:
+            cached = self._infos.get(key)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        info = read_run_info(folder, key)
+        with self._lock:
+            self._infos[key] = (stamp, info)
+        return info
 
     def get(self, key: str) -> RunData:
         info = self.info(key)
