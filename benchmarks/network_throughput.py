@@ -62,7 +62,7 @@ def rate(c: Community, repeats: int, network_batch: int) -> float:
 
 
 def pandapower_rate(c: Community) -> float:
-    import powergrid.engine as engine_module
+    import powergrid.engine.step as engine_module
 
     original = engine_module.NetworkStage
     engine_module.NetworkStage = PandapowerStage

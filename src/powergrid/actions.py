@@ -47,8 +47,10 @@ class Actions:
 class Observation:
     """The state of the community at the start of step ``t`` (before any decision).
 
-    Arrays are (N,): load and PV are this step's mean power (kW); ``soc_kwh`` the stored energy; the
-    ``max_*_kw`` the battery power feasible this step (rating, state of charge, ramp). Prices in currency/kWh.
+    Arrays are (N,): load and PV are this step's mean power (kW); ``soc_kwh`` the stored energy; the battery
+    power feasible this step (rating, state of charge, ramp) is ``[-max_discharge_kw, max_charge_kw]`` (signed,
+    + charge; a ramp limit may exclude 0, e.g. ``max_discharge_kw = -2`` means "charge at least 2 kW", see
+    ``BatteryFleet.power_bounds``). Prices in currency/kWh.
     """
 
     t: int

@@ -53,9 +53,9 @@ _mount_app()
 def _fmt(value: float | NA) -> str:
     if isinstance(value, NA):
         return "n/a"
-    if value == 0:
-        return "0"
     magnitude = abs(value)
+    if magnitude < 1e-9:  # rounding noise of sums over steps, not a quantity
+        return "0"
     return f"{value:,.0f}" if magnitude >= 1000 else f"{value:.4g}" if magnitude >= 0.01 else f"{value:.3e}"
 
 

@@ -3,9 +3,11 @@
 Per agent and step:
 ``R = w_profit·profit − w_grid·import − w_soc·soc_penalty − w_degrad·throughput − w_co2·co2 − w_overload·overload
 − w_fair·gini`` with
-- profit = −cost + v·Δstored (currency): the cost the KPIs sum, plus the energy put into (taken from) storage
-  valued at v = the scenario's mean midpoint of feed-in and retail (the KPIs' ``cost_net_of_storage``): over an
-  episode this values the change of stored energy, so emptying batteries at the end is not a free profit,
+- profit (currency): minus the agent's headline cost, so that over an episode the profit summed per agent is
+  exactly − its headline cost of the episode (KPIS.md): each step pays −(cash cost + unserved cost) and is shaped by
+  v·Δstored (v per agent: the midpoint of the episode's refill and salvage prices); the episode's last step
+  takes the shaping back (−v·Σ Δstored) and pays the end-of-horizon storage adjustment. Shaping of this
+  potential-based form changes no optimal policy and credits stored energy when it is stored,
 - import: grid import (kWh),
 - soc_penalty: distance of the end-of-step SoC outside the comfort band (fraction of capacity),
 - throughput: battery charge + discharge (kWh),
@@ -22,13 +24,8 @@ import numpy as np
 
 from powergrid.analytics.kpis import NA, gini
 from powergrid.engine import StepResult
-from powergrid.scenarios.model import RewardConfig
-
-
-def community_storage_value(community) -> float:
-    """The scenario's mean midpoint of feed-in and retail (currency/kWh)."""
-    return float(0.5 * (community.tariff.retail + community.tariff.feed_in).mean())
-
+from powergrid.engine.yardstick import TerminalPrices, terminal_prices
+from powergrid.scenarios.build import Community
 
 COMPONENTS = ("profit", "grid_import", "soc_penalty", "throughput", "co2", "overload", "gini")
 
@@ -36,23 +33,32 @@ COMPONENTS = ("profit", "grid_import", "soc_penalty", "throughput", "co2", "over
 class RewardTracker:
     """Weighted reward components per agent and step; keeps the episode's running profit for the Gini term."""
 
-    def __init__(self, config: RewardConfig, capacity_kwh: np.ndarray, storage_value: float) -> None:
-        """``storage_value``: currency per kWh of stored energy (see module docstring)."""
-        self.config = config
-        self.capacity = capacity_kwh
-        self.storage_value = storage_value
+    def __init__(self, community: Community) -> None:
+        """Weights from the scenario's ``reward`` section; call ``reset(start, stop)`` at each episode's start."""
+        self.community = community
+        config = self.config = community.scenario.reward
+        self.capacity = community.agents.battery.capacity_kwh
         self.weights = np.array([
             config.w_profit, -config.w_grid, -config.w_soc, -config.w_degrad, -config.w_co2, -config.w_overload,
             -config.w_fair,
         ])  # fmt: skip
-        self.reset()
+        self.reset(0, community.n_steps)
 
-    def reset(self) -> None:
+    def reset(self, start: int, stop: int) -> None:
+        """Start an episode over steps ``start … stop − 1``: its end-of-horizon prices, zero running sums."""
+        c = self.community
+        fleet = c.agents.battery
+        self.stop = stop
+        self.terminal: TerminalPrices = terminal_prices(c.tariff.retail[start:stop], c.tariff.feed_in[start:stop],
+                                                        c.grid.dt_hours, fleet.charge_efficiency,
+                                                        fleet.discharge_efficiency)  # fmt: skip
+        self.storage_value = 0.5 * (self.terminal.refill + self.terminal.salvage)
         self.episode_profit = np.zeros_like(self.capacity)
+        self.episode_stored = np.zeros_like(self.capacity)
 
     def components(self, r: StepResult) -> dict[str, np.ndarray]:
         """The unweighted components of step ``r`` (arrays (N,))."""
-        n = r.cost.size
+        n = r.cash_cost.size
         lo, hi = self.config.soc_band
         cap = self.capacity
         outside = np.maximum(lo * cap - r.soc, 0.0) + np.maximum(r.soc - hi * cap, 0.0)
@@ -61,7 +67,10 @@ class RewardTracker:
         else:
             load = r.load.sum()
             overload = float((r.unserved.sum() + r.curtailed.sum()) / load) if load > 0 else 0.0
-        profit = -r.cost + self.storage_value * r.stored_change
+        self.episode_stored = self.episode_stored + r.stored_change
+        profit = -(r.cash_cost + r.unserved_cost) + self.storage_value * r.stored_change
+        if r.t == self.stop - 1:  # the episode's last step: undo the shaping, pay the end-of-horizon rule
+            profit = profit - self.storage_value * self.episode_stored - self.terminal.adjustment(self.episode_stored)
         self.episode_profit = self.episode_profit + profit
         fairness = gini(self.episode_profit)
         return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -59,8 +60,7 @@ def simulate(
     controller.reset(community)
     engine = CommunityEngine(community, defer_network=network_batch > 1)
     engine.reset(start, stop)
-    totals = RunTotals(community.agents.ids, community.agents.battery.capacity_kwh, community.grid.dt_hours,
-                       engine.stop - start, first_step=start)  # fmt: skip
+    totals = RunTotals.for_community(community, engine.stop - start, first_step=start)
     pending = []
 
     def record(results) -> None:
@@ -79,7 +79,23 @@ def simulate(
             pending = []
         if progress is not None:
             progress(1)
+    totals.optimiser_fallbacks = controller.fallbacks
+    warn_fallbacks(controller, engine.stop - start)
     return totals
+
+
+def warn_fallbacks(controller: Controller, n_steps: int) -> None:
+    """One RuntimeWarning per run summarising the controller's optimiser fallbacks (none when there were none)."""
+    if not controller.fallbacks:
+        return
+    events = list(controller.fallback_events)
+    shown = "; ".join(events[:3]) + (f"; … {len(events) - 3} more" if len(events) > 3 else "")
+    warnings.warn(
+        f"{controller.name}: {controller.fallbacks} of {n_steps} steps fell back to self-consumption because the "
+        f"solve was not optimal ({shown}); counted as optimiser_fallbacks in the KPIs",
+        RuntimeWarning,
+        stacklevel=3,
+    )
 
 
 def run_controllers(

@@ -43,7 +43,7 @@ def check_physics(engine: CommunityEngine, r, soc_before: np.ndarray) -> None:
     if r.trades.quantity.size:
         assert np.all(r.trades.price >= r.feed_in - TOL) and np.all(r.trades.price <= r.retail + TOL)
     np.testing.assert_allclose(
-        r.cost, r.imported * r.retail - r.exported * r.feed_in + r.p2p_payment + r.fees + r.degradation_cost
+        r.cash_cost, r.imported * r.retail - r.exported * r.feed_in + r.p2p_payment + r.fees + r.degradation_cost
     )
 
 
@@ -112,7 +112,7 @@ def test_stepping_past_the_end_is_an_error(tiny_community):
 
 
 def test_balance_checker_names_agent_step_and_terms(tiny_community, monkeypatch):
-    import powergrid.engine as engine_module
+    import powergrid.engine.step as engine_module
     from powergrid.market.settlement import GridSettlement
 
     real = engine_module.settle_with_grid
@@ -147,7 +147,7 @@ def test_truthful_bidders_trade_at_the_band_midpoint(tiny_community):
 
 
 def test_controllers_rank_as_expected(tiny_community):
-    cost = {c: simulate(tiny_community, c).agent["cost"].sum()
+    cost = {c: simulate(tiny_community, c).headline_cost().sum()
             for c in ("grid-only", "self-consumption", "truthful-bidder")}  # fmt: skip
     assert cost["self-consumption"] < cost["grid-only"]
     assert cost["truthful-bidder"] < cost["self-consumption"]

@@ -30,12 +30,23 @@ Value = float | NA
 
 #: Community KPI names, their units and a one-line definition (the order of tables and kpis.json).
 KPI_INFO: dict[str, tuple[str, str]] = {
-    "cost": ("currency", "Σ grid bills − feed-in revenue + P2P payments + fees + degradation"),
-    "cost_net_of_storage": ("currency", "cost − Δ stored energy × the run's mean midpoint of feed-in and retail"),
+    "cost": ("currency", "headline cost: cash cost + unserved cost + storage adjustment (every comparison uses it)"),
+    "cash_cost": (
+        "currency",
+        "money that changed hands: grid bills − feed-in revenue + P2P payments + fees + "
+        "degradation (+ allocated losses)",
+    ),
+    "unserved_cost": ("currency", "value of lost load × unserved energy"),
+    "storage_adjustment": (
+        "currency",
+        "end of horizon: + refill of drained energy at the cheapest retail of the last "
+        "24 h / η_c; − hoarded energy × η_d × the best feed-in of the last 24 h",
+    ),
     "stored_change_kwh": ("kWh", "battery energy at the end minus at the start of the run"),
-    "savings": ("currency", "cost of the baseline − cost, same data, seed and scenario"),
-    "savings_pct": ("%", "Σ savings / Σ baseline cost (only when the baseline cost > 0)"),
-    "share_of_oracle_savings": ("-", "(grid-only − this) / (grid-only − oracle), on cost net of storage"),
+    "value_of_lost_load": ("currency/kWh", "the price of unserved energy (scenario, or 10 × the highest retail)"),
+    "savings": ("currency", "headline cost of the baseline − headline cost, same data, seed and scenario"),
+    "savings_pct": ("%", "Σ savings / Σ baseline headline cost (only when the baseline cost > 0)"),
+    "share_of_oracle_savings": ("-", "(grid-only − this) / (grid-only − oracle), headline cost"),
     "grid_import_kwh": ("kWh", "Σ grid import"),
     "grid_export_kwh": ("kWh", "Σ grid export"),
     "peak_import_kw": ("kW", "max over steps of the community's import power"),
@@ -54,6 +65,7 @@ KPI_INFO: dict[str, tuple[str, str]] = {
     "safety_clipped": ("count", "action components (battery, order, price) clipped to physics / the price band"),
     "safety_nonfinite": ("count", "agent-steps whose NaN/inf action was replaced by the safe action"),
     "safety_fallbacks": ("count", "agent-steps switched to grid-only by the SafetySupervisor (out of distribution)"),
+    "optimiser_fallbacks": ("count", "steps whose optimiser solve was not optimal (self-consumption was applied)"),
     "losses_kwh": ("kWh", "Σ network losses (lines and transformers)"),
     "loss_cost": ("currency", "losses bought at retail (agents' share + operator's)"),
     "voltage_violations": ("count", "LV bus-steps outside the voltage band"),
@@ -132,28 +144,33 @@ def _per_agent_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarr
     return out
 
 
-def storage_value(totals: RunTotals) -> float:
-    """Value of a kWh left in storage (currency/kWh): the mean over the run of (feed-in + retail) / 2 — what a
-    kWh is worth inside the community, between selling it to the grid and buying it from the grid."""
-    return float(totals.step["mid_price"].mean()) if totals.n_steps else 0.0
-
-
 def compute_kpis(totals: RunTotals, baseline: RunTotals | None = None) -> KPIReport:
-    """All KPIs of a run; savings and Gini need the ``baseline`` run's totals (same scenario and seed)."""
+    """All KPIs of a run; savings and Gini need the ``baseline`` run's totals (same scenario and seed).
+
+    Every cost comparison uses the headline cost (``RunTotals.headline_cost``); the cash cost is reported beside it.
+    """
     a, s = totals.agent, totals.step
-    c: dict[str, Value] = {"cost": float(a["cost"].sum())}
-    stored = float(a["stored_change"].sum())
-    c["stored_change_kwh"] = stored
-    c["cost_net_of_storage"] = c["cost"] - stored * storage_value(totals)
-    c["share_of_oracle_savings"] = NA("no oracle run in this comparison")
+    cost = totals.headline_cost()
+    adjustment = totals.storage_adjustment()
+    c: dict[str, Value] = {
+        "cost": float(cost.sum()),
+        "cash_cost": float(a["cash_cost"].sum()),
+        "unserved_cost": float(a["unserved_cost"].sum()),
+        "storage_adjustment": float(adjustment.sum()),
+        "stored_change_kwh": float(a["stored_change"].sum()),
+        "value_of_lost_load": float(totals.value_of_lost_load),
+        "share_of_oracle_savings": NA("no oracle run in this comparison"),
+        "optimiser_fallbacks": float(totals.optimiser_fallbacks),
+    }
     if baseline is None:
         c["savings"] = c["savings_pct"] = c["gini_savings"] = NA("no baseline run")
         savings = np.full(totals.n_agents, np.nan)
     else:
         if baseline.agent_ids != totals.agent_ids:
             raise ValueError("baseline run has different agents")
-        savings = baseline.agent["cost"] - a["cost"]
-        base_cost = float(baseline.agent["cost"].sum())
+        base = baseline.headline_cost()
+        savings = base - cost
+        base_cost = float(base.sum())
         c["savings"] = float(savings.sum())
         c["savings_pct"] = 100.0 * c["savings"] / base_cost if base_cost > ZERO else NA("baseline cost is not positive")
         c["gini_savings"] = gini(savings)
@@ -185,7 +202,10 @@ def compute_kpis(totals: RunTotals, baseline: RunTotals | None = None) -> KPIRep
     community = {k: c[k] for k in KPI_INFO}
     cap = totals.battery_capacity_kwh
     agents = {
-        "cost": a["cost"],
+        "cost": cost,
+        "cash_cost": a["cash_cost"],
+        "unserved_cost": a["unserved_cost"],
+        "storage_adjustment": adjustment,
         "savings": savings,
         "grid_import_kwh": a["imported"],
         "grid_export_kwh": a["exported"],
@@ -201,16 +221,21 @@ def compute_kpis(totals: RunTotals, baseline: RunTotals | None = None) -> KPIRep
 
 
 def add_share_of_oracle_savings(reports: dict[str, KPIReport], baseline: str = "grid-only") -> None:
-    """Fill ``share_of_oracle_savings`` in every report of a comparison that has ``oracle`` and the baseline."""
+    """Fill ``share_of_oracle_savings`` (headline cost) in every report of a comparison that has ``oracle`` and the
+    baseline; "n/a" with the reason when the oracle did not solve to optimality or saves nothing."""
     if "oracle" not in reports or baseline not in reports:
         return
-    base = reports[baseline].community["cost_net_of_storage"]
-    best = base - reports["oracle"].community["cost_net_of_storage"]
+    oracle = reports["oracle"].community
+    base = reports[baseline].community["cost"]
+    best = base - oracle["cost"]
     for report in reports.values():
-        if best > ZERO:
-            report.community["share_of_oracle_savings"] = (base - report.community["cost_net_of_storage"]) / best
+        if oracle["optimiser_fallbacks"]:
+            share: Value = NA("the oracle did not solve to optimality (optimiser_fallbacks > 0)")
+        elif best > ZERO * max(1.0, abs(base)):
+            share = (base - report.community["cost"]) / best
         else:
-            report.community["share_of_oracle_savings"] = NA("the oracle saves nothing against the baseline")
+            share = NA("the oracle saves nothing against the baseline")
+        report.community["share_of_oracle_savings"] = share
 
 
 def _network_kpis(totals: RunTotals) -> dict[str, Value]:

@@ -10,17 +10,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from powergrid.engine.yardstick import terminal_prices
 from powergrid.safety import Interventions
 
 #: Per-agent energy (kWh) and money (currency) sums; names match StepResult fields and timeseries columns.
 AGENT_SUMS = (
     "load", "pv", "curtailed", "charge", "discharge", "bought", "sold", "imported", "exported", "unserved",
-    "grid_cost", "p2p_payment", "fees", "degradation_cost", "loss_cost", "cost", "co2_kg", "stored_change",
+    "grid_cost", "p2p_payment", "fees", "degradation_cost", "loss_cost", "cash_cost", "unserved_cost", "co2_kg",
+    "stored_change",
 )  # fmt: skip
 
 #: Per-step community series: import, export (kWh), P2P volume (kWh) and value (currency), agents trading, and
-#: the midpoint of feed-in and retail (currency/kWh).
-STEP_SERIES = ("imported", "exported", "p2p_volume", "p2p_value", "n_trading", "mid_price")
+#: the retail and feed-in prices (currency/kWh; the end-of-horizon storage rule reads their last 24 h).
+STEP_SERIES = ("imported", "exported", "p2p_volume", "p2p_value", "n_trading", "retail", "feed_in")
 
 #: Per-step feeder series (NetworkStep fields), present when the scenario has a feeder.
 NETWORK_SERIES = (
@@ -31,12 +33,21 @@ NETWORK_SERIES = (
 
 @dataclass
 class RunTotals:
-    """Sums over a run. ``agent[name]`` arrays (N,); ``step[name]`` arrays (n_steps,) of community values."""
+    """Sums over a run. ``agent[name]`` arrays (N,); ``step[name]`` arrays (n_steps,) of community values.
+
+    ``charge_efficiency``/``discharge_efficiency`` (N,) price the end-of-horizon storage rule (default 1);
+    ``value_of_lost_load`` (currency/kWh) is the one the run's ``unserved_cost`` used; ``optimiser_fallbacks``
+    counts the steps whose optimiser solve was not optimal (set by the run loop).
+    """
 
     agent_ids: tuple[str, ...]
     battery_capacity_kwh: np.ndarray
     dt_hours: float
     n_steps: int
+    charge_efficiency: np.ndarray | None = None
+    discharge_efficiency: np.ndarray | None = None
+    value_of_lost_load: float = 0.0
+    optimiser_fallbacks: int = 0
     agent: dict[str, np.ndarray] = field(default_factory=dict)
     traded_any: np.ndarray = field(init=False)
     interventions: dict[str, np.ndarray] = field(default_factory=dict)
@@ -44,17 +55,47 @@ class RunTotals:
     network: dict[str, np.ndarray] | None = None
     steps_done: int = 0
     first_step: int = 0  # the run covers steps first_step … first_step + n_steps − 1 of the scenario
+    #: Set for totals merged from several windows: the sum of each window's own end-of-horizon adjustment.
+    merged_storage_adjustment: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.agent_ids)
+        self.battery_capacity_kwh = np.asarray(self.battery_capacity_kwh, dtype=float)
+        ones = np.ones(n)
+        self.charge_efficiency = ones if self.charge_efficiency is None else np.asarray(self.charge_efficiency, float)
+        self.discharge_efficiency = (ones if self.discharge_efficiency is None
+                                     else np.asarray(self.discharge_efficiency, float))  # fmt: skip
         self.agent = {name: np.zeros(n) for name in AGENT_SUMS}
         self.traded_any = np.zeros(n, dtype=bool)
         self.interventions = {name: np.zeros(n, dtype=np.int64) for name in Interventions.FIELDS}
         self.step = {name: np.zeros(self.n_steps) for name in STEP_SERIES}
 
+    @classmethod
+    def for_community(cls, community, n_steps: int, first_step: int = 0) -> RunTotals:
+        """Empty totals for a run of ``n_steps`` of ``community`` (a ``Community``) from ``first_step``."""
+        fleet = community.agents.battery
+        return cls(community.agents.ids, fleet.capacity_kwh, community.grid.dt_hours, n_steps,
+                   charge_efficiency=fleet.charge_efficiency, discharge_efficiency=fleet.discharge_efficiency,
+                   value_of_lost_load=community.value_of_lost_load, first_step=first_step)  # fmt: skip
+
     @property
     def n_agents(self) -> int:
         return len(self.agent_ids)
+
+    def storage_adjustment(self) -> np.ndarray:
+        """Each agent's end-of-horizon storage adjustment (currency, + = cost), KPIS.md: the change of stored
+        energy over the run valued by ``powergrid.engine.yardstick`` with the prices of the run's last 24 h."""
+        if self.merged_storage_adjustment is not None:
+            return self.merged_storage_adjustment
+        if self.steps_done == 0:
+            return np.zeros(self.n_agents)
+        prices = terminal_prices(self.step["retail"][: self.steps_done], self.step["feed_in"][: self.steps_done],
+                                 self.dt_hours, self.charge_efficiency, self.discharge_efficiency)  # fmt: skip
+        return prices.adjustment(self.agent["stored_change"])
+
+    def headline_cost(self) -> np.ndarray:
+        """Each agent's headline cost (KPIS.md): cash cost + unserved cost + storage adjustment (currency, (N,))."""
+        return self.agent["cash_cost"] + self.agent["unserved_cost"] + self.storage_adjustment()
 
     def add(self, r) -> None:  # r: powergrid.engine.StepResult
         """Accumulate one engine step."""
@@ -75,13 +116,16 @@ class RunTotals:
         self.step["p2p_volume"][t] = r.trades.quantity.sum()
         self.step["p2p_value"][t] = (r.trades.quantity * r.trades.price).sum()
         self.step["n_trading"][t] = trading.sum()
-        self.step["mid_price"][t] = 0.5 * (r.retail + r.feed_in)
+        self.step["retail"][t] = r.retail
+        self.step["feed_in"][t] = r.feed_in
         self.steps_done += 1
 
 
 def totals_from_frames(
-    timeseries, trades, battery_capacity_kwh: np.ndarray, dt_hours: float, network=None
-) -> RunTotals:
+    timeseries, trades, battery_capacity_kwh: np.ndarray, dt_hours: float, network=None,
+    charge_efficiency: np.ndarray | None = None, discharge_efficiency: np.ndarray | None = None,
+    value_of_lost_load: float = 0.0,
+) -> RunTotals:  # fmt: skip
     """Rebuild RunTotals from a run's ``timeseries.parquet``, ``trades.parquet`` and, with a feeder,
     ``network.parquet`` (as pandas DataFrames)."""
     agent = timeseries["agent"]
@@ -89,7 +133,9 @@ def totals_from_frames(
     codes = agent.cat.codes.to_numpy()
     steps = timeseries["step"].to_numpy()
     n_steps = int(steps.max()) + 1 if steps.size else 0
-    totals = RunTotals(ids, np.asarray(battery_capacity_kwh, dtype=float), dt_hours, n_steps)
+    totals = RunTotals(ids, np.asarray(battery_capacity_kwh, dtype=float), dt_hours, n_steps,
+                       charge_efficiency=charge_efficiency, discharge_efficiency=discharge_efficiency,
+                       value_of_lost_load=value_of_lost_load)  # fmt: skip
     n = len(ids)
     for name in AGENT_SUMS:
         totals.agent[name] = np.bincount(codes, weights=timeseries[name].to_numpy(), minlength=n)
@@ -102,8 +148,8 @@ def totals_from_frames(
         totals.step[name] = np.bincount(steps, weights=timeseries[name].to_numpy(), minlength=n_steps)
     totals.step["n_trading"] = np.bincount(steps, weights=trading, minlength=n_steps)
     first = np.unique(steps, return_index=True)[1]
-    mid = 0.5 * (timeseries["retail"].to_numpy() + timeseries["feed_in"].to_numpy())
-    totals.step["mid_price"] = mid[first]
+    for name in ("retail", "feed_in"):
+        totals.step[name] = timeseries[name].to_numpy()[first]
     t_steps = trades["step"].to_numpy()
     kwh = trades["kwh"].to_numpy()
     totals.step["p2p_volume"] = np.bincount(t_steps, weights=kwh, minlength=n_steps)
@@ -115,10 +161,15 @@ def totals_from_frames(
 
 
 def merge_totals(parts: list[RunTotals]) -> RunTotals:
-    """Totals of several windows of the same community as one run (sums; per-step series concatenated)."""
+    """Totals of several windows of the same community as one run (sums; per-step series concatenated). Each
+    window keeps its own end-of-horizon storage adjustment (each started from the initial state of charge)."""
     first = parts[0]
     merged = RunTotals(first.agent_ids, first.battery_capacity_kwh, first.dt_hours, sum(p.n_steps for p in parts),
+                       charge_efficiency=first.charge_efficiency, discharge_efficiency=first.discharge_efficiency,
+                       value_of_lost_load=first.value_of_lost_load,
+                       optimiser_fallbacks=sum(p.optimiser_fallbacks for p in parts),
                        first_step=first.first_step)  # fmt: skip
+    merged.merged_storage_adjustment = sum(p.storage_adjustment() for p in parts)
     for name in AGENT_SUMS:
         merged.agent[name] = sum(p.agent[name] for p in parts)
     merged.traded_any = np.logical_or.reduce([p.traded_any for p in parts])

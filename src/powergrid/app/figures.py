@@ -14,6 +14,7 @@ from powergrid.analytics.kpis import KPI_INFO, NA, KPIReport
 
 COMPARISON_KPIS = (
     "cost",
+    "cash_cost",
     "savings",
     "grid_import_kwh",
     "peak_import_kw",
@@ -85,7 +86,7 @@ def kpi_bar_panels(values: dict[str, dict], path: Path, title: str, errors: dict
     """One panel per headline KPI (``COMPARISON_KPIS``), one bar per run name (``values[name][kpi]``: a number or
     NA, shown as a labelled gap); ``errors[name][kpi]`` (same unit) draws whiskers of ± that size."""
     names = list(values)
-    fig, axes = plt.subplots(2, 4, figsize=(15, 6.5), constrained_layout=True)
+    fig, axes = plt.subplots(3, 3, figsize=(13, 9), constrained_layout=True)
     colours = plt.get_cmap("tab10").colors
     for ax, kpi in zip(axes.flat, COMPARISON_KPIS, strict=True):
         cells = [values[n][kpi] for n in names]

@@ -26,8 +26,11 @@ from powergrid.analytics.results import KPIS, NETWORK, SCENARIO, TIMESERIES, TRA
 from powergrid.errors import ResultsError
 from powergrid.ledger.store import LEDGER_FILE
 
-#: Per-agent columns kept as (n_steps, N) matrices (kWh per step; cost in currency; soc in kWh stored).
+#: Per-agent columns kept as (n_steps, N) matrices (kWh per step; soc in kWh stored; money in currency). ``cost``
+#: is the headline cost per step: cash cost + unserved cost, and at the run's last step the end-of-horizon storage
+#: adjustment from ``kpis.json``, so that its sum over the run is each agent's headline cost (KPIS.md).
 AGENT_COLUMNS = ("load", "pv", "imported", "exported", "bought", "sold", "charge", "discharge", "soc", "cost")
+_FILE_COLUMNS = (*AGENT_COLUMNS[:-1], "cash_cost", "unserved_cost")
 
 
 @dataclass(frozen=True)
@@ -186,7 +189,7 @@ def load_run(info: RunInfo) -> RunData:
     folder = info.path
     kpis = json.loads((folder / KPIS).read_text(encoding="utf-8"))
     ids = tuple(kpis["agent_ids"])
-    table = _read_table(folder / TIMESERIES, ["step", "timestamp", "agent", *AGENT_COLUMNS])
+    table = _read_table(folder / TIMESERIES, ["step", "timestamp", "agent", *_FILE_COLUMNS])
     step = table.column("step").to_numpy()
     first = int(step.min()) if step.size else 0
     n_steps = int(step.max()) - first + 1 if step.size else 0
@@ -200,10 +203,16 @@ def load_run(info: RunInfo) -> RunData:
     if step.size != n_steps * len(ids):
         raise ResultsError(f"{folder}: {TIMESERIES} has {step.size} rows, expected {n_steps} steps × {len(ids)}")
     agent = {}
-    for name in AGENT_COLUMNS:
+    for name in _FILE_COLUMNS:
         matrix = np.empty((n_steps, len(ids)))
         matrix[row, col] = table.column(name).to_numpy()
         agent[name] = matrix
+    agent["cost"] = agent.pop("cash_cost") + agent.pop("unserved_cost")
+    adjustment = kpis.get("agents", {}).get("storage_adjustment")
+    if adjustment is None or len(adjustment) != len(ids):
+        raise ResultsError(f"{folder}: {KPIS} has no per-agent storage_adjustment (written by an older version?)")
+    if n_steps:
+        agent["cost"][-1] += np.nan_to_num(np.array(adjustment, dtype=float))
     timestamps = np.empty(n_steps, dtype="datetime64[us]")
     timestamps[row] = table.column("timestamp").to_numpy()
     trades = _load_trades(folder, ids, first, n_steps)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from powergrid.actions import Actions, Observation
@@ -15,6 +15,11 @@ class Controller(Protocol):
     """A decision-maker for all agents of a community at once (arrays over agents)."""
 
     name: str
+    #: Steps of the current run whose decision could not be computed as designed (an optimiser solve that was not
+    #: optimal) and fell back to a rule; 0 for rules. The run loop reports it as the KPI ``optimiser_fallbacks``.
+    fallbacks: int
+    #: One line per fallback (step and reason), for the run's summary warning.
+    fallback_events: Sequence[str]
 
     def reset(self, community: Community) -> None:
         """Prepare for a new run on ``community`` (static data: agents, devices, prices)."""

@@ -1,125 +1,240 @@
 """The community's energy plan as one linear program (CVXPY, built once with Parameters, re-solved each step).
 
-Per household i and step k of the horizon (kW over steps of Δt h): charge c, discharge d, grid import m, export x,
-P2P in b and out s, all ≥ 0, with
-- balance: pv + d + b + m = load + c + s + x;
-- community P2P balance: Σ_i b = Σ_i s;
-- storage: soc_{k+1} = soc_k + (η_c c − d / η_d) Δt within [soc_min, soc_max], c, d ≤ rating (and the ramp limit);
-- feeder limits on the net exchange Σ(m − x) when the scenario sets them;
+Per agent i and step k of the horizon (kW over steps of Δt h): charge c, discharge d, grid import m, export x,
+P2P in b and out s, unserved load u and curtailed PV q, all ≥ 0, with
+- balance: (pv − q) + d + b + m + u = load + c + s + x, with u ≤ load and q ≤ pv;
+- community P2P balance: Σ_i b = Σ_i s (no P2P at steps where the market cannot clear);
+- storage: soc_{k+1} = soc_k + (η_c c − d / η_d) Δt within [soc_min, soc_max], c, d ≤ rating;
+- ramp: the first step's battery power c − d lies in the engine's feasible range for this step (which ties it to
+  the last applied power), later steps move by at most the ramp limit per step (up and down);
+- feeder limits on the community's net exchange Σ(m − x) when the scenario sets them;
 - steps past the end of the data are inactive (no battery flows; zero load, PV and prices).
-Objective (currency): Σ Δt (retail·m − feed_in·x + fee·(b + s) + degradation·d) − value·Σ soc_end, where value is
-the stored energy's worth — the mean midpoint of feed-in and retail, as in the KPI ``cost_net_of_storage``. The
-P2P price is a transfer inside the community and does not enter the community's objective.
+
+Objective: the headline cost of KPIS.md, exactly as the KPIs compute it from the engine's results —
+Σ Δt (retail·m − feed_in·x + fee·(b + s) + degradation·d + VoLL·u) + the end-of-horizon storage adjustment,
+written with two non-negative variables per agent: soc_end − soc_ref = up − down, costing
+``refill·down − salvage·up`` (``powergrid.engine.yardstick``). P2P prices are transfers inside the community and
+do not enter. The unserved and curtailment variables make the LP feasible whenever the engine is (binding feeder
+limits, empty batteries, one-day runs).
+
+Where the storage rule is concave (a tariff whose best feed-in in the last 24 h beats the cheapest retail / η),
+``exact_terminal=True`` adds one binary per agent (up and down not both used: a small MILP, HiGHS); otherwise the
+LP values hoarded energy at the refill price (a convex under-estimate of the credit).
 """
 
 from __future__ import annotations
 
+import functools
+import os
+import sys
 from dataclasses import dataclass
 
 import cvxpy as cp
 import numpy as np
 
-from powergrid.reward import community_storage_value
+from powergrid.engine.yardstick import TerminalPrices
 from powergrid.scenarios.build import Community
 
 #: Cost per kWh of P2P volume added to the fee (currency/kWh): breaks the LP's ties between equivalent pairings
-#: of buyers and sellers, which otherwise make the simplex wander; far below any price.
-TIE_BREAK = 1e-6
+#: of buyers and sellers (and P2P against the grid at equal prices), far below any price.
+TIE_BREAK = 1e-7
 
-#: Solvers: Clarabel (interior point) is the fastest on these LPs here (community-5, 24 steps: ~17 ms; 100
-#: households: ~330 ms, where HiGHS needs 0.5–3 s); HiGHS (dual simplex) gives exact vertex solutions.
+#: Tie-break per kWh of battery throughput (currency/kWh), growing with the agent's index and with the step (up to
+#: 4×): among plans of equal cost, MPC uses batteries *now* rather than later (a certain surplus or deficit beats a
+#: forecast one) and lower-indexed batteries first. It makes the optimum unique, so interior-point (Clarabel) and
+#: simplex (HiGHS) solvers return the same plan; far below any price.
+BATTERY_TIE_BREAK = 1e-5
+
+#: Solvers: Clarabel (interior point) and HiGHS (dual simplex; exact vertex solutions, and the MILP of
+#: ``exact_terminal``).
 SOLVERS = ("CLARABEL", "HIGHS")
 
 #: Solver statuses accepted as a plan; anything else (incl. ``optimal_inaccurate``) is a counted fallback.
 ACCEPTED = (cp.OPTIMAL,)
 
+#: Options that keep each solver quiet (no banner on stdout).
+QUIET: dict[str, dict] = {"CLARABEL": {"verbose": False}, "HIGHS": {"verbose": False}}
+
+#: Penalty per kW of ramp-limit violation (× VoLL) when the ramp is soft (MPC): a state left by forecast errors may
+#: make the hard ramp infeasible (e.g. a battery running down fast with little energy left); the engine then lets
+#: physics win, and so does the plan.
+RAMP_PENALTY_FACTOR = 10.0
+
+
+@functools.cache
+def quiet_highs_banner() -> None:
+    """HiGHS prints a banner on stdout (from C++) when the process creates its first solver object, whatever the
+    options; create that first object here with stdout pointed at the null device, once per process."""
+    import highspy
+
+    sys.stdout.flush()
+    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+
 
 @dataclass(frozen=True)
 class Plan:
-    """The first step of a solved plan (kW, arrays (N,)) and the solver status."""
+    """The first step of a solved plan (kW, arrays (N,)), the solver status and whether it is accepted (``ok``)."""
 
     battery_kw: np.ndarray
     trade_kw: np.ndarray
     status: str
     objective: float
+    ok: bool
 
 
 class CommunityLP:
-    """The LP of the module docstring for ``horizon`` steps; ``solve`` sets the parameters and re-solves."""
+    """The LP of the module docstring for ``horizon`` steps; ``solve`` sets the parameters and re-solves.
 
-    def __init__(self, community: Community, horizon: int, solver: str = "CLARABEL") -> None:
+    Args:
+        community: the community (devices, limits, market, VoLL).
+        horizon: steps planned (inputs shorter than this are padded with inactive steps).
+        solver: ``"CLARABEL"`` or ``"HIGHS"``.
+        soft_ramp: penalise ramp violations after the first step instead of forbidding them (MPC).
+        exact_terminal: a binary per agent where the storage rule is concave (the oracle; needs HiGHS).
+        battery_tie_break: the ``BATTERY_TIE_BREAK`` weight (MPC), 0 for an exact objective (the oracle).
+    """
+
+    def __init__(
+        self, community: Community, horizon: int, solver: str = "CLARABEL", soft_ramp: bool = False,
+        exact_terminal: bool = False, battery_tie_break: float = 0.0,
+    ) -> None:  # fmt: skip
         if solver not in SOLVERS:
             raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+        if exact_terminal and solver != "HIGHS":
+            raise ValueError("exact_terminal needs a MILP solver: solver='HIGHS'")
         self.solver = solver
+        if solver == "HIGHS":
+            quiet_highs_banner()
+        self.exact_terminal = exact_terminal
         c = community
         n, h, dt = c.n_agents, horizon, c.grid.dt_hours
         fleet = c.agents.battery
         self.n, self.horizon, self.dt = n, h, dt
+        self.c = community
         self.load = cp.Parameter((n, h), nonneg=True, name="load")
         self.pv = cp.Parameter((n, h), nonneg=True, name="pv")
         self.retail = cp.Parameter(h, nonneg=True, name="retail")
         self.feed_in = cp.Parameter(h, nonneg=True, name="feed_in")
         self.active = cp.Parameter(h, nonneg=True, name="active")
+        self.p2p_open = cp.Parameter(h, nonneg=True, name="p2p_open")
         self.soc0 = cp.Parameter(n, nonneg=True, name="soc0")
+        self.soc_ref = cp.Parameter(n, nonneg=True, name="soc_ref")
+        self.first_lo = cp.Parameter(n, name="first_lo")
+        self.first_hi = cp.Parameter(n, name="first_hi")
+        self.refill = cp.Parameter(n, nonneg=True, name="refill")
+        self.salvage = cp.Parameter(n, nonneg=True, name="salvage")
         charge, discharge = cp.Variable((n, h), nonneg=True), cp.Variable((n, h), nonneg=True)
         imp, exp = cp.Variable((n, h), nonneg=True), cp.Variable((n, h), nonneg=True)
         p2p_in, p2p_out = cp.Variable((n, h), nonneg=True), cp.Variable((n, h), nonneg=True)
+        unserved, curtailed = cp.Variable((n, h), nonneg=True), cp.Variable((n, h), nonneg=True)
+        up, down = cp.Variable(n, nonneg=True), cp.Variable(n, nonneg=True)
         soc = cp.Variable((n, h + 1))
         power = fleet.power_kw[:, None]
-        big = float(max(c.profiles.load_kw.max(), c.profiles.pv_kw.max(), fleet.power_kw.max(), 1.0)) * 10
+        active_row = cp.reshape(self.active, (1, h), order="C")
+        net = charge - discharge
+        scale = float(max(c.profiles.load_kw.max(), c.profiles.pv_kw.max(), fleet.power_kw.max(), 1.0))
         constraints = [
-            self.pv + discharge + p2p_in + imp == self.load + charge + p2p_out + exp,
+            self.pv - curtailed + discharge + p2p_in + imp + unserved == self.load + charge + p2p_out + exp,
+            unserved <= self.load,
+            curtailed <= self.pv,
             cp.sum(p2p_in, axis=0) == cp.sum(p2p_out, axis=0),
+            p2p_in <= 10 * n * scale * np.ones((n, 1)) @ cp.reshape(self.p2p_open, (1, h), order="C"),
             soc[:, 0] == self.soc0,
             soc[:, 1:] == soc[:, :-1] + (cp.multiply(fleet.charge_efficiency[:, None], charge)
                                          - cp.multiply(1.0 / fleet.discharge_efficiency[:, None], discharge)) * dt,
             soc[:, 1:] >= fleet.soc_min_kwh[:, None],
             soc[:, 1:] <= fleet.soc_max_kwh[:, None],
-            charge <= power @ cp.reshape(self.active, (1, h), order="C"),  # no battery flows past the data
-            discharge <= power @ cp.reshape(self.active, (1, h), order="C"),
+            charge <= power @ active_row,  # no battery flows past the data
+            discharge <= power @ active_row,
+            net[:, 0] >= self.first_lo,
+            net[:, 0] <= self.first_hi,
+            soc[:, h] - self.soc_ref == up - down,
         ]  # fmt: skip
+        voll = c.value_of_lost_load
+        ramp_cost = 0.0
         ramp = fleet.ramp_kw
-        if np.isfinite(ramp).any() and h > 1:
-            net = charge - discharge
-            limit = np.where(np.isfinite(ramp), ramp, big)[:, None]
-            constraints += [cp.abs(net[:, 1:] - net[:, :-1]) <= limit]
+        limited = np.flatnonzero(np.isfinite(ramp))
+        if limited.size and h > 1:
+            step = net[limited, 1:] - net[limited, :-1]
+            limit = ramp[limited][:, None]
+            if soft_ramp:
+                slack = cp.Variable((limited.size, h - 1), nonneg=True)
+                constraints += [cp.abs(step) <= limit + slack]
+                ramp_cost = RAMP_PENALTY_FACTOR * max(voll, 1.0) * dt * cp.sum(slack)
+            else:
+                constraints += [cp.abs(step) <= limit]
+        if exact_terminal:
+            use_up = cp.Variable(n, boolean=True)
+            span = np.maximum(fleet.soc_max_kwh - fleet.soc_min_kwh, 0.0) + 1.0
+            constraints += [up <= cp.multiply(span, use_up), down <= cp.multiply(span, 1 - use_up)]
         limits = c.limits
         if limits.import_capacity_kw is not None:
             constraints.append(cp.sum(imp - exp, axis=0) <= limits.import_capacity_kw)
         if limits.export_capacity_kw is not None:
             constraints.append(cp.sum(exp - imp, axis=0) <= limits.export_capacity_kw)
         fee = c.market.fee_per_kwh + TIE_BREAK
-        self.value = community_storage_value(c)
         cost = dt * (
             cp.sum(imp @ self.retail) - cp.sum(exp @ self.feed_in) + fee * cp.sum(p2p_in + p2p_out)
-            + cp.sum(cp.multiply(fleet.degradation_cost[:, None], discharge))
-        ) - self.value * cp.sum(soc[:, h])  # fmt: skip
+            + cp.sum(cp.multiply(fleet.degradation_cost[:, None], discharge)) + voll * cp.sum(unserved)
+        ) + self.refill @ down - self.salvage @ up + ramp_cost  # fmt: skip
+        if battery_tie_break > 0:
+            weight = battery_tie_break * np.outer(1.0 + np.arange(n) / n, 1.0 + np.arange(h) / h)
+            cost = cost + dt * cp.sum(cp.multiply(weight, charge + discharge))
         self.problem = cp.Problem(cp.Minimize(cost), constraints)
         if not self.problem.is_dpp():
             raise RuntimeError("the community LP must be DPP (parameters enter affinely)")
-        self.vars = {"charge": charge, "discharge": discharge, "p2p_in": p2p_in, "p2p_out": p2p_out, "soc": soc}
+        self.vars = {"charge": charge, "discharge": discharge, "p2p_in": p2p_in, "p2p_out": p2p_out, "soc": soc,
+                     "unserved": unserved, "curtailed": curtailed}  # fmt: skip
 
-    def solve(self, load: np.ndarray, pv: np.ndarray, retail: np.ndarray, feed_in: np.ndarray,
-              soc0: np.ndarray) -> Plan:  # fmt: skip
-        """Plan over the horizon; inputs shorter than the horizon are padded as inactive steps."""
+    def solve(
+        self, load: np.ndarray, pv: np.ndarray, retail: np.ndarray, feed_in: np.ndarray, soc0: np.ndarray,
+        first_range: tuple[np.ndarray, np.ndarray], terminal: TerminalPrices, soc_ref: np.ndarray,
+        p2p_open: np.ndarray | None = None,
+    ) -> Plan:  # fmt: skip
+        """Plan over the horizon; inputs shorter than the horizon are padded as inactive steps.
+
+        Args:
+            load, pv: (N, k) kW for the k ≤ horizon steps planned.
+            retail, feed_in: (k,) currency/kWh.
+            soc0: (N,) kWh stored now.
+            first_range: (lo, hi) (N,) the battery power (kW, + charge) feasible at the first step
+                (``[-obs.max_discharge_kw, obs.max_charge_kw]``).
+            terminal: the end-of-horizon prices (``yardstick.terminal_prices`` of the planned prices).
+            soc_ref: (N,) kWh the end-of-horizon rule measures the change from (the run's initial stored energy).
+            p2p_open: (k,) 1 where the P2P market can clear at step k, 0 where it cannot (default: all 1).
+        """
         k = load.shape[1]
         pad = self.horizon - k
-        self.load.value = np.pad(load, ((0, 0), (0, pad)))
-        self.pv.value = np.pad(pv, ((0, 0), (0, pad)))
+        self.load.value = np.pad(np.maximum(load, 0.0), ((0, 0), (0, pad)))
+        self.pv.value = np.pad(np.maximum(pv, 0.0), ((0, 0), (0, pad)))
         self.retail.value = np.pad(retail, (0, pad))
         self.feed_in.value = np.pad(feed_in, (0, pad))
         self.active.value = np.r_[np.ones(k), np.zeros(pad)]
+        self.p2p_open.value = np.pad(np.ones(k) if p2p_open is None else np.asarray(p2p_open, float), (0, pad))
         self.soc0.value = np.maximum(soc0, 0.0)
-        self.problem.solve(solver=self.solver)
+        self.soc_ref.value = np.maximum(soc_ref, 0.0)
+        lo, hi = first_range
+        self.first_lo.value, self.first_hi.value = np.minimum(lo, hi), hi
+        salvage = terminal.salvage if self.exact_terminal else np.minimum(terminal.salvage, terminal.refill)
+        self.refill.value, self.salvage.value = terminal.refill, salvage
+        self.problem.solve(solver=self.solver, **QUIET[self.solver])
         status = self.problem.status
         if status not in ACCEPTED:
-            return Plan(np.zeros(self.n), np.zeros(self.n), status, float("nan"))
+            return Plan(np.zeros(self.n), np.zeros(self.n), status, float("nan"), ok=False)
         v = self.vars
         return Plan(
             battery_kw=v["charge"].value[:, 0] - v["discharge"].value[:, 0],
             trade_kw=v["p2p_in"].value[:, 0] - v["p2p_out"].value[:, 0],
             status=status,
             objective=float(self.problem.value),
+            ok=True,
         )
 
     def plan_all(self) -> tuple[np.ndarray, np.ndarray]:

@@ -1,9 +1,14 @@
 """Optimising controllers: greedy (vectorised heuristic), rolling-horizon MPC and the perfect-foresight oracle.
 
-MPC and oracle plan with ``CommunityLP`` and hand the engine orders like everybody else's: the battery set-point and
-a P2P order (buyers bid the price cap, sellers ask the floor, so planned trades clear in any double auction). KPIs
-come from the engine, never from the optimiser's objective. A solve whose status is not ``optimal`` falls back to
-``self-consumption`` for that step; every fallback is counted (``fallbacks``) and warned about with its step.
+MPC and oracle plan with ``CommunityLP`` (whose objective is the headline cost) and hand the engine orders like
+everybody else's: the planned battery set-point, and as P2P order each agent's remaining deficit (bid at the price
+cap) or surplus (asked at the floor), so the community's P2P volume clears in any double auction. KPIs come from
+the engine, never from the optimiser's objective. A solve
+whose status is not ``optimal`` falls back to ``self-consumption`` for that step; every fallback is counted
+(``fallbacks``, the KPI ``optimiser_fallbacks``) and the run loop warns once per run.
+
+Plans are snapped to the step's feasible ranges within ``SNAP_KW`` (solver tolerance, not an intervention), so MPC's
+results do not depend on the LP solver's tolerance-level noise.
 """
 
 from __future__ import annotations
@@ -14,29 +19,67 @@ import numpy as np
 
 from powergrid.actions import Actions, Observation
 from powergrid.controllers.base import register
-from powergrid.controllers.community_lp import CommunityLP
+from powergrid.controllers.community_lp import BATTERY_TIE_BREAK, CommunityLP
 from powergrid.controllers.rules import self_consumption_battery
-from powergrid.errors import HeronGridError
+from powergrid.engine.yardstick import terminal_prices
+from powergrid.errors import HeronGridError, ScenarioError
 from powergrid.scenarios.build import Community
+from powergrid.scenarios.split import day_split, day_steps
 
 #: The oracle's LP size limit (agents × steps); beyond it the single whole-horizon LP is impractical.
 ORACLE_MAX_AGENT_STEPS = 200_000
 
+#: Differences below this (kW) between a plan and the step's feasible range are solver tolerance: snapped.
+SNAP_KW = 1e-5
 
-def _orders(obs: Observation, battery: np.ndarray, trade: np.ndarray) -> Actions:
+
+def snap(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, tol: float = SNAP_KW) -> np.ndarray:
+    """``x`` with values within ``tol`` outside ``[lo, hi]`` moved onto the bound, and values within ``tol`` of 0
+    set to 0 where 0 is feasible; larger departures are left for the FeasibilityFilter to clip (and count)."""
+    x = np.where((x > hi) & (x - hi <= tol), hi, x)
+    x = np.where((x < lo) & (lo - x <= tol), lo, x)
+    return np.where((np.abs(x) <= tol) & (lo <= 0.0) & (hi >= 0.0), 0.0, x)
+
+
+def _orders(obs: Observation, battery: np.ndarray, p2p_worth: bool) -> Actions:
+    """The engine's orders for a planned battery set-point: the battery snapped to this step's range, and — where
+    P2P pays for the community (``p2p_worth``) — each agent's whole remaining deficit bid at the cap and surplus
+    offered at the floor. Given the batteries, this realises the LP's community P2P volume (the market matches
+    min(Σ deficit, Σ surplus), as the LP would), without the LP's arbitrary choice among equivalent pairings."""
+    battery = snap(battery, -obs.max_discharge_kw, obs.max_charge_kw)
+    trade = snap(obs.load_kw + battery - obs.pv_kw, np.zeros_like(battery), np.zeros_like(battery))
+    if not p2p_worth:
+        trade = np.zeros_like(battery)
     price = np.where(trade > 0, obs.price_cap, obs.price_floor)
     return Actions(battery, trade, price)
 
 
+def p2p_open(community: Community, start: int, stop: int) -> np.ndarray:
+    """(stop − start,) 1.0 where P2P trade can clear and pays for the community at the step (a mechanism is set
+    and retail − feed-in exceeds both sides' fees), else 0.0."""
+    if community.market.mechanism == "none":
+        return np.zeros(stop - start)
+    spread = community.tariff.retail[start:stop] - community.tariff.feed_in[start:stop]
+    return (spread > 2.0 * community.market.fee_per_kwh).astype(float)
+
+
+def first_range(obs: Observation) -> tuple[np.ndarray, np.ndarray]:
+    """The battery power (kW, signed) the engine accepts this step."""
+    return -obs.max_discharge_kw, obs.max_charge_kw
+
+
 class _Planner:
+    name: str
     fallbacks: int
-    events: list[str]
+    fallback_events: list[str]
+
+    def _start(self, community: Community) -> None:
+        self.c = community
+        self.fallbacks, self.fallback_events = 0, []
 
     def _fallback(self, obs: Observation, status: str) -> Actions:
         self.fallbacks += 1
-        message = f"{self.name}: solver status {status!r} at step {obs.t}; self-consumption for this step"
-        self.events.append(message)
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
+        self.fallback_events.append(f"solver status {status!r} at step {obs.t}")
         battery = self_consumption_battery(obs)
         return Actions(battery, np.zeros_like(battery), np.full(battery.shape, obs.price_floor))
 
@@ -45,13 +88,16 @@ class _Planner:
 class MPCController(_Planner):
     """Rolling-horizon LP re-solved every step with forecasts from step t on (h = 0 is the measured present).
     Unset arguments come from the scenario's ``mpc`` section (horizon, forecaster name, solver); ``forecaster``
-    may be a Forecaster object or ``"perfect"``."""
+    may be a Forecaster object or ``"perfect"``. The forecaster learns from the scenario's training days; a scenario
+    too short for a train/test split (under two whole days) fits it on the data seen so far only — allowed for
+    the forecasters that do not learn (with a warning for seasonal-naive, which is persistence on the first day),
+    an error naming ``mpc.forecaster`` for ``learned``."""
 
     def __init__(self, horizon: int | None = None, forecaster=None, solver: str | None = None) -> None:
         self._horizon, self._forecaster, self._solver = horizon, forecaster, solver
 
     def reset(self, community: Community) -> None:
-        self.c = community
+        self._start(community)
         settings = community.scenario.mpc
         self.horizon = self._horizon or settings.horizon
         self.solver = self._solver or settings.solver
@@ -61,12 +107,28 @@ class MPCController(_Planner):
 
             choice = None if choice == "perfect" else make_forecaster(choice)
         self.forecaster = choice
-        self.lp = CommunityLP(community, self.horizon, self.solver)
-        self.fallbacks, self.events = 0, []
+        self.lp = CommunityLP(community, self.horizon, self.solver, soft_ramp=True, battery_tie_break=BATTERY_TIE_BREAK)
         if self.forecaster is not None:
-            from powergrid.envs.split import day_split, day_steps
+            self.forecaster.fit(community, self._training_steps(community))
 
-            self.forecaster.fit(community, day_steps(community, day_split(community)[0]))
+    def _training_steps(self, community: Community) -> np.ndarray:
+        try:
+            return day_steps(community, day_split(community)[0])
+        except ScenarioError as exc:
+            name = self.forecaster.name
+            if name == "learned":
+                raise ScenarioError(
+                    f"mpc.forecaster: 'learned' needs training days, and this scenario has none to spare ({exc}); "
+                    "choose mpc.forecaster: seasonal-naive (or persistence, perfect)"
+                ) from None
+            if name == "seasonal-naive":
+                warnings.warn(
+                    "mpc.forecaster 'seasonal-naive': the scenario has no earlier day to repeat on its first day, "
+                    "which is forecast by persistence",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+            return np.arange(community.n_steps)  # nothing is learned: the forecast reads only steps <= t
 
     def _forecast(self, obs: Observation) -> tuple[np.ndarray, ...]:
         stop = min(obs.stop, obs.t + self.horizon)
@@ -84,38 +146,45 @@ class MPCController(_Planner):
         load, pv, retail, feed_in = self._forecast(obs)
         load, pv = load.copy(), pv.copy()
         load[:, 0], pv[:, 0] = obs.load_kw, obs.pv_kw  # the present is measured, not forecast
-        plan = self.lp.solve(load, pv, retail, feed_in, obs.soc_kwh)
-        if plan.status != "optimal":
+        fleet = self.c.agents.battery
+        terminal = terminal_prices(retail, feed_in, obs.dt_hours, fleet.charge_efficiency, fleet.discharge_efficiency)
+        plan = self.lp.solve(load, pv, retail, feed_in, obs.soc_kwh, first_range(obs), terminal,
+                             fleet.initial_soc_kwh, p2p_open(self.c, obs.t, obs.t + load.shape[1]))  # fmt: skip
+        if not plan.ok:
             return self._fallback(obs, plan.status)
-        return _orders(obs, plan.battery_kw, plan.trade_kw)
+        return _orders(obs, plan.battery_kw, bool(p2p_open(self.c, obs.t, obs.t + 1)[0]))
 
 
 @register("oracle")
 class OracleController(_Planner):
-    """The same LP over the whole run with perfect knowledge, solved once; the plan is replayed step by step.
-    The upper bound other controllers are measured against (``share of oracle savings``)."""
+    """The same LP over the whole run with perfect knowledge, solved once (HiGHS, an exact vertex solution; a small
+    MILP where the storage rule is concave); the plan is replayed step by step. Its headline cost bounds every
+    other controller's on the same run (a property test), hence ``share of oracle savings``."""
 
     def reset(self, community: Community) -> None:
-        self.c = community
-        self.fallbacks, self.events = 0, []
+        self._start(community)
         self._plan = None
         self._solved = False
 
     def _solve(self, obs: Observation) -> None:
         start, stop = obs.t, obs.stop
-        if self.c.n_agents * (stop - start) > ORACLE_MAX_AGENT_STEPS:
+        c = self.c
+        if c.n_agents * (stop - start) > ORACLE_MAX_AGENT_STEPS:
             raise HeronGridError(
-                f"oracle: {self.c.n_agents} agents × {stop - start} steps exceeds the whole-horizon LP limit of "
+                f"oracle: {c.n_agents} agents × {stop - start} steps exceeds the whole-horizon LP limit of "
                 f"{ORACLE_MAX_AGENT_STEPS:,} agent-steps; use mpc, or a shorter window"
             )
-        p, tariff = self.c.profiles, self.c.tariff
-        lp = CommunityLP(self.c, stop - start, solver="HIGHS")  # one solve: an exact vertex solution
-        plan = lp.solve(p.load_kw[start:stop].T, p.pv_kw[start:stop].T, tariff.retail[start:stop],
-                        tariff.feed_in[start:stop], obs.soc_kwh)  # fmt: skip
+        p, tariff, fleet = c.profiles, c.tariff, c.agents.battery
+        retail, feed_in = tariff.retail[start:stop], tariff.feed_in[start:stop]
+        terminal = terminal_prices(retail, feed_in, obs.dt_hours, fleet.charge_efficiency, fleet.discharge_efficiency)
+        lp = CommunityLP(c, stop - start, solver="HIGHS", exact_terminal=not terminal.convex.all())
+        self._open = p2p_open(c, start, stop)
+        plan = lp.solve(p.load_kw[start:stop].T, p.pv_kw[start:stop].T, retail, feed_in, obs.soc_kwh,
+                        first_range(obs), terminal, fleet.initial_soc_kwh, self._open)  # fmt: skip
         self.status = plan.status
         self.objective = plan.objective
-        self._start = start
-        self._plan = lp.plan_all() if plan.status == "optimal" else None
+        self._start_step = start
+        self._plan = lp.plan_all() if plan.ok else None
 
     def act(self, obs: Observation) -> Actions:
         if not self._solved:  # the first step of the run: plan the whole window at once
@@ -123,8 +192,8 @@ class OracleController(_Planner):
             self._solved = True
         if self._plan is None:
             return self._fallback(obs, self.status)
-        k = obs.t - self._start
-        return _orders(obs, self._plan[0][:, k], self._plan[1][:, k])
+        k = obs.t - self._start_step
+        return _orders(obs, self._plan[0][:, k], bool(self._open[k]))
 
 
 @register("greedy")
@@ -136,6 +205,9 @@ class GreedyController:
     3. in steps priced above the run's mean retail, batteries with energy above a reserve sell it to neighbours'
        remaining deficits (which would be imported at the peak price), pro rata to their available energy.
     Orders bid the cap / ask the floor so the planned matches clear."""
+
+    fallbacks = 0
+    fallback_events: tuple[str, ...] = ()
 
     def __init__(self, reserve: float = 0.2) -> None:
         self.reserve = reserve
@@ -158,8 +230,7 @@ class GreedyController:
             available = np.minimum(np.maximum(obs.max_discharge_kw + np.minimum(battery, 0.0), 0.0),
                                    energy / obs.dt_hours) * (net <= 0) * (extra_charge == 0)  # fmt: skip
             battery = battery - _share(deficit.sum(), available)
-        trade = obs.load_kw + battery - obs.pv_kw
-        return _orders(obs, battery, trade)
+        return _orders(obs, battery, p2p_worth=True)
 
 
 def _share(amount: float, capacity: np.ndarray) -> np.ndarray:

@@ -17,10 +17,10 @@ import numpy as np
 from powergrid.actions import Actions, Observation
 from powergrid.envs.action_map import scale_actions
 from powergrid.envs.features import ObservationBuilder
-from powergrid.envs.split import day_split, day_steps
 from powergrid.errors import HeronGridError
 from powergrid.safety import OODStats, SafetySupervisor
 from powergrid.scenarios.build import Community
+from powergrid.scenarios.split import day_split, day_steps
 from powergrid.training.model_dir import CONFIG, OOD
 
 BACKENDS = ("sb3", "rllib")
@@ -54,6 +54,8 @@ class PolicyController:
     """``act(observation)`` with a model directory written by ``train_ppo`` (SB3) or ``train_rllib``."""
 
     name = "ppo"
+    fallbacks = 0
+    fallback_events: tuple[str, ...] = ()
 
     def __init__(self, folder: Path, use_supervisor: bool = True) -> None:
         self.folder = Path(folder)
@@ -72,8 +74,7 @@ class PolicyController:
 
     def reset(self, community: Community) -> None:
         train, _ = day_split(community)
-        self.builder = ObservationBuilder(community, day_steps(community, train), self.config["horizon"],
-                                          self.config["forecast_noise"], self.config["seed"])  # fmt: skip
+        self.builder = ObservationBuilder(community, day_steps(community, train), self.config["horizon"])
         if self.builder.names != self.config["features"]:
             raise HeronGridError(f"{self.folder}: the model was trained on other observation features")
         self.power = community.agents.battery.power_kw

@@ -18,6 +18,9 @@ def self_consumption_battery(obs: Observation) -> np.ndarray:
 class GridOnly:
     """No battery use, no P2P: every kWh is bought at retail or sold at feed-in. The savings baseline."""
 
+    fallbacks = 0
+    fallback_events: tuple[str, ...] = ()
+
     def reset(self, community: Community) -> None:
         self.n = community.n_agents
 
@@ -28,6 +31,9 @@ class GridOnly:
 @register("self-consumption")
 class SelfConsumption:
     """The battery absorbs PV surplus and covers deficit; no P2P orders."""
+
+    fallbacks = 0
+    fallback_events: tuple[str, ...] = ()
 
     def reset(self, community: Community) -> None:
         self.n = community.n_agents
@@ -41,6 +47,9 @@ class TruthfulBidder:
     """Self-consumption, then the remaining surplus is offered and the remaining deficit bid at the agent's
     true marginal value: a seller's alternative is feed-in (ask = price floor), a buyer's is retail
     (bid = price cap)."""
+
+    fallbacks = 0
+    fallback_events: tuple[str, ...] = ()
 
     def reset(self, community: Community) -> None:
         self.n = community.n_agents

@@ -9,6 +9,14 @@ import numpy as np
 from powergrid.data.profiles import TimeGrid
 from powergrid.scenarios.model import TariffConfig
 
+#: The default value of lost load is this multiple of the highest retail price of the data (KPIS.md).
+DEFAULT_VOLL_FACTOR = 10.0
+
+
+def default_value_of_lost_load(retail: np.ndarray) -> float:
+    """``DEFAULT_VOLL_FACTOR × max(retail)`` (currency/kWh) of a retail price series (n_steps,)."""
+    return DEFAULT_VOLL_FACTOR * float(np.max(retail)) if np.size(retail) else 0.0
+
 
 @dataclass(frozen=True)
 class Tariff:

@@ -32,19 +32,25 @@ class BatteryFleet:
     def power_bounds(
         self, soc_kwh: np.ndarray, dt_hours: float, last_power_kw: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Largest feasible charge and discharge power this step (kW, both >= 0).
+        """Largest feasible charge and discharge power this step (kW): the feasible battery power (signed, + charge)
+        is ``[-max_discharge, max_charge]``.
 
-        Limited by the power rating, the room to ``soc_max`` / the energy above ``soc_min`` (with
-        efficiencies), and the ramp limit relative to ``last_power_kw`` (signed, + charge).
+        Physics: the power rating, the room to ``soc_max`` and the energy above ``soc_min`` (with efficiencies);
+        this range always contains 0. Ramp (when ``last_power_kw`` is given): the power may change by at most
+        ``ramp_kw`` from ``last_power_kw`` in either direction, so after charging at 3 kW with a 1 kW ramp the range
+        is [2, 4] and ``max_discharge`` is −2 (the battery must keep charging at 2 kW at least). Where the ramp
+        range and the physical range do not overlap, physics wins: the range is the physical power nearest to
+        the ramp range.
         """
         room = np.maximum(self.soc_max_kwh - soc_kwh, 0.0) / (self.charge_efficiency * dt_hours)
         available = np.maximum(soc_kwh - self.soc_min_kwh, 0.0) * self.discharge_efficiency / dt_hours
         max_charge = np.minimum(self.power_kw, room)
         max_discharge = np.minimum(self.power_kw, available)
-        if last_power_kw is not None:
-            max_charge = np.minimum(max_charge, np.maximum(last_power_kw + self.ramp_kw, 0.0))
-            max_discharge = np.minimum(max_discharge, np.maximum(-(last_power_kw - self.ramp_kw), 0.0))
-        return max_charge, max_discharge
+        if last_power_kw is None:
+            return max_charge, max_discharge
+        lo = np.maximum(-max_discharge, last_power_kw - self.ramp_kw)
+        hi = np.minimum(max_charge, last_power_kw + self.ramp_kw)
+        return np.maximum(hi, -max_discharge), -np.minimum(lo, max_charge)
 
     def next_soc(self, soc_kwh: np.ndarray, charge_kwh: np.ndarray, discharge_kwh: np.ndarray) -> np.ndarray:
         """State of charge after charging/discharging the given AC-side energies (kWh)."""

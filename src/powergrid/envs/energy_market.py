@@ -22,12 +22,12 @@ from pettingzoo import ParallelEnv
 from powergrid.engine import CommunityEngine, StepResult
 from powergrid.envs.action_map import require_actions, scale_actions
 from powergrid.envs.features import CLIP, ObservationBuilder
-from powergrid.envs.split import day_split, day_steps, episode_starts, steps_per_day
 from powergrid.errors import ActionError, ScenarioError
-from powergrid.reward import RewardTracker, community_storage_value
+from powergrid.reward import RewardTracker
 from powergrid.safety import Interventions, SafetySupervisor
 from powergrid.scenarios.build import Community, build_community
 from powergrid.scenarios.loader import ScenarioLike, load_scenario
+from powergrid.scenarios.split import day_split, day_steps, episode_starts, steps_per_day
 
 
 class EnergyMarketEnv(ParallelEnv):
@@ -37,8 +37,7 @@ class EnergyMarketEnv(ParallelEnv):
         scenario: a built-in scenario name, a YAML path or a Scenario.
         seed: the scenario's seed (data) and the episode sampler's seed.
         split: which days episodes are drawn from: ``"train"``, ``"test"`` or ``"all"``.
-        horizon: forecast steps in the observation.
-        forecast_noise: relative std of the load/PV forecast error.
+        horizon: forecast steps in the observation (from the scenario's ``mpc.forecaster``).
         supervisor: a SafetySupervisor (trained policies); agents with out-of-distribution observations are
             switched to grid-only for the step.
         community: an already built Community (skips building; must match ``scenario``).
@@ -52,7 +51,6 @@ class EnergyMarketEnv(ParallelEnv):
         seed: int = 0,
         split: str = "train",
         horizon: int = 4,
-        forecast_noise: float = 0.1,
         supervisor: SafetySupervisor | None = None,
         community: Community | None = None,
     ) -> None:
@@ -65,9 +63,9 @@ class EnergyMarketEnv(ParallelEnv):
         self.split = split
         self.starts = episode_starts(c, days)
         self.episode_steps = c.scenario.split.episode_days * steps_per_day(c)
-        self.builder = ObservationBuilder(c, day_steps(c, train), horizon, forecast_noise, seed)
+        self.builder = ObservationBuilder(c, day_steps(c, train), horizon)
         self.engine = CommunityEngine(c)
-        self.rewarder = RewardTracker(c.scenario.reward, c.agents.battery.capacity_kwh, community_storage_value(c))
+        self.rewarder = RewardTracker(c)
         self.supervisor = supervisor
         self.possible_agents = list(c.agents.ids)
         self.agents: list[str] = []
@@ -99,7 +97,7 @@ class EnergyMarketEnv(ParallelEnv):
             raise ScenarioError(f"day {day} does not start a {self.split} episode; choose from {self.starts.tolist()}")
         start = day * steps_per_day(self.community)
         self._obs = self.engine.reset(start, start + self.episode_steps)
-        self.rewarder.reset()
+        self.rewarder.reset(start, self.engine.stop)
         self._features = self.builder.build(self._obs, self.engine.stop)
         self.day = day
         return self._features
@@ -114,9 +112,8 @@ class EnergyMarketEnv(ParallelEnv):
                                   fallback)  # fmt: skip
         rewards, components = self.rewarder.step(result)
         done = self.engine.done
-        if not done:
-            self._obs = self.engine.observe()
-            self._features = self.builder.build(self._obs, self.engine.stop)
+        self._obs = self.engine.observe()  # after the last step: the terminal observation (state after it)
+        self._features = self.builder.build(self._obs, self.engine.stop)
         self.last_result = result
         return self._features, rewards, done, {"result": result, "components": components}
 

@@ -2,8 +2,9 @@
 policy's controller, so training and deployment see the same numbers.
 
 Every feature is normalised and clipped to [-CLIP, CLIP] (float32). Scales come from the training days only.
-Forecasts are perfect-with-noise (multiplicative, seeded, deterministic per step) and never look past the end of
-the current window: beyond it the last in-window value is repeated.
+Forecasts come from the scenario's forecaster (``mpc.forecaster``, the one MPC plans with, fitted on the training
+days), so a learning agent knows no more about the future than the optimiser it is compared with; they never look
+past the end of the current window: beyond it the last in-window value is repeated.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from powergrid.actions import Observation
+from powergrid.forecasting import Forecaster, make_forecaster
 from powergrid.scenarios.build import Community
 
 CLIP = 10.0
@@ -35,18 +37,18 @@ class ObservationBuilder:
         community: the community (profiles, prices, devices).
         train_steps: indices of the steps of the training days (for the normalisation scales).
         horizon: forecast steps k.
-        forecast_noise: relative std of the load/PV forecast error (0 = perfect).
-        seed: seed of the forecast noise.
+        forecaster: a fitted Forecaster, or None for the scenario's ``mpc.forecaster`` fitted on ``train_steps``.
     """
 
     def __init__(
-        self, community: Community, train_steps: np.ndarray, horizon: int = 4, forecast_noise: float = 0.1,
-        seed: int = 0,
+        self, community: Community, train_steps: np.ndarray, horizon: int = 4, forecaster: Forecaster | None = None,
     ) -> None:  # fmt: skip
         self.c = community
         self.horizon = horizon
-        self.noise = forecast_noise
-        self.seed = seed
+        if forecaster is None:
+            forecaster = make_forecaster(community.scenario.mpc.forecaster)
+            forecaster.fit(community, train_steps)
+        self.forecaster = forecaster
         load = community.profiles.load_kw[train_steps]
         self.load_scale = np.maximum(np.percentile(load, 99, axis=0), 0.1)
         self.pv_scale = np.maximum(community.agents.pv_peak_kw, 0.1)
@@ -65,21 +67,21 @@ class ObservationBuilder:
     def n_features(self) -> int:
         return len(self.names)
 
-    def _forecast_steps(self, t: int, window_end: int) -> np.ndarray:
-        return np.minimum(np.arange(t + 1, t + 1 + self.horizon), window_end - 1)
-
-    def _noise(self, t: int) -> np.ndarray:
-        rng = np.random.default_rng([self.seed, t])
-        return 1.0 + self.noise * rng.standard_normal((2, self.horizon, self.c.n_agents))
+    def _forecast(self, t: int, window_end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Load and PV (horizon, N) kW and retail (horizon,) forecast at ``t`` for steps t+1 … t+horizon, each
+        step past the window's last repeating that step's forecast."""
+        last = max(min(window_end - 1, self.c.n_steps - 1) - t, 0)  # rows 1 … last lie inside the window
+        f = self.forecaster.forecast(t, last + 1)
+        rows = np.minimum(np.arange(1, self.horizon + 1), last)
+        return f.load_kw[rows], f.pv_kw[rows], f.retail[rows]
 
     def build(self, obs: Observation, window_end: int) -> np.ndarray:
         """Features (N, F) for the observation of step ``obs.t``; forecasts stop at ``window_end`` (exclusive)."""
-        c, t, n = self.c, obs.t, self.c.n_agents
-        ahead = self._forecast_steps(t, window_end)
-        noise = self._noise(t)
-        load_fc = c.profiles.load_kw[ahead] * noise[0] / self.load_scale
-        pv_fc = c.profiles.pv_kw[ahead] * noise[1] / self.pv_scale
-        retail_fc = np.broadcast_to(c.tariff.retail[ahead][:, None] / self.price_scale, (self.horizon, n))
+        t, n = min(obs.t, self.c.n_steps - 1), self.c.n_agents  # a terminal observation may sit past the data
+        load, pv, retail = self._forecast(t, window_end)
+        load_fc = load / self.load_scale
+        pv_fc = pv / self.pv_scale
+        retail_fc = np.broadcast_to(retail[:, None] / self.price_scale, (self.horizon, n))
         last_price = 0.0 if np.isnan(obs.last_clearing_price) else obs.last_clearing_price / self.price_scale
         community_load = float(self.load_scale.sum()) * obs.dt_hours
         columns = [

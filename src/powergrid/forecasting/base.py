@@ -86,7 +86,7 @@ class HistoryForecaster:
 
     @property
     def per_day(self) -> int:
-        return 24 * 60 // self.community.grid.step_minutes  # as powergrid.envs.split.steps_per_day
+        return 24 * 60 // self.community.grid.step_minutes  # as powergrid.scenarios.split.steps_per_day
 
     def fit(self, community: Community, train_steps: np.ndarray) -> None:
         """Remember the community (its data of steps <= t is read at forecast time); learn from ``train_steps``."""

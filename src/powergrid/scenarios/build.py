@@ -12,7 +12,7 @@ from powergrid.data.carbon import build_carbon
 from powergrid.data.profiles import Profiles, TimeGrid
 from powergrid.data.synthetic import Location, synthetic_profiles
 from powergrid.data.tabular import load_table
-from powergrid.data.tariffs import Tariff, build_tariff
+from powergrid.data.tariffs import Tariff, build_tariff, default_value_of_lost_load
 from powergrid.devices.battery import BatteryFleet
 from powergrid.errors import ScenarioError
 from powergrid.network.setup import NetworkSetup, connect_agents
@@ -58,6 +58,7 @@ class Community:
     price_cap: np.ndarray
     market: MarketConfig
     limits: GridConfig
+    value_of_lost_load: float  # currency/kWh of unserved load (the scenario's, or 10 × the highest retail price)
     network: NetworkSetup | None = None
 
     @property
@@ -224,5 +225,10 @@ def build_community(scenario: Scenario) -> Community:
         price_cap=hi,
         market=scenario.market,
         limits=scenario.grid,
+        value_of_lost_load=(
+            default_value_of_lost_load(tariff.retail)
+            if scenario.value_of_lost_load is None
+            else scenario.value_of_lost_load
+        ),
         network=None if scenario.network is None else connect_agents(scenario.network, agents.ids, scenario.seed),
     )

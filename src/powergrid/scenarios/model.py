@@ -288,6 +288,11 @@ class Scenario(Strict):
     reward: RewardConfig = Field(default_factory=RewardConfig)
     safety: SafetyConfig = Field(default_factory=SafetyConfig)
     mpc: MPCConfig = Field(default_factory=MPCConfig)
+    value_of_lost_load: NonNeg | None = Field(
+        None,
+        description="Value of lost load (currency/kWh): the cost of each kWh of unserved load in every KPI and "
+        "optimiser; default 10 × the highest retail price of the data.",
+    )
 
     @model_validator(mode="before")
     @classmethod

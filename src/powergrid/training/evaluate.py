@@ -13,10 +13,10 @@ from powergrid.analytics.kpis import KPIReport, compute_kpis
 from powergrid.analytics.totals import merge_totals
 from powergrid.controllers import make_controller
 from powergrid.controllers.policy import PolicyController
-from powergrid.envs.split import day_split, steps_per_day
-from powergrid.reward import RewardTracker, community_storage_value
+from powergrid.reward import RewardTracker
 from powergrid.scenarios.build import Community, build_community
 from powergrid.scenarios.loader import ScenarioLike, load_scenario, scenario_from_dict
+from powergrid.scenarios.split import day_split, steps_per_day
 from powergrid.simulate import simulate
 
 BASELINES = ("grid-only", "self-consumption", "truthful-bidder")
@@ -46,9 +46,7 @@ def contiguous_blocks(days: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _run(community: Community, controller, blocks, per_day: int):
-    tracker = RewardTracker(
-        community.scenario.reward, community.agents.battery.capacity_kwh, community_storage_value(community)
-    )
+    tracker = RewardTracker(community)
     imports, rewards, parts, final = [], [], [], []
 
     def record(r) -> None:
@@ -58,7 +56,7 @@ def _run(community: Community, controller, blocks, per_day: int):
 
     stored = 0.0
     for first, last in blocks:
-        tracker.reset()
+        tracker.reset(first * per_day, last * per_day)
         parts.append(simulate(community, controller, start=first * per_day, stop=last * per_day, on_step=record))
         stored += final[-1]
     return merge_totals(parts), np.array(imports), np.array(rewards), stored

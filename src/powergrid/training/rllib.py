@@ -21,11 +21,11 @@ from typing import Any
 import yaml
 
 from powergrid.envs.energy_market import EnergyMarketEnv
-from powergrid.envs.split import day_split
 from powergrid.errors import HeronGridError
 from powergrid.safety import OODStats
 from powergrid.scaling.ray_session import ray_session
 from powergrid.scenarios.loader import ScenarioLike, dump_scenario, load_scenario, scenario_from_dict
+from powergrid.scenarios.split import day_split
 from powergrid.training.model_dir import policy_observations, write_model_files
 from powergrid.training.rllib_policy import CHECKPOINT, RLlibActor, policy_ids
 
@@ -63,8 +63,7 @@ def energy_market_env(config: dict[str, Any]):
 
 def _energy_market(config: dict[str, Any]) -> EnergyMarketEnv:
     spec = scenario_from_dict(yaml.safe_load(config["scenario_yaml"]), "(train_config scenario)")
-    return EnergyMarketEnv(spec, seed=config["seed"], split="train", horizon=config["horizon"],
-                           forecast_noise=config["forecast_noise"])  # fmt: skip
+    return EnergyMarketEnv(spec, seed=config["seed"], split="train", horizon=config["horizon"])
 
 
 def microgrids_env(config: dict[str, Any]):
@@ -121,14 +120,14 @@ def _check_choices(env: str, policy: str) -> None:
 
 
 def build_algorithm(env: str, scenario: ScenarioLike | None, env_config: dict | None, policy: str, seed: int,
-                    num_env_runners: int, horizon: int = 4, forecast_noise: float = 0.1,
+                    num_env_runners: int, horizon: int = 4,
                     settings: PPOSettings | None = None):  # fmt: skip
     """Inside a Ray session: (the PPO Algorithm, a local instance of the environment, agent → policy id,
     train_config entries describing the environment). Arguments as for ``train_rllib``."""
     from ray.tune.registry import register_env
 
     _check_choices(env, policy)
-    probe, config, record = _environment(env, scenario, env_config, seed, horizon, forecast_noise)
+    probe, config, record = _environment(env, scenario, env_config, seed, horizon)
     kinds = probe.community.agents.kinds if isinstance(probe, EnergyMarketEnv) else None
     policy_of = dict(zip(probe.possible_agents, policy_ids(policy, probe.possible_agents, kinds), strict=True))
     episode_steps = probe.episode_steps if isinstance(probe, EnergyMarketEnv) else probe.steps
@@ -149,7 +148,6 @@ def train_rllib(
     num_env_runners: int = 1,
     address: str | None = None,
     horizon: int = 4,
-    forecast_noise: float = 0.1,
     settings: PPOSettings | None = None,
     checkpoint_every: int = 10,
     on_progress: Callable[[int], None] | None = None,
@@ -172,7 +170,7 @@ def train_rllib(
     done = iterations = 0
     with ray_session(address):
         algo, probe, policy_of, record = build_algorithm(env, scenario, env_config, policy, seed, num_env_runners,
-                                                         horizon, forecast_noise, settings)  # fmt: skip
+                                                         horizon, settings)  # fmt: skip
         try:
             while done < timesteps:
                 result = algo.train()
@@ -205,15 +203,13 @@ def train_rllib(
     return RLlibTrainResult(folder, done, iterations, wall)
 
 
-def _environment(env: str, scenario: ScenarioLike | None, env_config: dict | None, seed: int, horizon: int,
-                 forecast_noise: float):  # fmt: skip
+def _environment(env: str, scenario: ScenarioLike | None, env_config: dict | None, seed: int, horizon: int):
     """(a local instance of the environment, the env_config RLlib sends to env runners, train_config entries)."""
     if env == "energy-market":
         if scenario is None:
             raise HeronGridError("env 'energy-market' needs a scenario")
         spec = load_scenario(scenario, seed=seed)
-        config = {"scenario_yaml": dump_scenario(spec), "seed": seed, "horizon": horizon,
-                  "forecast_noise": forecast_noise}  # fmt: skip
+        config = {"scenario_yaml": dump_scenario(spec), "seed": seed, "horizon": horizon}
         probe = _energy_market(config)
         record = {**config, "features": probe.builder.names, "train_days": day_split(probe.community)[0].tolist()}
         return probe, config, record

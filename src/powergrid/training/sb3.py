@@ -16,9 +16,9 @@ import numpy as np
 
 from powergrid.envs.energy_market import EnergyMarketEnv
 from powergrid.envs.gym_faces import SharedPolicyVecEnv
-from powergrid.envs.split import day_split
 from powergrid.safety import OODStats
 from powergrid.scenarios.loader import ScenarioLike, dump_scenario, load_scenario
+from powergrid.scenarios.split import day_split
 from powergrid.training.model_dir import policy_observations, write_model_files
 
 MODEL = "model.zip"
@@ -38,7 +38,6 @@ def train_ppo(
     timesteps: int = 200_000,
     seed: int = 0,
     horizon: int = 4,
-    forecast_noise: float = 0.1,
     progress_bar: bool = False,
     on_progress: Callable[[int], None] | None = None,
 ) -> TrainResult:
@@ -50,7 +49,7 @@ def train_ppo(
 
     torch.set_num_threads(1)  # two torch threads collapse under load on 2 cores
     spec = load_scenario(scenario, seed=seed)
-    env = EnergyMarketEnv(spec, seed=seed, split="train", horizon=horizon, forecast_noise=forecast_noise)
+    env = EnergyMarketEnv(spec, seed=seed, split="train", horizon=horizon)
     monitored = VecMonitor(SharedPolicyVecEnv(env))  # episode returns and lengths in the TensorBoard logs
     venv = VecNormalize(monitored, norm_obs=True, norm_reward=True, clip_obs=10.0, gamma=0.99)
     venv.seed(seed)
@@ -89,7 +88,7 @@ def train_ppo(
     stats = training_observation_stats(model, venv, env, spec.safety.ood_method, spec.safety.ood_threshold)
     config = {
         "backend": "sb3", "algo": "ppo", "scenario_yaml": dump_scenario(spec), "seed": seed, "horizon": horizon,
-        "forecast_noise": forecast_noise, "timesteps": timesteps, "wall_seconds": wall,
+        "timesteps": timesteps, "wall_seconds": wall,
         "features": env.builder.names, "train_days": day_split(env.community)[0].tolist(),
     }  # fmt: skip
     write_model_files(folder, stats, config)

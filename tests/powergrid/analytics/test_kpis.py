@@ -16,7 +16,7 @@ from powergrid.simulate import simulate
 
 def hand_totals(cost: list[float], **sums) -> RunTotals:
     totals = RunTotals(("a", "b"), np.array([10.0, 0.0]), dt_hours=0.5, n_steps=2)
-    totals.agent["cost"][:] = cost
+    totals.agent["cash_cost"][:] = cost
     for k, v in sums.items():
         totals.agent[k][:] = v
     return totals
@@ -90,6 +90,9 @@ def test_totals_from_files_equal_totals_from_the_engine(tiny_community, tmp_path
         pd.read_parquet(tmp_path / TRADES),
         tiny_community.agents.battery.capacity_kwh,
         tiny_community.grid.dt_hours,
+        charge_efficiency=tiny_community.agents.battery.charge_efficiency,
+        discharge_efficiency=tiny_community.agents.battery.discharge_efficiency,
+        value_of_lost_load=tiny_community.value_of_lost_load,
     )
     for name in live.agent:
         np.testing.assert_allclose(rebuilt.agent[name], live.agent[name], rtol=1e-12, atol=1e-12)
@@ -103,9 +106,48 @@ def test_totals_from_files_equal_totals_from_the_engine(tiny_community, tmp_path
             assert b[key] == pytest.approx(a[key], rel=1e-12, abs=1e-12), key
 
 
-def test_cost_net_of_storage_values_the_change_of_stored_energy(tiny_community):
-    from powergrid.simulate import simulate
+def test_headline_cost_adds_unserved_energy_and_the_storage_rule_of_kpis_md():
+    t = hand_totals([4.0, 6.0], unserved=[0.0, 2.0], unserved_cost=[0.0, 2.0 * 3.0], stored_change=[-2.0, 0.0])
+    t.charge_efficiency, t.discharge_efficiency = np.array([0.8, 1.0]), np.array([0.9, 1.0])
+    t.steps_done = 2
+    t.step["retail"][:] = [0.30, 0.20]  # cheapest retail of the last 24 h: 0.20
+    t.step["feed_in"][:] = [0.05, 0.10]
+    k = compute_kpis(t).community
+    assert k["cash_cost"] == 10.0
+    assert k["unserved_cost"] == 6.0
+    assert k["storage_adjustment"] == pytest.approx(2.0 * 0.20 / 0.8)  # drained: refilled at r_min / η_c
+    assert k["cost"] == pytest.approx(10.0 + 6.0 + 0.5)
+    t.agent["stored_change"][:] = [3.0, 0.0]  # hoarded: credited at η_d × the best feed-in (0.10)
+    assert compute_kpis(t).community["storage_adjustment"] == pytest.approx(-3.0 * 0.9 * 0.10)
 
+
+def test_savings_and_the_oracle_share_use_the_headline_cost():
+    from powergrid.analytics.kpis import add_share_of_oracle_savings
+
+    runs = {name: hand_totals(cash) for name, cash in {"grid-only": [5, 5], "x": [3, 3], "oracle": [2, 2]}.items()}
+    for totals in runs.values():
+        totals.steps_done = 2
+        totals.step["retail"][:] = 0.2
+    runs["x"].agent["stored_change"][:] = [-4.0, 0.0]  # x saved cash by draining 4 kWh: refill costs 0.8
+    reports = {name: compute_kpis(totals, runs["grid-only"]) for name, totals in runs.items()}
+    add_share_of_oracle_savings(reports)
+    assert reports["x"].community["savings"] == pytest.approx(10 - 6.8)
+    assert reports["x"].community["share_of_oracle_savings"] == pytest.approx((10 - 6.8) / (10 - 4))
+
+
+def test_windows_keep_their_own_storage_rule_when_merged(tiny_community):
+    from powergrid.analytics.totals import merge_totals
+
+    first = simulate(tiny_community, "self-consumption", start=0, stop=24)
+    second = simulate(tiny_community, "self-consumption", start=24, stop=48)
+    merged = merge_totals([first, second])
+    np.testing.assert_allclose(merged.storage_adjustment(), first.storage_adjustment() + second.storage_adjustment())
+    assert compute_kpis(merged).community["cost"] == pytest.approx(
+        float(first.headline_cost().sum() + second.headline_cost().sum())
+    )
+
+
+def test_stored_change_matches_the_flows(tiny_community):
     totals = simulate(tiny_community, "self-consumption")
     kpis = compute_kpis(totals).community
     fleet = tiny_community.agents.battery
@@ -114,5 +156,3 @@ def test_cost_net_of_storage_values_the_change_of_stored_energy(tiny_community):
         totals.agent["charge"] * fleet.charge_efficiency - totals.agent["discharge"] / fleet.discharge_efficiency
     ).sum()
     assert kpis["stored_change_kwh"] == pytest.approx(stored, abs=1e-9)
-    value = 0.5 * (tiny_community.tariff.retail + tiny_community.tariff.feed_in).mean()
-    assert kpis["cost_net_of_storage"] == pytest.approx(kpis["cost"] - stored * value)

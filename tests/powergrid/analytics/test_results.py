@@ -35,8 +35,11 @@ def test_run_directory_contents(tiny_scenario, tmp_path):
     assert kpis["controller"] == "truthful-bidder" and kpis["baseline"] == "grid-only"
     assert kpis["community"]["p2p_volume_kwh"] == pytest.approx(trades["kwh"].sum())
     assert load_scenario(folder / SCENARIO) == tiny_scenario
-    # The per-agent cost in the time series adds up to the KPI.
-    assert ts["cost"].sum() == pytest.approx(kpis["community"]["cost"])
+    # The per-agent costs in the time series add up to the KPIs (the headline adds the storage rule).
+    assert ts["cash_cost"].sum() == pytest.approx(kpis["community"]["cash_cost"])
+    assert ts["cash_cost"].sum() + ts["unserved_cost"].sum() + kpis["community"]["storage_adjustment"] == (
+        pytest.approx(kpis["community"]["cost"])
+    )
 
 
 def test_same_scenario_and_seed_give_identical_bytes(tiny_scenario, tmp_path):

@@ -10,9 +10,9 @@ from hypothesis.extra.numpy import arrays
 
 from powergrid.envs import EnergyMarketEnv
 from powergrid.envs.features import CLIP
-from powergrid.envs.split import day_split, steps_per_day
 from powergrid.errors import ActionError, ScenarioError
 from powergrid.safety import OODStats, SafetySupervisor
+from powergrid.scenarios.split import day_split, steps_per_day
 
 pytest.importorskip("pettingzoo")
 
@@ -110,36 +110,66 @@ def test_episodes_of_the_train_split_never_touch_test_days(env):
         env.reset_array(day=int(test[0]))
 
 
-def test_forecasts_never_look_past_the_episode(env):
+def test_forecasts_come_from_the_scenarios_forecaster_and_never_look_past_the_episode(env):
     env.reset_array(day=int(env.starts[0]))
     builder = env.builder
+    assert builder.forecaster.name == env.community.scenario.mpc.forecaster  # the one MPC plans with
     last = env.engine.stop - 1
-    steps = builder._forecast_steps(last, env.engine.stop)
-    assert (steps == last).all()
-    noiseless = type(builder)(env.community, np.arange(24), horizon=builder.horizon, forecast_noise=0.0)
+    perfect = type(builder)(env.community, np.arange(24), horizon=builder.horizon,
+                            forecaster=_fitted("perfect", env.community))  # fmt: skip
     env.engine.t = last
-    features = noiseless.build(env.engine.observe(), env.engine.stop)
-    i = noiseless.names.index("load_forecast_1")
-    expected = np.clip(env.community.profiles.load_kw[last] / noiseless.load_scale, -CLIP, CLIP)
-    np.testing.assert_allclose(features[:, i], expected, rtol=1e-6)
+    features = perfect.build(env.engine.observe(), env.engine.stop)
+    i = perfect.names.index("load_forecast_1")
+    expected = np.clip(env.community.profiles.load_kw[last] / perfect.load_scale, -CLIP, CLIP)
+    np.testing.assert_allclose(features[:, i], expected, rtol=1e-6)  # past the episode: the last in-window step
+    env.engine.t = last - 2
+    seasonal = builder.build(env.engine.observe(), env.engine.stop)
+    forecast = builder.forecaster.forecast(last - 2, 2)
+    expected = np.clip(forecast.load_kw[1] / builder.load_scale, -CLIP, CLIP)
+    np.testing.assert_allclose(seasonal[:, i], expected, rtol=1e-6)
 
 
-def test_reward_profit_is_the_kpi_cost_and_weights_apply(env):
+def _fitted(name, community):
+    from powergrid.forecasting import make_forecaster
+
+    forecaster = make_forecaster(name)
+    forecaster.fit(community, np.arange(24))
+    return forecaster
+
+
+def test_reward_profit_sums_to_minus_the_headline_cost_and_weights_apply(env):
+    from powergrid.analytics.totals import RunTotals
+
     env.reset_array(day=int(env.starts[1]))
-    total_cost = profit = 0.0
+    totals = RunTotals.for_community(env.community, env.episode_steps, first_step=env.engine.start)
+    profit = np.zeros(env.n_agents)
     done = False
     w = env.community.scenario.reward
+    rng = np.random.default_rng(0)
     while not done:
-        _, rewards, done, info = env.step_array(np.zeros((20, 3)))
+        _, rewards, done, info = env.step_array(rng.uniform(-1, 1, (20, 3)))
         parts, r = info["components"], info["result"]
-        total_cost += r.cost.sum() - env.rewarder.storage_value * r.stored_change.sum()
-        profit += parts["profit"].sum()
+        totals.add(r)
+        profit += parts["profit"]
         expected = (w.w_profit * parts["profit"] - w.w_grid * parts["grid_import"] - w.w_soc * parts["soc_penalty"]
                     - w.w_degrad * parts["throughput"] - w.w_co2 * parts["co2"] - w.w_overload * parts["overload"]
                     - w.w_fair * parts["gini"])  # fmt: skip
         np.testing.assert_allclose(rewards, expected)
         np.testing.assert_allclose(parts["grid_import"], r.imported)
-    assert profit == pytest.approx(-total_cost)  # the KPIs' cost net of storage (same value per kWh)
+    assert np.abs(totals.agent["stored_change"]).max() > 0.1  # the storage rule matters in this episode
+    np.testing.assert_allclose(profit, -totals.headline_cost(), rtol=1e-9, atol=1e-9)  # per agent
+
+
+def test_the_terminal_observation_is_the_state_after_the_last_step(env):
+    env.reset_array(day=int(env.starts[0]))
+    done = False
+    while not done:
+        features, _, done, info = env.step_array(np.full((20, 3), 0.5))
+    soc = env.builder.names.index("soc")
+    capacity = env.community.agents.battery.capacity_kwh
+    expected = np.divide(info["result"].soc, capacity, out=np.zeros(20), where=capacity > 0)
+    np.testing.assert_allclose(features[:, soc], expected, rtol=1e-6)
+    assert env.engine.observe().t == env.engine.stop
 
 
 def test_ood_fallback_triggers_on_a_shifted_observation(env):

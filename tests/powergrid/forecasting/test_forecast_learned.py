@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from forecast_helpers import with_data
 
-from powergrid.envs.split import day_split, day_steps
 from powergrid.forecasting import LearnedForecaster, forecast_errors, make_forecaster
 from powergrid.forecasting.learned import FEATURES
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
+from powergrid.scenarios.split import day_split, day_steps
 
 HORIZON = 24
 

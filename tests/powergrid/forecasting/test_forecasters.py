@@ -7,7 +7,6 @@ import pytest
 from forecast_helpers import indexed, seasonal_row, small_community, with_data
 
 from powergrid.data.tariffs import Tariff
-from powergrid.envs.split import day_split, day_steps
 from powergrid.errors import HeronGridError
 from powergrid.forecasting import (
     Forecast,
@@ -19,6 +18,7 @@ from powergrid.forecasting import (
 )
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
+from powergrid.scenarios.split import day_split, day_steps
 
 NAMES = ("perfect", "persistence", "seasonal-naive", "noisy", "learned")
 

@@ -51,7 +51,7 @@ def test_losses_are_settled_and_every_balance_closes(losses):
             )
         else:
             assert (r.loss_cost == 0).all()
-        np.testing.assert_allclose(r.cost, r.grid_cost + r.p2p_payment + r.fees + r.degradation_cost + r.loss_cost)
+        np.testing.assert_allclose(r.cash_cost, r.grid_cost + r.p2p_payment + r.fees + r.degradation_cost + r.loss_cost)
         assert np.isfinite(r.voltage_pu).all() and (r.voltage_pu > 0.9).all()
         total_losses += net.losses_kwh
     assert total_losses > 0

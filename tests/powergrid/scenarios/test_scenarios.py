@@ -71,6 +71,9 @@ def test_explicit_ids_and_collisions():
         ({"seed": -1}, r"seed: Input should be greater than or equal to 0"),
         ({"colour": "red"}, r"colour: unknown field"),
         ({"grid": {"import_capacity_kw": 0}}, r"grid\.import_capacity_kw: Input should be greater than 0"),
+        ({"value_of_lost_load": -1.0}, r"value_of_lost_load: Input should be greater than or equal to 0"),
+        ({"value_of_lost_load": float("inf")}, r"value_of_lost_load: Input should be a finite number"),
+        ({"value_of_lost_load": float("nan")}, r"value_of_lost_load: Input should be a finite number"),
     ],
 )
 def test_bad_scenarios_name_field_and_allowed_values(change, message):

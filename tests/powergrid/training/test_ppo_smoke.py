@@ -41,7 +41,7 @@ def test_reloaded_policy_acts_through_the_engine_with_the_supervisor(model_dir):
     community = build_community(load_scenario("community-5", seed=1))
     a = simulate(community, PolicyController(model_dir), start=24, stop=48)
     b = simulate(community, PolicyController(model_dir), start=24, stop=48)
-    np.testing.assert_array_equal(a.agent["cost"], b.agent["cost"])  # deterministic policy, same data
+    np.testing.assert_array_equal(a.agent["cash_cost"], b.agent["cash_cost"])  # deterministic policy, same data
     assert a.steps_done == 24
 
 

@@ -70,7 +70,7 @@ def test_policy_controller_acts_deterministically_through_the_engine(rllib_model
     community = build_community(load_scenario(tiny_dict(), seed=1))
     a = simulate(community, PolicyController(rllib_model), start=24, stop=48)
     b = simulate(community, PolicyController(rllib_model), start=24, stop=48)
-    np.testing.assert_array_equal(a.agent["cost"], b.agent["cost"])
+    np.testing.assert_array_equal(a.agent["cash_cost"], b.agent["cash_cost"])
     assert a.steps_done == 24
 
 

@@ -1,8 +1,9 @@
 """One community step: actions → safety → market → settlement → accounting (numpy over agents).
 
 Every simulator face (``heron run``, the RL environments, the dashboard) drives this engine. Per agent and
-step, energies are kWh over the step and money is currency; ``cost = grid_cost + p2p_payment + fees +
-degradation_cost`` (positive = the agent pays).
+step, energies are kWh over the step and money is currency: ``cash_cost = grid_cost + p2p_payment + fees +
+degradation_cost + loss_cost`` (positive = the agent pays) and ``unserved_cost = VoLL × unserved``. The headline
+cost of a run adds the end-of-horizon storage adjustment (``powergrid.engine.yardstick``) to their sums.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ class StepResult:
     fees: np.ndarray
     degradation_cost: np.ndarray
     loss_cost: np.ndarray  # network losses allocated to the agent (0 unless losses are "allocated")
-    cost: np.ndarray
+    cash_cost: np.ndarray  # the money that changed hands: grid_cost + p2p_payment + fees + degradation + losses
+    unserved_cost: np.ndarray  # value of lost load × unserved
     co2_kg: np.ndarray
     clearing_price: float  # uniform/posted P2P price of the step (NaN if no trade or discriminatory)
     retail: float
@@ -93,7 +95,7 @@ class CommunityEngine:
         retail = np.array([r.retail for r in results])
         solved = self.network.run_batch([r.t for r in results], served, consumption, dt, retail)
         return [
-            replace(r, network=net, loss_cost=loss, voltage_pu=net.agent_u_pu, cost=r.cost + loss)
+            replace(r, network=net, loss_cost=loss, voltage_pu=net.agent_u_pu, cash_cost=r.cash_cost + loss)
             for r, (net, loss) in zip(results, solved, strict=True)
         ]
 
@@ -115,23 +117,26 @@ class CommunityEngine:
         return self.observe()
 
     def observe(self) -> Observation:
-        """The observation for the current step (the engine must not be done)."""
+        """The observation at the start of the current step. Once the run is done it is the *terminal* observation:
+        the state after the last step (stored energy, last power, last fills) with the data of step ``stop`` — or,
+        when the run ends with the data, of the data's last step (nothing is known beyond it)."""
         c, t, dt = self.community, self.t, self.community.grid.dt_hours
+        k = min(t, c.n_steps - 1)  # the data row (the terminal observation of a run ending with the data: the last)
         max_charge, max_discharge = c.agents.battery.power_bounds(self.soc, dt, self.last_power)
         return Observation(
             t=t,
             stop=self.stop,
             dt_hours=dt,
-            load_kw=c.profiles.load_kw[t],
-            pv_kw=c.profiles.pv_kw[t],
+            load_kw=c.profiles.load_kw[k],
+            pv_kw=c.profiles.pv_kw[k],
             soc_kwh=self.soc.copy(),
             max_charge_kw=max_charge,
             max_discharge_kw=max_discharge,
-            retail=float(c.tariff.retail[t]),
-            feed_in=float(c.tariff.feed_in[t]),
-            price_floor=float(c.price_floor[t]),
-            price_cap=float(c.price_cap[t]),
-            carbon_kg_per_kwh=float(c.carbon_kg_per_kwh[t]),
+            retail=float(c.tariff.retail[k]),
+            feed_in=float(c.tariff.feed_in[k]),
+            price_floor=float(c.price_floor[k]),
+            price_cap=float(c.price_cap[k]),
+            carbon_kg_per_kwh=float(c.carbon_kg_per_kwh[k]),
             last_clearing_price=self.last_clearing_price,
             last_fill_kwh=self.last_fill,
             last_net_import_kwh=self.last_net_import,
@@ -192,7 +197,8 @@ class CommunityEngine:
             fees=market.fees,
             degradation_cost=degradation,
             loss_cost=loss_cost,
-            cost=grid_cost + market.p2p_payment + market.fees + degradation + loss_cost,
+            cash_cost=grid_cost + market.p2p_payment + market.fees + degradation + loss_cost,
+            unserved_cost=settled.unserved * c.value_of_lost_load,
             co2_kg=settled.imported * obs.carbon_kg_per_kwh,
             clearing_price=market.price,
             retail=obs.retail,
