@@ -37,7 +37,8 @@ def test_run_writes_a_run_directory_and_prints_kpis(tiny_yaml, tmp_path):
     assert "p2p_volume_kwh" in result.output and "savings" in result.output
     kpis = json.loads((out / "kpis.json").read_text())
     assert kpis["community"]["p2p_volume_kwh"] > 0
-    assert {p.name for p in out.iterdir()} == {"kpis.json", "scenario.yaml", "timeseries.parquet", "trades.parquet"}
+    assert {p.name for p in out.iterdir()} == {"kpis.json", "scenario.yaml", "timeseries.parquet", "trades.parquet",
+                                              ".heron-output"}  # fmt: skip
     again = runner.invoke(app, ["run", str(tiny_yaml), "--out", str(out)])
     assert again.exit_code == 2 and "already exists" in again.output
 
@@ -101,7 +102,57 @@ def test_compare_always_writes_the_baseline_run(tiny_yaml, tmp_path):
     out = tmp_path / "cmp"
     result = runner.invoke(app, ["compare", str(tiny_yaml), "--controllers", "truthful-bidder", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert {p.name for p in out.iterdir()} == {"grid-only", "truthful-bidder", "comparison.csv", "comparison.png"}
+    assert {p.name for p in out.iterdir()} == {"grid-only", "truthful-bidder", "comparison.csv", "comparison.png",
+                                              ".heron-output"}  # fmt: skip
     baseline = json.loads((out / "grid-only" / "kpis.json").read_text())
     assert baseline["controller"] == "grid-only" and baseline["community"]["savings"] == 0.0
     assert (out / "comparison.csv").read_text().splitlines()[0] == "kpi,unit,truthful-bidder"
+
+
+def test_a_missing_data_file_is_bad_input_naming_the_field_and_the_file(tmp_path):
+    raw = tiny_dict(data={"source": "table", "path": "data/no-such-file.csv"})
+    path = tmp_path / "missing.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    result = runner.invoke(app, ["run", str(path), "--controller", "grid-only", "--out", str(tmp_path / "m")])
+    assert result.exit_code == 2, result.output
+    assert "data.path" in result.output and "no-such-file.csv" in result.output and "does not exist" in result.output
+    assert "internal error" not in result.output
+
+
+def test_overwrite_never_deletes_a_folder_heron_did_not_write(tmp_path, tiny_yaml):
+    folder = tmp_path / "notarun"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep")
+    args = ["run", str(tiny_yaml), "--controller", "grid-only", "--out", str(folder), "--overwrite"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert (folder / "notes.txt").read_text() == "keep"
+    ours = tmp_path / "ours"
+    for _ in range(2):  # a run directory heron wrote is replaced
+        result = runner.invoke(app, [*args[:5], str(ours), "--overwrite"])
+        assert result.exit_code == 0, result.output
+
+
+def test_the_cli_loads_no_heavy_library_before_a_command_needs_it():
+    code = (
+        "import sys; import powergrid.cli; "
+        "print(sorted(m for m in ('numpy', 'pandas', 'cvxpy', 'pandapower', 'torch', 'pvlib', 'scipy', 'pyarrow') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_help_lists_the_registered_controllers():
+    from powergrid.cli.common import CONTROLLER_NAMES
+    from powergrid.controllers import available_controllers
+
+    assert list(CONTROLLER_NAMES) == available_controllers()
+
+
+def test_relative_paths_work_from_any_working_directory(tmp_path, tiny_yaml, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["run", str(tiny_yaml), "--controller", "grid-only", "--out", "runs/a"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "runs" / "a" / "kpis.json").is_file()
+    assert "runs/a" in result.output  # the path as the user typed it

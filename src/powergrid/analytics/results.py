@@ -30,6 +30,8 @@ TRADES = "trades.parquet"
 NETWORK = "network.parquet"
 KPIS = "kpis.json"
 SCENARIO = "scenario.yaml"
+#: Marker file in every output directory heron-grid writes; ``--overwrite`` replaces only directories that have it.
+MARKER = ".heron-output"
 
 #: Columns of timeseries.parquet besides step/timestamp/agent (all float64; energies kWh, money currency).
 SERIES_COLUMNS = (*AGENT_SUMS, "soc", "order", "limit_price", "voltage_pu")
@@ -40,18 +42,26 @@ STEP_COLUMNS = ("clearing_price", "retail", "feed_in", "carbon_kg_per_kwh")
 def atomic_directory(target: Path, overwrite: bool = False) -> Iterator[Path]:
     """Yield a fresh temporary directory that becomes ``target`` when the block succeeds.
 
-    If ``target`` exists and ``overwrite`` is False the block is not run (ResultsError). On any exception the
-    temporary directory is removed and ``target`` is left as it was.
+    If ``target`` exists and ``overwrite`` is False the block is not run (ResultsError). With ``overwrite``, only a
+    directory this product wrote (it holds the ``MARKER`` file) is ever replaced: anything else is a ResultsError,
+    so a user's folder is never deleted. On any exception the temporary directory is removed and ``target`` is
+    left as it was.
     """
     target = Path(target)
     if target.exists() and not overwrite:
         raise ResultsError(f"{target} already exists; choose another --out or pass --overwrite")
+    if target.exists() and not (target / MARKER).is_file():
+        raise ResultsError(
+            f"{target} exists and was not written by heron-grid (no {MARKER} marker): --overwrite replaces only "
+            "heron-grid's own output directories; choose another --out"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.partial-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
     try:
+        (tmp / MARKER).write_text("written by heron-grid; --overwrite may replace this directory\n", encoding="utf-8")
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

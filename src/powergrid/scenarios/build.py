@@ -174,11 +174,14 @@ def load_profiles(scenario: Scenario, grid: TimeGrid, agents: AgentTable) -> Pro
         )
     else:
         n = homes.size
+        if isinstance(data, AusgridData) and data.customers is not None and len(data.customers) != n:
+            raise ScenarioError(
+                f"data.customers lists {len(data.customers)} customers but the scenario has {n} households"
+            )
+        if not data.path.is_file():
+            what = "does not exist" if not data.path.exists() else "is not a file"
+            raise ScenarioError(f"data.path: {data.path} {what} (data source '{data.source}')")
         if isinstance(data, AusgridData):
-            if data.customers is not None and len(data.customers) != n:
-                raise ScenarioError(
-                    f"data.customers lists {len(data.customers)} customers but the scenario has {n} households"
-                )
             raw = load_ausgrid(data.path, grid, customers=data.customers, n_agents=n, fill_missing=data.fill_missing)
         else:
             raw = load_table(data.path, grid, n_agents=n, native_minutes=data.native_minutes)

@@ -7,7 +7,15 @@ import json
 
 import pytest
 
-from powergrid.analytics.results import KPIS, SCENARIO, TIMESERIES, TRADES, atomic_directory, read_run
+from powergrid.analytics.results import (
+    KPIS,
+    MARKER,
+    SCENARIO,
+    TIMESERIES,
+    TRADES,
+    atomic_directory,
+    read_run,
+)
 from powergrid.errors import ResultsError
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
@@ -61,10 +69,26 @@ def test_existing_directory_is_never_overwritten_silently(tmp_path):
     assert (target / "precious.txt").read_text() == "keep me"
 
 
+def test_overwrite_replaces_only_directories_heron_wrote(tmp_path):
+    target = tmp_path / "notes"
+    target.mkdir()
+    (target / "notes.txt").write_text("a user's file")
+    with pytest.raises(ResultsError, match=r"was not written by heron-grid \(no \.heron-output marker\)"):
+        with atomic_directory(target, overwrite=True):
+            pass
+    assert (target / "notes.txt").read_text() == "a user's file"
+    with atomic_directory(tmp_path / "ours") as tmp:
+        (tmp / KPIS).write_text("{}")
+    assert (tmp_path / "ours" / MARKER).is_file()
+    with atomic_directory(tmp_path / "ours", overwrite=True) as tmp:
+        (tmp / KPIS).write_text(json.dumps({"new": True}))
+    assert json.loads((tmp_path / "ours" / KPIS).read_text()) == {"new": True}
+
+
 def test_failed_run_leaves_no_directory_and_keeps_the_old_one(tmp_path):
     target = tmp_path / "out"
-    target.mkdir()
-    (target / KPIS).write_text(json.dumps({"old": True}))
+    with atomic_directory(target) as tmp:
+        (tmp / KPIS).write_text(json.dumps({"old": True}))
     with pytest.raises(ZeroDivisionError):
         with atomic_directory(target, overwrite=True) as tmp:
             (tmp / KPIS).write_text("{}")

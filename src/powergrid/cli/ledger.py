@@ -12,10 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from powergrid.cli_support import console, handle_errors
-from powergrid.ledger.errors import LedgerError
-from powergrid.ledger.store import read_blocks
-from powergrid.ledger.verify import verify_ledger
+from powergrid.cli.common import console, handle_errors, resolved
 
 ledger_app = typer.Typer(
     help="Verify and inspect a run's signed trade ledger (ledger.sqlite: one hash-chained block per market step, "
@@ -38,7 +35,9 @@ def verify(run_dir: RunDir) -> None:
     Checks block hashes, chain links, Merkle roots, both signatures of every trade, the genesis commitment, the
     public key file and the totals against trades.parquet; lists the problems, first bad block first.
     """
-    report = verify_ledger(run_dir)
+    from powergrid.ledger.verify import verify_ledger
+
+    report = verify_ledger(resolved(run_dir))
     table = Table(title=f"ledger of {run_dir}", title_justify="left", show_header=False)
     table.add_column(style="bold")
     table.add_column()
@@ -70,8 +69,12 @@ def show(
     limit: Annotated[int, typer.Option("--limit", min=1, help="Rows shown in the table.")] = 200,
 ) -> None:
     """List the ledger's trades with their block, as a table or CSV (as stored: `verify` checks them)."""
-    frame = read_blocks(run_dir, block=block, agent=agent)
+    from powergrid.ledger.errors import LedgerError
+    from powergrid.ledger.store import read_blocks
+
+    frame = read_blocks(resolved(run_dir), block=block, agent=agent)
     if csv is not None:
+        csv = resolved(csv)
         if not csv.parent.is_dir():
             raise LedgerError(f"--csv: directory {csv.parent} does not exist")
         frame.to_csv(csv, index=False)

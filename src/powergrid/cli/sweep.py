@@ -1,23 +1,21 @@
-"""``heron sweep``: many seeds × controllers as Ray tasks (or serially), aggregated as mean ± CI per KPI.
-
-Registered on the ``heron`` app by ``powergrid.cli``; the shared CLI helpers are imported when the command runs
-(``powergrid.cli`` imports this module while it loads).
-"""
+"""``heron sweep``: many seeds × controllers as Ray tasks (or serially), aggregated as mean ± CI per KPI."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from powergrid.analytics.aggregate import MeanCI
-from powergrid.analytics.kpis import KPI_INFO, NA
-from powergrid.analytics.results import atomic_directory
-from powergrid.cli_support import console, handle_errors
+from powergrid.cli.common import OverwriteOpt, console, fmt, handle_errors, parse_controllers, progress, resolved
 from powergrid.errors import HeronGridError
-from powergrid.scaling.sweep import SweepResult, parse_seeds, run_sweep
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from powergrid.analytics.aggregate import MeanCI
+    from powergrid.analytics.kpis import NA
+    from powergrid.scaling.sweep import SweepResult
 
 AGGREGATE_CSV = "sweep.csv"
 RUNS_CSV = "runs.csv"
@@ -40,41 +38,43 @@ def sweep(
         Path | None,
         typer.Option(help="Folder for sweep.csv, runs.csv and sweep.png; default results/<scenario>-sweep."),
     ] = None,
-    overwrite: Annotated[
-        bool,
-        typer.Option("--overwrite", help="Replace an existing output directory (only once the new one is complete)."),
-    ] = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Every (controller, seed) run as a Ray task; mean ± 95 % CI (Student t) per KPI per controller."""
-    from powergrid.cli import _parse_controllers, _progress
+    from powergrid.analytics.results import atomic_directory
+    from powergrid.scaling.sweep import parse_seeds, run_sweep
 
-    names = _parse_controllers(controllers)
+    names = parse_controllers(controllers)
     seed_list = parse_seeds(seeds)
     if serial and address is not None:
         raise HeronGridError("--serial runs in this process; it cannot be combined with --address")
-    out = out or Path("results") / f"{Path(scenario).stem}-sweep"
-    with atomic_directory(out, overwrite=overwrite) as tmp:
-        with _progress() as progress:
+    shown = out or Path("results") / f"{Path(scenario).stem}-sweep"
+    with atomic_directory(resolved(shown), overwrite=overwrite) as tmp:
+        with progress() as bar:
             where = "serially" if serial else f"on Ray ({address or 'local instance'})"
-            task = progress.add_task(f"{len(names) * len(seed_list)} runs {where}", total=len(names) * len(seed_list))
+            task = bar.add_task(f"{len(names) * len(seed_list)} runs {where}", total=len(names) * len(seed_list))
             result = run_sweep(scenario, names, seed_list, use_ray=not serial, address=address,
-                               on_done=lambda: progress.advance(task))  # fmt: skip
+                               on_done=lambda: bar.advance(task))  # fmt: skip
         title = f"{result.scenario} · seeds {seeds} · mean ± 95 % CI over {len(seed_list)} seeds"
         write_sweep(result, tmp, title)
     console.print(sweep_table(result, title))
-    console.print(f"results: [bold]{out}[/bold] ({AGGREGATE_CSV}, {RUNS_CSV}, {FIGURE})")
+    console.print(f"results: [bold]{shown}[/bold] ({AGGREGATE_CSV}, {RUNS_CSV}, {FIGURE})")
 
 
 def _cell(stat: MeanCI | NA) -> str:
-    from powergrid.cli import _fmt
+    from powergrid.analytics.kpis import NA
 
     if isinstance(stat, NA):
         return "n/a"
-    return _fmt(stat.mean) if isinstance(stat.half_width, NA) else f"{_fmt(stat.mean)} ± {_fmt(stat.half_width)}"
+    return fmt(stat.mean) if isinstance(stat.half_width, NA) else f"{fmt(stat.mean)} ± {fmt(stat.half_width)}"
 
 
 def sweep_table(result: SweepResult, title: str) -> Table:
     """KPIs as rows, controllers as columns, cells ``mean ± half-width``."""
+    from rich.table import Table
+
+    from powergrid.analytics.kpis import KPI_INFO
+
     table = Table(title=title, title_justify="left")
     table.add_column("KPI", style="bold", no_wrap=True)
     table.add_column("unit", style="dim", no_wrap=True)
@@ -86,11 +86,14 @@ def sweep_table(result: SweepResult, title: str) -> Table:
 
 
 def _num(value: float | NA) -> str:
+    from powergrid.analytics.kpis import NA
+
     return "" if isinstance(value, NA) else repr(value)
 
 
 def write_sweep(result: SweepResult, folder: Path, title: str) -> None:
     """``sweep.csv`` (one row per KPI and controller), ``runs.csv`` (one row per run) and ``sweep.png``."""
+    from powergrid.analytics.kpis import KPI_INFO, NA
     from powergrid.scaling.figure import sweep_figure
 
     rows = ["kpi,unit,controller,n,mean,ci_low,ci_high"]

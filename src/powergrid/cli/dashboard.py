@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from powergrid.cli_support import console, err_console, handle_errors
+from powergrid.cli.common import console, err_console, handle_errors, resolved
 from powergrid.errors import HeronGridError
 
 LOOPBACK = "127.0.0.1"
@@ -40,7 +40,7 @@ def dashboard(
     from powergrid.app.server import create_app
 
     _check_host(host)
-    app = create_app(runs)
+    app = create_app(resolved(runs))
     try:
         server = make_server(host, port, app.server, threaded=True)
     except OSError as exc:
@@ -71,5 +71,5 @@ def report(
 
     if out is not None and out.exists() and not out.is_dir():
         raise HeronGridError(f"--out: {out} is a file, not a folder")
-    html_path, pngs = write_report(run_dirs, out)
+    html_path, pngs = write_report([resolved(p) for p in run_dirs], resolved(out))
     console.print(f"report: [bold]{html_path}[/bold]; figures: {', '.join(p.name for p in pngs)}")

@@ -1,0 +1,5 @@
+"""``python -m powergrid.cli``: the ``heron`` command."""
+
+from powergrid.cli import main
+
+main()

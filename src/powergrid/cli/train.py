@@ -1,0 +1,135 @@
+"""``heron train`` (SB3 PPO, or multi-agent PPO on Ray RLlib) and ``heron evaluate``.
+
+SCENARIO ``multi-microgrid`` with ``--backend rllib`` trains on ``MultiAgentMicrogrids`` (2 microgrids on IEEE 13
+feeders trading with the P2PTradingProtocol, 24 one-hour steps); any other SCENARIO is a community scenario
+(EnergyMarketEnv).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from powergrid.cli.common import (
+    OverwriteOpt,
+    ScenarioArg,
+    console,
+    handle_errors,
+    kpi_table,
+    progress,
+    resolved,
+)
+from powergrid.errors import HeronGridError
+
+MICROGRIDS = "multi-microgrid"
+
+
+@handle_errors
+def train(
+    scenario: ScenarioArg,
+    algo: Annotated[str, typer.Option(help="Learning algorithm: ppo (stable-baselines3, parameter sharing).")] = "ppo",
+    timesteps: Annotated[
+        int, typer.Option(help="Agent-steps of experience (each env step gives one per agent).")
+    ] = 200_000,
+    seed: Annotated[int, typer.Option(help="Seed of data, episode sampling and the network initialisation.")] = 0,
+    out: Annotated[
+        Path | None, typer.Option(help="Model directory; default models/<scenario>-ppo-seed<N> (rllib: -rllib-).")
+    ] = None,
+    overwrite: OverwriteOpt = False,
+    backend: Annotated[str, typer.Option(help="sb3 (one machine) or rllib (Ray; extra `ray`).")] = "sb3",
+    address: Annotated[str | None, typer.Option(help="rllib: Ray cluster (HOST:6379, ray://HOST:10001).")] = None,
+    num_env_runners: Annotated[int, typer.Option(help="rllib: parallel sampling processes.")] = 1,
+    policy: Annotated[str, typer.Option(help="rllib: shared, per-type (agent kind) or per-agent.")] = "shared",
+) -> None:
+    """Train PPO on the scenario's training days: one policy shared by all agents (SB3, extra `rl`), or
+    multi-agent on Ray RLlib (`--backend rllib`, extra `ray`; SCENARIO `multi-microgrid` for MultiAgentMicrogrids)."""
+    if algo != "ppo":
+        raise HeronGridError(f"--algo: only 'ppo' is available, got {algo!r}")
+    if timesteps <= 0:
+        raise HeronGridError(f"--timesteps must be > 0, got {timesteps}")
+    if backend not in ("sb3", "rllib"):
+        raise HeronGridError(f"--backend must be 'sb3' or 'rllib', got {backend!r}")
+    if backend == "rllib":
+        return _train_rllib(scenario, timesteps, seed, out, overwrite, address, num_env_runners, policy)
+    if address is not None or num_env_runners != 1 or policy != "shared":
+        raise HeronGridError("--address, --num-env-runners and --policy apply to --backend rllib only")
+    _require_rl()
+    from powergrid.analytics.results import atomic_directory
+    from powergrid.scenarios import load_scenario
+    from powergrid.training.sb3 import train_ppo
+
+    spec = load_scenario(scenario, seed=seed)
+    shown = out or Path("models") / f"{spec.name}-ppo-seed{seed}"
+    with atomic_directory(resolved(shown), overwrite=overwrite) as tmp, progress() as bar:
+        task = bar.add_task(f"training PPO on {spec.name}", total=timesteps)
+        result = train_ppo(spec, tmp, timesteps=timesteps, seed=seed, on_progress=lambda k: bar.advance(task, k))
+    console.print(f"trained {result.timesteps:,} agent-steps in {result.wall_seconds:.0f} s → [bold]{shown}[/bold]")
+
+
+def _train_rllib(scenario: str, timesteps: int, seed: int, out: Path | None, overwrite: bool,
+                 address: str | None, num_env_runners: int, policy: str) -> None:  # fmt: skip
+    """Train multi-agent PPO on RLlib and write the model directory (default models/<scenario>-rllib-seed<N>)."""
+    from powergrid.analytics.results import atomic_directory
+    from powergrid.scaling.ray_session import require_ray
+    from powergrid.scenarios import load_scenario
+
+    require_ray()
+    from powergrid.training.rllib import repeatable_process, train_rllib
+
+    if scenario == MICROGRIDS:
+        from heron.protocols.horizontal import P2PTradingProtocol
+
+        name = MICROGRIDS
+        kwargs: dict = {"env": "microgrids", "env_config": {"horizontal_protocol": P2PTradingProtocol()}}
+    else:
+        spec = load_scenario(scenario, seed=seed)
+        name, kwargs = spec.name, {"env": "energy-market", "scenario": spec}
+    shown = out or Path("models") / f"{name}-rllib-seed{seed}"
+    with atomic_directory(resolved(shown), overwrite=overwrite) as tmp, progress() as bar:
+        task = bar.add_task(f"training PPO on RLlib ({name}, {num_env_runners} env runners)", total=timesteps)
+        result = train_rllib(tmp, timesteps=timesteps, seed=seed, num_env_runners=num_env_runners, address=address,
+                             policy=policy, on_progress=lambda k: bar.advance(task, k), **kwargs)  # fmt: skip
+    if not repeatable_process():
+        console.print("note: PYTHONHASHSEED is not set, so this RLlib run is not exactly repeatable (RLlib "
+                      "orders agents by string hash); `PYTHONHASHSEED=0 heron train …` repeats exactly")  # fmt: skip
+    console.print(f"trained {result.timesteps:,} agent-steps ({result.iterations} iterations) in "
+                  f"{result.wall_seconds:.0f} s → [bold]{shown}[/bold]")  # fmt: skip
+
+
+@handle_errors
+def evaluate(
+    model: Annotated[Path, typer.Argument(help="A model directory written by `heron train`.")],
+    scenario: Annotated[str | None, typer.Option(help="Scenario (default: the one the model was trained on).")] = None,
+    split: Annotated[str, typer.Option(help="Days to evaluate on: test (held out) or train.")] = "test",
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for the figures; default <model>/evaluation-<split>.")
+    ] = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """The trained policy against grid-only, self-consumption and truthful-bidder: KPI table and figures."""
+    if split not in ("test", "train"):
+        raise HeronGridError(f"--split must be 'test' or 'train', got {split!r}")
+    _require_rl()
+    from powergrid.analytics.results import atomic_directory, write_kpi_csv
+    from powergrid.app.figures import evaluation_figures
+    from powergrid.training.evaluate import evaluate_policy
+
+    result = evaluate_policy(resolved(model), scenario, split)
+    shown = out or Path(model) / f"evaluation-{split}"
+    with atomic_directory(resolved(shown), overwrite=overwrite) as tmp:
+        evaluation_figures(result.grid_import, result.reward, tmp, result.dt_hours)
+        write_kpi_csv(result.reports, tmp / "kpis.csv")
+    console.print(kpi_table(result.reports, f"{model} · {split} days {result.days.tolist()} · savings vs grid-only"))
+    console.print(f"figures: [bold]{shown}[/bold] (grid_import.png, cumulative_reward.png, total_import.png)")
+
+
+def _require_rl() -> None:
+    try:
+        import stable_baselines3  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError:
+        raise HeronGridError(
+            "training needs the `rl` extra: pip install 'heron-grid[rl]' (make install does)"
+        ) from None
