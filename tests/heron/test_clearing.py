@@ -217,3 +217,26 @@ def test_supply_demand_ratio_price_rule():
     assert np.all(np.diff(prices_) <= 1e-15)
     assert np.all((prices_ >= lo) & (prices_ <= hi))
     assert mid_band_price(lo, hi) == pytest.approx(0.15)
+
+
+@pytest.mark.parametrize("shape", [(0,), (3, 0)])
+@pytest.mark.parametrize("mechanism", ["uniform", "pay-as-bid", "posted"])
+def test_empty_books_give_empty_results_of_the_documented_dtypes(shape, mechanism):
+    q = np.zeros(shape)
+    if mechanism == "posted":
+        result = clear_posted_price(q, np.full(shape[:-1], 0.1))
+    else:
+        result = clear_double_auction(q, q, pricing=mechanism)
+    assert result.filled.shape == shape and result.filled.dtype == np.float64
+    assert result.volume.shape == shape[:-1] and result.volume.dtype == np.float64
+    assert result.trades.quantity.size == 0
+
+
+def test_books_that_do_not_cross_give_float_fills_and_volumes():
+    result = clear_double_auction(np.array([1.0, -1.0]), np.array([1.0, 2.0]))  # bid 1 < ask 2
+    assert result.filled.dtype == np.float64 and result.volume.dtype == np.float64
+    assert result.volume == 0.0 and np.isnan(result.price)
+    from heron.protocols.horizontal import P2PTradingProtocol
+
+    empty = P2PTradingProtocol().clear(np.zeros(0), np.zeros(0), 0.05, 0.15)
+    assert empty.traded.shape == (0,) and empty.payment.dtype == np.float64

@@ -61,8 +61,9 @@ def as_book(quantity: np.ndarray, price: np.ndarray) -> tuple[np.ndarray, np.nda
     p = np.where(q != 0, p, 0.0)
     if not np.isfinite(p).all():
         raise ValueError("limit prices of non-zero orders must be finite")
-    n = q.shape[-1]
-    return q.reshape(-1, n), p.reshape(-1, n), q.shape[:-1]
+    n, batch_shape = q.shape[-1], q.shape[:-1]
+    m = int(np.prod(batch_shape, dtype=int))  # explicit: reshape(-1, 0) is ambiguous for books without orders
+    return q.reshape(m, n), p.reshape(m, n), batch_shape
 
 
 def gather(arr: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -183,16 +184,16 @@ def no_trades(n_markets: int, n_orders: int, batch_shape: tuple[int, ...]) -> Cl
 
 
 def fills_from_trades(trades: Trades, n_markets: int, n_orders: int) -> np.ndarray:
-    """Signed fill per order (+ bought, − sold), shape (M, N), summed from the trades."""
+    """Signed fill per order (+ bought, − sold), shape (M, N) float, summed from the trades."""
     flat = n_markets * n_orders
     bought = np.bincount(trades.market * n_orders + trades.buyer, weights=trades.quantity, minlength=flat)
     sold = np.bincount(trades.market * n_orders + trades.seller, weights=trades.quantity, minlength=flat)
-    return (bought - sold).reshape(n_markets, n_orders)
+    return (bought - sold).astype(float).reshape(n_markets, n_orders)  # bincount of no trades is int
 
 
 def volume_from_trades(trades: Trades, n_markets: int) -> np.ndarray:
     """Traded quantity per market, shape (M,)."""
-    return np.bincount(trades.market, weights=trades.quantity, minlength=n_markets)
+    return np.bincount(trades.market, weights=trades.quantity, minlength=n_markets).astype(float)
 
 
 def pro_rata(qty: np.ndarray, eligible: np.ndarray, total: np.ndarray) -> np.ndarray:

@@ -78,9 +78,8 @@ class P2PTradingProtocol:
         m = int(np.prod(net.shape[:-1], dtype=int))
         t = result.trades
         value = t.quantity * t.price
-        payment = np.bincount(t.market * n + t.buyer, weights=value, minlength=m * n) - np.bincount(
-            t.market * n + t.seller, weights=value, minlength=m * n
-        )
+        payment = (np.bincount(t.market * n + t.buyer, weights=value, minlength=m * n)
+                   - np.bincount(t.market * n + t.seller, weights=value, minlength=m * n)).astype(float)  # fmt: skip
         return P2PResult(
             traded=result.filled,
             payment=payment.reshape(net.shape),

@@ -55,6 +55,14 @@ def _parse(df: pd.DataFrame, path: Path) -> pd.DataFrame:
         raise DataError(f"{_where(path, _first(df, df['agent_id'].isna()))}: empty agent_id")
     raw_ts = df["timestamp"]
     text = not pd.api.types.is_datetime64_any_dtype(raw_ts)
+    if text:
+        zoned = raw_ts.astype(str).str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True, na=False)
+        if zoned.any():  # pandas would warn about mixed offsets before failing: name the first row instead
+            row = _first(df, zoned)
+            raise DataError(
+                f"{_where(path, row)}: timestamp {row['timestamp']!r} has a UTC offset; timestamps must be naive "
+                "local standard time (set the scenario's time.utc_offset_hours instead)"
+            )
     ts = pd.to_datetime(raw_ts, errors="coerce", format="ISO8601" if text else None)
     if not (pd.api.types.is_datetime64_dtype(ts) and not isinstance(ts.dtype, pd.DatetimeTZDtype)):
         raise DataError(f"{path.name}: timestamp must be naive local standard time, got {ts.dtype}")
@@ -68,6 +76,10 @@ def _parse(df: pd.DataFrame, path: Path) -> pd.DataFrame:
         if bad.any():
             row = _first(df, bad)
             raise DataError(f"{_where(path, row)}: {col} {row[col]!r} is not a number")
+        infinite = np.isinf(num.to_numpy(dtype=float))
+        if infinite.any():
+            row = _first(df, pd.Series(infinite, index=df.index))
+            raise DataError(f"{_where(path, row)}: {col} {row[col]!r} is not a finite number")
         out[col] = num.astype(float)
     return out
 

@@ -56,12 +56,20 @@ def connect_agents(config: NetworkConfig, agent_ids: tuple[str, ...], seed: int)
     order = rng.permutation(feeder.connection_nodes)
     nodes = np.array([order[k % order.size] for k in range(len(agent_ids))], dtype=np.int64)
     known_nodes = set(feeder.node_ids.tolist())
+    sources = set(feeder.input_data["source"]["node"].tolist())
+    lv_nodes = set(feeder.lv_nodes.tolist())
     for agent, node in (config.agent_buses or {}).items():
+        where = f"network.agent_buses[{agent!r}]: node {node}"
+        hint = f"(load buses: {feeder.connection_nodes[:8].tolist()}…)"
         if node not in known_nodes:
+            raise ScenarioError(f"{where} is not in feeder {feeder.name!r} {hint}")
+        if node in sources:
             raise ScenarioError(
-                f"network.agent_buses[{agent!r}]: node {node} is not in feeder {feeder.name!r} "
-                f"(load buses: {feeder.connection_nodes[:8].tolist()}…)"
+                f"{where} is the feeder's source bus (where the upstream grid connects), not a place for a "
+                f"household {hint}"
             )
+        if node not in lv_nodes:
+            raise ScenarioError(f"{where} is not a low-voltage bus of feeder {feeder.name!r} {hint}")
         nodes[index[agent]] = node
     phases = np.full(len(agent_ids), -1, dtype=np.int64)
     if not feeder.symmetric:

@@ -154,5 +154,31 @@ def test_iso_text_timestamps_and_offsets(tmp_path: Path) -> None:
     np.testing.assert_allclose(p.pv_kw[:, 0], [0.0, 0.1, 0.2, 0.3])
     df["timestamp"] = df["timestamp"] + "+10:00"
     df.to_csv(tmp_path / "tz.csv", index=False)
-    with pytest.raises(DataError, match="timestamp must be naive"):
+    with pytest.raises(DataError, match="tz.csv line 2: timestamp .* has a UTC offset; timestamps must be naive"):
         load_table(tmp_path / "tz.csv", grid(n_steps=4))
+
+
+def test_inf_in_a_csv_names_the_file_line_and_column(tmp_path: Path) -> None:
+    df = table()
+    path = tmp_path / "inf.csv"
+    df.to_csv(path, index=False)
+    lines = path.read_text().splitlines()
+    cells = lines[5].split(",")
+    cells[2] = "inf"  # load_kw of data row 3 (line 5)
+    lines[5] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"inf\.csv line 6: load_kw .*inf.* is not a finite number"):
+        load_table(path, grid())
+
+
+def test_timestamps_with_utc_offsets_are_one_clear_error_without_warnings(tmp_path: Path) -> None:
+    df = table(periods=4).astype({"timestamp": str})
+    df.loc[0, "timestamp"] = "2024-01-01T00:00:00+01:00"
+    df.loc[1, "timestamp"] = "2024-01-01T00:30:00+02:00"
+    df.to_csv(tmp_path / "tz.csv", index=False)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(DataError, match=r"tz\.csv line 2: timestamp .* has a UTC offset"):
+            load_table(tmp_path / "tz.csv", grid(n_steps=2))

@@ -73,6 +73,8 @@ def test_bad_network_settings_are_clear_errors():
         build_community(feeder_scenario(agent_buses={"nobody": 2}))
     with pytest.raises(ScenarioError, match="node 999 is not in feeder 'cigre-lv'"):
         build_community(feeder_scenario(agent_buses={"h001": 999}))
+    with pytest.raises(ScenarioError, match=r"agent_buses\['h001'\]: node 0 is the feeder's source bus"):
+        build_community(feeder_scenario(agent_buses={"h001": 0}))
     with pytest.raises(ScenarioError, match="unknown feeder 'atlantis'"):
         build_community(feeder_scenario(feeder="atlantis") if False else load_scenario(
             tiny_dict(network={"feeder": "atlantis"})))  # fmt: skip
