@@ -16,7 +16,9 @@ The same writes with the same SQLite library give a byte-identical file.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -106,6 +108,18 @@ def open_ledger(folder: Path) -> sqlite3.Connection:
     return db
 
 
+@contextlib.contextmanager
+def readable(folder: Path) -> Iterator[None]:
+    """Turn SQLite's errors while reading an opened ledger (a page damaged after the header, a truncated file)
+    into a LedgerError naming the file: the file is not a readable ledger (bad input, exit 2), not a bug."""
+    try:
+        yield
+    except sqlite3.DatabaseError as err:
+        raise LedgerError(
+            f"{Path(folder) / LEDGER_FILE} is not a readable ledger: the file is damaged ({err})"
+        ) from None
+
+
 def _text(value: bytes) -> str:
     return value.decode(errors="replace")
 
@@ -120,26 +134,27 @@ def read_blocks(folder: Path, block: int | None = None, agent: str | None = None
     """
     db = open_ledger(folder)
     try:
-        where, args = [], []
-        if block is not None:
-            if db.execute("SELECT 1 FROM blocks WHERE idx = ?", (block,)).fetchone() is None:
-                last = db.execute("SELECT max(idx) FROM blocks").fetchone()[0]
-                raise LedgerError(f"block {block} is not in the ledger (blocks 0..{last}; 0 is the genesis block)")
-            where.append("t.block = ?")
-            args.append(block)
-        if agent is not None:
-            if db.execute("SELECT 1 FROM agents WHERE id = ?", (agent,)).fetchone() is None:
-                ids = [_text(r[0]) for r in db.execute("SELECT id FROM agents ORDER BY idx LIMIT 10")]
-                raise LedgerError(f"agent {agent!r} is not in the ledger (agents: {', '.join(ids)}, …)")
-            where.append("(t.buyer = ? OR t.seller = ?)")
-            args += [agent, agent]
-        sql = (
-            "SELECT t.block, t.step, b.sim_time, t.seq, t.buyer, t.seller, t.kwh, t.price, t.fee_per_kwh, "
-            "t.sig_buyer, t.sig_seller FROM trades t LEFT JOIN blocks b ON b.idx = t.block"
-            + (" WHERE " + " AND ".join(where) if where else "")
-            + " ORDER BY t.block, t.seq"
-        )
-        rows = db.execute(sql, args).fetchall()
+        with readable(folder):
+            where, args = [], []
+            if block is not None:
+                if db.execute("SELECT 1 FROM blocks WHERE idx = ?", (block,)).fetchone() is None:
+                    last = db.execute("SELECT max(idx) FROM blocks").fetchone()[0]
+                    raise LedgerError(f"block {block} is not in the ledger (blocks 0..{last}; 0 is the genesis block)")
+                where.append("t.block = ?")
+                args.append(block)
+            if agent is not None:
+                if db.execute("SELECT 1 FROM agents WHERE id = ?", (agent,)).fetchone() is None:
+                    ids = [_text(r[0]) for r in db.execute("SELECT id FROM agents ORDER BY idx LIMIT 10")]
+                    raise LedgerError(f"agent {agent!r} is not in the ledger (agents: {', '.join(ids)}, …)")
+                where.append("(t.buyer = ? OR t.seller = ?)")
+                args += [agent, agent]
+            sql = (
+                "SELECT t.block, t.step, b.sim_time, t.seq, t.buyer, t.seller, t.kwh, t.price, t.fee_per_kwh, "
+                "t.sig_buyer, t.sig_seller FROM trades t LEFT JOIN blocks b ON b.idx = t.block"
+                + (" WHERE " + " AND ".join(where) if where else "")
+                + " ORDER BY t.block, t.seq"
+            )
+            rows = db.execute(sql, args).fetchall()
     finally:
         db.close()
     cols = ["block", "step", "sim_time", "seq", "buyer", "seller", "kwh", "price", "fee_per_kwh", "sig_buyer",

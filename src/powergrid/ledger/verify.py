@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from powergrid.ledger import chain
 from powergrid.ledger.crosscheck import TRADE_COLUMNS, agent_totals, check_public_key_file, compare_with_trades_parquet
 from powergrid.ledger.keys import MAX_SEED
-from powergrid.ledger.store import open_ledger
+from powergrid.ledger.store import open_ledger, readable
 
 #: At most this many problems are listed (sorted: first bad block and trade first), then a count of the rest.
 MAX_PROBLEMS = 200
@@ -187,7 +187,7 @@ def verify_ledger(folder: Path) -> VerifyReport:
     """Verify ``folder/ledger.sqlite`` (see the module docstring); LedgerError if there is no ledger to verify."""
     folder = Path(folder)
     problems = _Problems()
-    with contextlib.closing(open_ledger(folder)) as db:
+    with contextlib.closing(open_ledger(folder)) as db, readable(folder):
         ids, raw_keys, keys, agents_valid = _load_agents(db, problems)
         seed = db.execute("SELECT value FROM meta WHERE key = 'run_seed'").fetchone()
         seed_ok = seed is not None and type(seed[0]) is int and 0 <= seed[0] <= MAX_SEED

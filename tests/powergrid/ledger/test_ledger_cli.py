@@ -71,3 +71,16 @@ def test_show_block_and_unknown_agent(clean_run):
     assert "7 trade(s)" in result.output
     result = runner.invoke(ledger_app, ["show", str(clean_run), "--agent", "nobody"])
     assert result.exit_code == 2 and "agent 'nobody' is not in the ledger" in result.output
+
+
+def test_a_ledger_damaged_after_its_header_is_bad_input_for_verify_and_show(run_copy):
+    path = run_copy / "ledger.sqlite"
+    data = bytearray(path.read_bytes())
+    page = 4096
+    assert len(data) > 3 * page
+    data[page:] = b"\xff" * (len(data) - page)  # every page past the first (header and schema) overwritten
+    path.write_bytes(bytes(data))
+    for args in (["verify", str(run_copy)], ["show", str(run_copy)]):
+        result = runner.invoke(ledger_app, args)
+        assert result.exit_code == 2, result.output
+        assert "not a readable ledger" in result.output and "internal error" not in result.output
