@@ -156,3 +156,13 @@ def test_relative_paths_work_from_any_working_directory(tmp_path, tiny_yaml, mon
     assert result.exit_code == 0, result.output
     assert (tmp_path / "runs" / "a" / "kpis.json").is_file()
     assert "runs/a" in result.output  # the path as the user typed it
+
+
+def test_training_progress_shows_agent_steps_per_second():
+    from powergrid.cli.common import progress
+
+    bar = progress("agent-steps")
+    task_id = bar.add_task("training", total=100)
+    bar.advance(task_id, 10)
+    rendered = [str(column.render(bar.tasks[0])) for column in bar.columns if hasattr(column, "render")]
+    assert any(text.endswith("agent-steps/s") for text in rendered)

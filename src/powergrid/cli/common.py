@@ -102,18 +102,19 @@ def parse_controllers(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def progress() -> Progress:
-    """A transient progress bar on stderr (description, bar, done/total, elapsed)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def progress(rate_unit: str | None = None) -> Progress:
+    """A transient progress bar on stderr (description, bar, done/total, elapsed; with ``rate_unit``, the rate in
+    that unit per second, e.g. "agent-steps")."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
+    from rich.text import Text
 
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    )
+    class Rate(ProgressColumn):
+        def render(self, task) -> Text:
+            return Text(f"{task.speed:,.0f} {rate_unit}/s" if task.speed else f"… {rate_unit}/s", style="cyan")
+
+    columns = [TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn()]
+    return Progress(*columns, *([Rate()] if rate_unit else []), TimeElapsedColumn(), console=err_console,
+                    transient=True)  # fmt: skip
 
 
 def fmt(value: float | NA) -> str:

@@ -62,7 +62,7 @@ def train(
 
     spec = load_scenario(scenario, seed=seed)
     shown = out or Path("models") / f"{spec.name}-ppo-seed{seed}"
-    with atomic_directory(resolved(shown), overwrite=overwrite) as tmp, progress() as bar:
+    with atomic_directory(resolved(shown), overwrite=overwrite) as tmp, progress("agent-steps") as bar:
         task = bar.add_task(f"training PPO on {spec.name}", total=timesteps)
         result = train_ppo(spec, tmp, timesteps=timesteps, seed=seed, on_progress=lambda k: bar.advance(task, k))
     console.print(f"trained {result.timesteps:,} agent-steps in {result.wall_seconds:.0f} s → [bold]{shown}[/bold]")
@@ -87,7 +87,7 @@ def _train_rllib(scenario: str, timesteps: int, seed: int, out: Path | None, ove
         spec = load_scenario(scenario, seed=seed)
         name, kwargs = spec.name, {"env": "energy-market", "scenario": spec}
     shown = out or Path("models") / f"{name}-rllib-seed{seed}"
-    with atomic_directory(resolved(shown), overwrite=overwrite) as tmp, progress() as bar:
+    with atomic_directory(resolved(shown), overwrite=overwrite) as tmp, progress("agent-steps") as bar:
         task = bar.add_task(f"training PPO on RLlib ({name}, {num_env_runners} env runners)", total=timesteps)
         result = train_rllib(tmp, timesteps=timesteps, seed=seed, num_env_runners=num_env_runners, address=address,
                              policy=policy, on_progress=lambda k: bar.advance(task, k), **kwargs)  # fmt: skip
@@ -100,7 +100,9 @@ def _train_rllib(scenario: str, timesteps: int, seed: int, out: Path | None, ove
 
 @handle_errors
 def evaluate(
-    model: Annotated[Path, typer.Argument(help="A model directory written by `heron train`.")],
+    model: Annotated[
+        Path, typer.Argument(help="A model directory written by `heron train`, or the model.zip inside it.")
+    ],
     scenario: Annotated[str | None, typer.Option(help="Scenario (default: the one the model was trained on).")] = None,
     split: Annotated[str, typer.Option(help="Days to evaluate on: test (held out) or train.")] = "test",
     out: Annotated[
@@ -115,6 +117,9 @@ def evaluate(
     from powergrid.analytics.results import atomic_directory, write_kpi_csv
     from powergrid.app.figures import evaluation_figures
     from powergrid.training.evaluate import evaluate_policy
+
+    if model.is_file():  # e.g. models/x/model.zip: the model directory is its folder
+        model = model.parent
 
     result = evaluate_policy(resolved(model), scenario, split)
     shown = out or Path(model) / f"evaluation-{split}"

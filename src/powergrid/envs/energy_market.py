@@ -67,6 +67,7 @@ class EnergyMarketEnv(ParallelEnv):
         self.engine = CommunityEngine(c)
         self.rewarder = RewardTracker(c)
         self.supervisor = supervisor
+        self.render_mode: str | None = None  # no rendering (PettingZoo and SB3 read this attribute)
         self.possible_agents = list(c.agents.ids)
         self.agents: list[str] = []
         self._obs_space = spaces.Box(-CLIP, CLIP, (self.builder.n_features,), np.float32)

@@ -56,6 +56,25 @@ def test_evaluate_compares_against_the_baselines_and_draws_the_figures(model_dir
     assert (out / "kpis.csv").read_text().startswith("kpi,unit,grid-only,self-consumption,truthful-bidder,ppo")
 
 
+def test_evaluate_accepts_the_model_zip_and_relative_paths(model_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(model_dir.parent)
+    result = runner.invoke(app, ["evaluate", f"{model_dir.name}/model.zip", "--out", "eval-zip"])
+    assert result.exit_code == 0, result.output
+    assert (model_dir.parent / "eval-zip" / "kpis.csv").is_file()
+
+
+def test_the_shared_policy_vecenv_raises_no_render_mode_warning():
+    import warnings
+
+    from powergrid.envs import EnergyMarketEnv
+    from powergrid.envs.gym_faces import SharedPolicyVecEnv
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        venv = SharedPolicyVecEnv(EnergyMarketEnv("community-5"))
+    assert venv.render_mode is None
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
