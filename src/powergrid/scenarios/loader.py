@@ -34,10 +34,74 @@ def _format_validation(err: ValidationError, where: str) -> str:
     return "\n".join(lines)
 
 
+#: The key with which a scenario extends a built-in scenario or another file.
+EXTENDS = "extends"
+
+
+def deep_merge(base: dict, changes: dict) -> dict:
+    """``base`` with ``changes`` applied: mappings are merged key by key (recursively); any other value (lists
+    included, e.g. ``agents``) replaces the base's. Neither input is modified."""
+    out = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _raw_source(ref: Any, where: str, base_dir: Path | None) -> tuple[dict, str, Path | None]:
+    """(mapping, name, folder) of the scenario named by an ``extends`` value: a built-in name or a YAML file
+    (relative to the extending file's folder)."""
+    if not isinstance(ref, str) or not ref:
+        raise ScenarioError(f"invalid scenario {where}: {EXTENDS} must be a built-in scenario name or a YAML file")
+    if ref in builtin_names():
+        text = (resources.files(BUILTIN_PACKAGE) / f"{ref}.yaml").read_text(encoding="utf-8")
+        return yaml.safe_load(text), f"'{ref}'", None
+    path = Path(ref)
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    if path.suffix not in (".yaml", ".yml") and not path.exists():
+        raise ScenarioError(
+            f"invalid scenario {where}: {EXTENDS}: {ref!r} is neither a built-in ({', '.join(builtin_names())}) "
+            "nor a YAML file"
+        )
+    if not path.exists():
+        raise ScenarioError(f"invalid scenario {where}: {EXTENDS}: scenario file not found: {path}")
+    return read_yaml(path), str(path), path.parent.resolve()
+
+
+def _absolute_data_path(raw: dict, base_dir: Path | None) -> dict:
+    """The mapping with a relative ``data.path`` made absolute against ``base_dir`` (the file it was written in)."""
+    data = raw.get("data")
+    if base_dir is None or not isinstance(data, dict) or not isinstance(data.get("path"), str):
+        return raw
+    if Path(data["path"]).is_absolute():
+        return raw
+    return {**raw, "data": {**data, "path": str((base_dir / data["path"]).resolve())}}
+
+
+def resolve_extends(raw: Any, where: str, base_dir: Path | None, chain: tuple[str, ...] = ()) -> Any:
+    """Expand ``extends`` (recursively): the parent's resolved mapping deep-merged with this one's other keys.
+    Relative data paths stay relative to the file that wrote them; a cycle is an error naming the chain."""
+    if not isinstance(raw, dict) or EXTENDS not in raw:
+        return _absolute_data_path(raw, base_dir) if isinstance(raw, dict) else raw
+    parent_raw, parent_where, parent_dir = _raw_source(raw[EXTENDS], where, base_dir)
+    if parent_where in chain or parent_where == where:
+        raise ScenarioError(f"invalid scenario {where}: {EXTENDS} forms a cycle ({' → '.join([*chain, where])})")
+    if not isinstance(parent_raw, dict):
+        raise ScenarioError(f"invalid scenario {parent_where}: the top level must be a mapping")
+    parent = resolve_extends(parent_raw, parent_where, parent_dir, (*chain, where))
+    own = _absolute_data_path({k: v for k, v in raw.items() if k != EXTENDS}, base_dir)
+    return deep_merge(parent, own)
+
+
 def scenario_from_dict(raw: Any, where: str = "(dict)", base_dir: Path | None = None) -> Scenario:
-    """Validate a mapping into a Scenario; relative data paths are resolved against ``base_dir``."""
+    """Validate a mapping into a Scenario; relative data paths are resolved against ``base_dir``. A mapping may
+    ``extends:`` a built-in scenario or another YAML file and give only the fields that change (deep merge)."""
     if not isinstance(raw, dict):
         raise ScenarioError(f"invalid scenario {where}: the top level must be a mapping, got {type(raw).__name__}")
+    raw = resolve_extends(raw, where, base_dir)
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as err:

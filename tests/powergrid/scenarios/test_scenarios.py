@@ -141,3 +141,46 @@ def test_ausgrid_customer_count_must_match_agents(tmp_path):
     raw = tiny_dict(data={"source": "ausgrid", "path": str(tmp_path / "x.csv"), "customers": [1, 2]})
     with pytest.raises(ScenarioError, match="lists 2 customers but the scenario has 8 households"):
         build_community(load_scenario(raw))
+
+
+def test_a_scenario_file_extends_a_builtin_with_only_the_fields_that_change(tmp_path):
+    from powergrid.scenarios import dump_scenario
+
+    path = tmp_path / "cheap.yaml"
+    path.write_text("extends: community-5\nname: cheap\ntariff: {retail: 0.12}\nmarket: {fee_per_kwh: 0.01}\n")
+    spec = load_scenario(path)
+    base = load_scenario("community-5")
+    assert spec.name == "cheap" and spec.tariff.retail == 0.12
+    assert spec.tariff.feed_in == base.tariff.feed_in  # deep merge: the rest of tariff comes from the base
+    assert spec.market.mechanism == base.market.mechanism and spec.market.fee_per_kwh == 0.01
+    assert spec.agents == base.agents and spec.time == base.time
+    resolved = yaml.safe_load(dump_scenario(spec))
+    assert "extends" not in resolved and resolved["tariff"]["retail"] == 0.12
+
+
+def test_extends_chains_files_and_keeps_data_paths_relative_to_their_file(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "base.yaml").write_text(
+        yaml.safe_dump(tiny_dict(data={"source": "table", "path": "profiles.csv"}))
+    )
+    (tmp_path / "child.yaml").write_text("extends: data/base.yaml\nseed: 11\n")
+    spec = load_scenario(tmp_path / "child.yaml")
+    assert spec.seed == 11 and spec.name == "tiny"
+    assert spec.data.path == (tmp_path / "data" / "profiles.csv").resolve()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("extends: community-5\ntarif: {retail: 0.1}\n", r"child\.yaml.*\n  - tarif: unknown field"),
+        ("extends: community-5\ntariff: {retail: -1}\n", r"child\.yaml.*\n  - tariff\.retail: Input should be"),
+        ("extends: no-such-base\n", r"extends: 'no-such-base' is neither a built-in"),
+        ("extends: child.yaml\n", r"extends forms a cycle"),
+        ("extends: [1, 2]\n", r"extends must be a built-in scenario name or a YAML file"),
+    ],
+)
+def test_extends_errors_name_the_users_file_and_field(tmp_path, text, message):
+    path = tmp_path / "child.yaml"
+    path.write_text(text)
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(path)
