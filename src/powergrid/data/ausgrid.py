@@ -1,9 +1,13 @@
 """Loader for Ausgrid "Solar Home Electricity Data" CSV files (kWh per half hour -> mean kW on a TimeGrid).
 
 File layout: line 1 is a free-text title, line 2 the header ``Customer,Generator Capacity,Postcode,
-Consumption Category,date,0:30,...,23:30,0:00,Row Quality``, then one row per customer, day and category
+Consumption Category,date,0:30,...,23:30,0:00[,Row Quality]``, then one row per customer, day and category
 (``GC`` general consumption, ``CL`` controlled load, ``GG`` gross PV generation). Slot labels are interval
 ends: ``0:30`` is 00:00-00:30 and the final ``0:00`` is 23:30-24:00 of the row's date.
+
+The three yearly files of the public data set differ: 2012-13 has the ``Row Quality`` column and dates like
+``1/07/2012``; 2011-12 and 2010-11 have no ``Row Quality`` column, and 2010-11 writes dates like ``1-Jul-10``. All
+three load; a file uses one date format throughout (detected from its first row).
 
 Conventions:
 
@@ -32,6 +36,8 @@ from powergrid.errors import DataError
 SLOT_LABELS: tuple[str, ...] = tuple(f"{(m // 60) % 24}:{m % 60:02d}" for m in range(30, 24 * 60 + 1, 30))
 ID_COLUMNS = ("Customer", "Generator Capacity", "Postcode", "Consumption Category", "date")
 HEADER: tuple[str, ...] = (*ID_COLUMNS, *SLOT_LABELS, "Row Quality")
+#: Date formats of the yearly files: 1/07/2012 (2011-13) and 1-Jul-10 (2010-11).
+DATE_FORMATS = ("%d/%m/%Y", "%d-%b-%y", "%d-%b-%Y", "%d/%m/%y")
 CATEGORIES = ("GC", "CL", "GG")
 _NATIVE_MINUTES = 30
 _FIRST_DATA_LINE = 3  # line 1 title, line 2 header
@@ -62,14 +68,15 @@ def _read(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
     with path.open(encoding="utf-8-sig", newline="") as fh:
         fh.readline()
         header = fh.readline().rstrip("\r\n")
-    if tuple(header.split(",")) != HEADER:
+    columns = tuple(header.split(","))
+    if columns not in (HEADER, HEADER[:-1]):
         raise DataError(f"{name} line 2: header is not the Ausgrid solar-home header {','.join(HEADER[:7])},...")
     try:
         raw = pd.read_csv(
             path,
             skiprows=2,
             header=None,
-            names=list(HEADER),
+            names=list(columns),
             index_col=False,
             skip_blank_lines=False,
             keep_default_na=False,
@@ -85,8 +92,9 @@ def _read(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
     _fail_at(name, raw, ~(cust.notna() & (cust % 1 == 0)), "Customer is not an integer")
     cat = _per_unique(raw["Consumption Category"], lambda u: u.str.strip())
     _fail_at(name, raw, ~cat.isin(CATEGORIES), f"Consumption Category is not one of {CATEGORIES}")
-    date = _per_unique(raw["date"], lambda u: pd.to_datetime(u.str.strip(), format="%d/%m/%Y", errors="coerce"))
-    _fail_at(name, raw, date.isna(), "date is not d/mm/yyyy")
+    fmt = _date_format(raw["date"])
+    date = _per_unique(raw["date"], lambda u: pd.to_datetime(u.str.strip(), format=fmt, errors="coerce"))
+    _fail_at(name, raw, date.isna(), f"date is not like the file's first date ({fmt}: d/mm/yyyy or d-Mon-yy)")
 
     values = np.empty((len(raw), len(SLOT_LABELS)))
     for j, label in enumerate(SLOT_LABELS):
@@ -104,6 +112,15 @@ def _read(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
         c, k, d = rows.iloc[0][["customer", "category", "date"]]
         raise DataError(f"{name} lines {rows['line'].tolist()}: duplicate row for customer {c}, {k}, {d.date()}")
     return ids, values
+
+
+def _date_format(dates: pd.Series) -> str:
+    """The first of ``DATE_FORMATS`` that reads the file's first date (the formats of the yearly files)."""
+    first = next((str(d).strip() for d in dates if isinstance(d, str) and d.strip()), "")
+    for fmt in DATE_FORMATS:
+        if not pd.isna(pd.to_datetime(first, format=fmt, errors="coerce")):
+            return fmt
+    return DATE_FORMATS[0]  # nothing reads it: the first row is reported as not a date
 
 
 def _check_coverage(sel: pd.DataFrame, chosen: list[int], grid: TimeGrid, name: str) -> None:

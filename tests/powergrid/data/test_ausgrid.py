@@ -204,3 +204,26 @@ def test_misaligned_grid_start(csv: Path) -> None:
         load_ausgrid(csv, grid(start="2012-07-01 00:15", step=15, n_steps=4))
     with pytest.raises(DataError, match="60-min boundary"):
         load_ausgrid(csv, grid(start="2012-07-01 00:30", step=60, n_steps=4))
+
+
+@pytest.mark.parametrize("layout", ["2012-13", "2011-12", "2010-11"])
+def test_every_yearly_layout_of_the_public_data_loads_the_same(tmp_path: Path, layout: str) -> None:
+    rows = fixture_rows()
+    header = HEADER
+    if layout != "2012-13":  # no Row Quality column
+        header = header.removesuffix(",Row Quality")
+        rows = [r[:-1] for r in rows]
+    if layout == "2010-11":  # dates like 1-Jul-12
+        rows = [[*r[:4], pd.Timestamp(dt.datetime.strptime(r[4], "%d/%m/%Y")).strftime("%-d-%b-%y"), *r[5:]]
+                for r in rows]  # fmt: skip
+    p = load_ausgrid(write(tmp_path / f"{layout}.csv", rows, header), grid())
+    reference = load_ausgrid(write(tmp_path / "ref.csv", fixture_rows()), grid())
+    np.testing.assert_array_equal(p.load_kw, reference.load_kw)
+    np.testing.assert_array_equal(p.pv_kw, reference.pv_kw)
+
+
+def test_a_date_in_another_format_than_the_files_is_named(tmp_path: Path) -> None:
+    rows = fixture_rows()
+    rows[4][4] = "2-Jul-12"  # the file writes 1/07/2012
+    with pytest.raises(DataError, match=r"line 7: date is not like the file's first date"):
+        load_ausgrid(write(tmp_path / "mixed.csv", rows), grid())
