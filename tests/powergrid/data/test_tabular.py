@@ -154,7 +154,7 @@ def test_iso_text_timestamps_and_offsets(tmp_path: Path) -> None:
     np.testing.assert_allclose(p.pv_kw[:, 0], [0.0, 0.1, 0.2, 0.3])
     df["timestamp"] = df["timestamp"] + "+10:00"
     df.to_csv(tmp_path / "tz.csv", index=False)
-    with pytest.raises(DataError, match="tz.csv line 2: timestamp .* has a UTC offset; timestamps must be naive"):
+    with pytest.raises(DataError, match=r"tz\.csv line 2: timestamp .* has a UTC offset; timestamps must be naive"):
         load_table(tmp_path / "tz.csv", grid(n_steps=4))
 
 
