@@ -98,6 +98,46 @@ def warn_fallbacks(controller: Controller, n_steps: int) -> None:
     )
 
 
+def agent_facts(community: Community) -> dict[str, np.ndarray]:
+    """The ``agents.parquet`` columns (``AGENT_FACTS``) of a community: ids, kinds, feeder bus and phase (as placed
+    for this scenario and seed), PV peak (kW), battery capacity (kWh) and power (kW)."""
+    agents, network, n = community.agents, community.network, community.n_agents
+    bus = np.full(n, -1, dtype=np.int64) if network is None else network.agent_nodes.astype(np.int64)
+    phase = np.full(n, "", dtype=object)
+    if network is not None:
+        known = network.agent_phases >= 0
+        phase[known] = np.array(["a", "b", "c"])[network.agent_phases[known]]
+    return {
+        "id": np.array(agents.ids, dtype=object),
+        "kind": np.array(agents.kinds, dtype=object),
+        "bus": bus,
+        "phase": phase,
+        "pv_peak_kw": agents.pv_peak_kw.astype(float),
+        "battery_kwh": agents.battery.capacity_kwh.astype(float),
+        "battery_kw": agents.battery.power_kw.astype(float),
+    }
+
+
+def run_facts(community: Community, controller: str) -> dict:
+    """The ``run.json`` facts of one controller's run on a community."""
+    from powergrid import __version__
+
+    s = community.scenario
+    return {
+        "scenario": s.name,
+        "controller": controller,
+        "baseline": BASELINE,
+        "seed": s.seed,
+        "mechanism": s.market.mechanism,
+        "feeder": None if s.network is None else s.network.feeder,
+        "n_agents": community.n_agents,
+        "n_steps": community.n_steps,
+        "step_minutes": community.grid.step_minutes,
+        "value_of_lost_load": community.value_of_lost_load,
+        "package_version": __version__,
+    }
+
+
 def run_controllers(
     community: Community,
     controllers: Sequence[str],
@@ -117,7 +157,8 @@ def run_controllers(
             scenario = community.scenario
             writers[name] = RunWriter(out_dirs[name], community.agents.ids, community.grid.index,
                                       ledger_seed=scenario.seed if scenario.ledger else None,
-                                      fee_per_kwh=scenario.market.fee_per_kwh)  # fmt: skip
+                                      fee_per_kwh=scenario.market.fee_per_kwh, agents=agent_facts(community),
+                                      run=run_facts(community, name))  # fmt: skip
         totals[name] = simulate(community, instances[name], writers.get(name), progress)
     outcomes = {}
     scenario_yaml = dump_scenario(community.scenario)

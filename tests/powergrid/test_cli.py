@@ -38,7 +38,7 @@ def test_run_writes_a_run_directory_and_prints_kpis(tiny_yaml, tmp_path):
     kpis = json.loads((out / "kpis.json").read_text())
     assert kpis["community"]["p2p_volume_kwh"] > 0
     assert {p.name for p in out.iterdir()} == {"kpis.json", "scenario.yaml", "timeseries.parquet", "trades.parquet",
-                                              ".heron-output"}  # fmt: skip
+                                              "run.json", "agents.parquet", ".heron-output"}  # fmt: skip
     again = runner.invoke(app, ["run", str(tiny_yaml), "--out", str(out)])
     assert again.exit_code == 2 and "already exists" in again.output
 

@@ -1,9 +1,11 @@
 """Results directories: written atomically, streamed in row groups, read back for analysis.
 
-A run directory holds ``scenario.yaml`` (resolved), ``timeseries.parquet`` (one row per agent per step),
-``trades.parquet`` (one row per trade) and ``kpis.json``. It is built under a temporary name beside its target
-and renamed into place only when complete, so an interrupted run never leaves a directory that looks complete,
-and an existing directory is replaced only when asked to (and only after the new one is complete).
+A run directory holds ``scenario.yaml`` (resolved), ``run.json`` (what the run was: controller, seed, mechanism,
+feeder, package and format version), ``agents.parquet`` (per-agent facts: kind, bus, phase, PV and battery sizes),
+``timeseries.parquet`` (one row per agent per step), ``trades.parquet`` (one row per trade) and ``kpis.json``;
+faces read these and never rebuild the scenario to learn what a run was. It is built under a temporary name
+beside its target and renamed into place only when complete, so an interrupted run never leaves a directory that
+looks complete, and an existing directory is replaced only when asked to (and only after the new one is complete).
 """
 
 from __future__ import annotations
@@ -30,6 +32,13 @@ TRADES = "trades.parquet"
 NETWORK = "network.parquet"
 KPIS = "kpis.json"
 SCENARIO = "scenario.yaml"
+AGENTS = "agents.parquet"
+RUN = "run.json"
+#: Version of the run directory layout (``run.json["format_version"]``).
+FORMAT_VERSION = 2
+#: Columns of ``agents.parquet``: id, kind (text); bus (feeder node id, −1 on a copper plate), phase ("a", "b", "c",
+#: or "" when balanced); pv_peak_kw, battery_kwh, battery_kw (floats).
+AGENT_FACTS = ("id", "kind", "bus", "phase", "pv_peak_kw", "battery_kwh", "battery_kw")
 #: Marker file in every output directory heron-grid writes; ``--overwrite`` replaces only directories that have it.
 MARKER = ".heron-output"
 
@@ -79,9 +88,16 @@ class RunWriter:
 
     def __init__(self, folder: Path, agent_ids: tuple[str, ...], timestamps: pd.DatetimeIndex,
                  rows_per_group: int = 1_000_000, ledger_seed: int | None = None,
-                 fee_per_kwh: float = 0.0) -> None:  # fmt: skip
-        """``ledger_seed``: also record every step's trades in a signed ledger (keys derived from this seed)."""
+                 fee_per_kwh: float = 0.0, agents: dict[str, np.ndarray] | None = None,
+                 run: dict | None = None) -> None:  # fmt: skip
+        """``ledger_seed``: also record every step's trades in a signed ledger (keys derived from this seed).
+        ``agents`` (``AGENT_FACTS`` columns, arrays (N,)) and ``run`` (JSON-ready facts) describe the run; they are
+        written as ``agents.parquet`` and ``run.json`` (with ``format_version``) when given."""
         self.folder = Path(folder)
+        if agents is not None and tuple(agents) != AGENT_FACTS:
+            raise ValueError(f"agents must have the columns {AGENT_FACTS}, got {tuple(agents)}")
+        self._agents = agents
+        self._run = run
         self.ids = agent_ids
         self.n = len(agent_ids)
         self.timestamps = timestamps.to_numpy(dtype="datetime64[us]")
@@ -198,6 +214,12 @@ class RunWriter:
         if self._ledger is not None:
             self._ledger.close()
         (self.folder / SCENARIO).write_text(scenario_yaml, encoding="utf-8")
+        if self._agents is not None:
+            table = pa.table({k: pa.array(np.asarray(v)) for k, v in self._agents.items()})
+            pq.write_table(table, self.folder / AGENTS)
+        if self._run is not None:
+            run = {**self._run, "format_version": FORMAT_VERSION}
+            (self.folder / RUN).write_text(json.dumps(run, indent=2, allow_nan=False), encoding="utf-8")
         (self.folder / KPIS).write_text(json.dumps(kpis, indent=2, allow_nan=False), encoding="utf-8")
 
 

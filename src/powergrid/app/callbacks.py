@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
-import yaml
 from dash import Patch, html, no_update
 
 from powergrid.analytics.aggregate import aggregate_kpis
@@ -27,8 +26,6 @@ from powergrid.app.rundata import RunCache, RunData, baseline_of, seed_siblings,
 from powergrid.app.topology import Topology, community_topology, feeder_topology
 from powergrid.errors import HeronGridError
 from powergrid.scenarios import load_scenario
-from powergrid.scenarios.build import expand_agents
-from powergrid.scenarios.loader import scenario_from_dict
 
 
 class Dashboard:
@@ -49,11 +46,10 @@ class Dashboard:
         with self._lock:
             if key in self._layouts:
                 return self._layouts[key]
-        raw = yaml.safe_load((run.info.path / "scenario.yaml").read_text(encoding="utf-8"))
-        scenario = scenario_from_dict(raw, str(run.info.path / "scenario.yaml"))
-        capacity = expand_agents(scenario).battery.capacity_kwh
-        topo = (community_topology(len(run.agent_ids), scenario.name) if scenario.network is None
-                else feeder_topology(scenario, run.agent_ids))  # fmt: skip
+        info = run.info
+        capacity = run.facts["battery_kwh"].astype(float)
+        topo = (community_topology(len(run.agent_ids), info.scenario) if info.feeder is None
+                else feeder_topology(info.feeder, run.facts["bus"], f"{info.scenario}: {info.feeder}"))  # fmt: skip
         with self._lock:
             self._layouts[key] = (topo, capacity)
         return topo, capacity

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from powergrid.analytics.kpis import KPIReport
-from powergrid.analytics.results import KPIS, NETWORK, SCENARIO, TIMESERIES, TRADES
+from powergrid.analytics.results import AGENT_FACTS, AGENTS, KPIS, NETWORK, RUN, SCENARIO, TIMESERIES, TRADES
 from powergrid.errors import ResultsError
 from powergrid.ledger.store import LEDGER_FILE
 
@@ -45,8 +45,12 @@ class RunInfo:
     n_agents: int
     n_steps: int
     has_ledger: bool
-    has_network: bool
+    feeder: str | None  # the feeder's name, None on a copper plate
     variant: str  # hash of the resolved scenario without its seed: runs that differ only by seed share it
+
+    @property
+    def has_network(self) -> bool:
+        return self.feeder is not None
 
     @property
     def group(self) -> str:
@@ -62,26 +66,27 @@ class RunInfo:
 def read_run_info(folder: Path, key: str) -> RunInfo:
     """The RunInfo of one complete run directory; ResultsError naming the file if it is missing or unreadable."""
     folder = Path(folder)
-    missing = [f for f in (TIMESERIES, TRADES, KPIS, SCENARIO) if not (folder / f).exists()]
+    missing = [f for f in (TIMESERIES, TRADES, KPIS, SCENARIO, RUN, AGENTS) if not (folder / f).exists()]
     if missing:
-        raise ResultsError(f"{folder} is not a complete run directory: missing {', '.join(missing)}")
+        old = " (written by an older version: rerun it)" if RUN in missing else ""
+        raise ResultsError(f"{folder} is not a complete run directory: missing {', '.join(missing)}{old}")
     try:
-        kpis = json.loads((folder / KPIS).read_text(encoding="utf-8"))
+        run = json.loads((folder / RUN).read_text(encoding="utf-8"))
         scenario = yaml.safe_load((folder / SCENARIO).read_text(encoding="utf-8"))
         return RunInfo(
             key=key,
             path=folder,
-            scenario=str(scenario["name"]),
-            controller=str(kpis["controller"]),
-            seed=int(scenario.get("seed", 0)),
-            n_agents=len(kpis["agent_ids"]),
-            n_steps=int(scenario["time"]["n_steps"]),
+            scenario=str(run["scenario"]),
+            controller=str(run["controller"]),
+            seed=int(run["seed"]),
+            n_agents=int(run["n_agents"]),
+            n_steps=int(run["n_steps"]),
             has_ledger=(folder / LEDGER_FILE).exists(),
-            has_network=scenario.get("network") is not None,
+            feeder=run["feeder"],
             variant=scenario_variant(scenario),
         )
     except (ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
-        raise ResultsError(f"{folder}: unreadable {KPIS} or {SCENARIO} ({exc})") from exc
+        raise ResultsError(f"{folder}: unreadable {RUN} or {SCENARIO} ({exc})") from exc
 
 
 def scenario_variant(scenario: dict) -> str:
@@ -159,6 +164,7 @@ class RunData:
     trades: Trades
     kpis: dict
     network: dict[str, np.ndarray] | None  # NETWORK_SERIES columns, (n_steps,)
+    facts: dict[str, np.ndarray]  # agents.parquet: AGENT_FACTS columns (N,), in agent_ids order
 
     @property
     def n_steps(self) -> int:
@@ -220,7 +226,11 @@ def load_run(info: RunInfo) -> RunData:
     if (folder / NETWORK).exists():
         frame = _read_table(folder / NETWORK).to_pandas()
         network = {c: frame[c].to_numpy(dtype=float) for c in frame.columns if c not in ("step", "timestamp")}
-    return RunData(info, ids, timestamps, agent, trades, kpis, network)
+    facts_table = _read_table(folder / AGENTS)
+    facts = {name: facts_table.column(name).to_numpy(zero_copy_only=False) for name in AGENT_FACTS}
+    if tuple(str(x) for x in facts["id"]) != ids:
+        raise ResultsError(f"{folder}: agents in {AGENTS} differ from {KPIS}")
+    return RunData(info, ids, timestamps, agent, trades, kpis, network, facts)
 
 
 def _read_table(path: Path, columns: list[str] | None = None) -> pa.Table:

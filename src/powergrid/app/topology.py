@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from powergrid.network.setup import connect_agents
-from powergrid.scenarios.model import Scenario
+from powergrid.network.feeders import load_feeder
 
 
 @dataclass(frozen=True)
@@ -34,10 +33,10 @@ def community_topology(n_agents: int, name: str) -> Topology:
     return Topology((0.0, 0.0), xy, np.zeros((0, 2)), branches, f"{name}: community (copper plate)")
 
 
-def feeder_topology(scenario: Scenario, agent_ids: tuple[str, ...]) -> Topology:
-    """The scenario's feeder as a tree (x = hops from the source, y = leaf order); households beside their bus."""
-    setup = connect_agents(scenario.network, agent_ids, scenario.seed)
-    data = setup.feeder.input_data
+def feeder_topology(feeder: str, agent_nodes: np.ndarray, title: str) -> Topology:
+    """A feeder (library name) as a tree (x = hops from the source, y = leaf order); households beside their bus
+    (``agent_nodes``: each agent's node id, as recorded in the run's ``agents.parquet``)."""
+    data = load_feeder(feeder).input_data
     node_ids = data["node"]["id"]
     index = {int(n): i for i, n in enumerate(node_ids)}
     edges = []
@@ -50,7 +49,7 @@ def feeder_topology(scenario: Scenario, agent_ids: tuple[str, ...]) -> Topology:
             ]
     root = index[int(data["source"]["node"][0])]
     xy = _tree_layout(len(node_ids), edges, root)
-    agent_bus = np.array([index[int(n)] for n in setup.agent_nodes])
+    agent_bus = np.array([index[int(n)] for n in agent_nodes])
     agent_xy = xy[agent_bus].copy()
     # households at one bus fan out to its right, one below the other
     for bus in np.unique(agent_bus):
@@ -59,8 +58,7 @@ def feeder_topology(scenario: Scenario, agent_ids: tuple[str, ...]) -> Topology:
         agent_xy[members, 1] += (np.arange(members.size) - (members.size - 1) / 2) * 0.35
     branches = np.array([(*xy[a], *xy[b]) for a, b in edges]).reshape(-1, 4)
     households = np.column_stack([xy[agent_bus], agent_xy])
-    name = scenario.network.feeder
-    return Topology(tuple(xy[root]), agent_xy, xy, np.vstack([branches, households]), f"{scenario.name}: {name}")
+    return Topology(tuple(xy[root]), agent_xy, xy, np.vstack([branches, households]), title)
 
 
 def _tree_layout(n: int, edges: list[tuple[int, int]], root: int) -> np.ndarray:

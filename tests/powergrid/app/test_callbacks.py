@@ -196,14 +196,14 @@ def test_broken_run_directories_are_listed_and_shown_not_raised(runs_folder, tmp
 
     from powergrid.errors import ResultsError
 
-    for name in ("good", "bad-kpis", "bad-series"):
+    for name in ("good", "bad-run", "bad-series"):
         shutil.copytree(runs_folder / RUN, tmp_path / name)
-    (tmp_path / "bad-kpis" / "kpis.json").write_text("{not json")
+    (tmp_path / "bad-run" / "run.json").write_text("{not json")
     (tmp_path / "bad-series" / "timeseries.parquet").write_bytes(b"not parquet")
     d = Dashboard(tmp_path)
     options, _ = cb.run_options(d, None)
     assert [o["value"] for o in options] == ["bad-series", "good"]
-    assert len(d.cache.problems) == 1 and "bad-kpis" in d.cache.problems[0] and "kpis.json" in d.cache.problems[0]
+    assert len(d.cache.problems) == 1 and "bad-run" in d.cache.problems[0] and "run.json" in d.cache.problems[0]
     with pytest.raises(ResultsError, match=r"bad-series/timeseries\.parquet is unreadable"):
         cb.timeseries(d, "bad-series", None, [], 0)
     shown = showing_errors(cb.message_figure, str)(lambda key: cb.network(d, key, 0))("bad-series")

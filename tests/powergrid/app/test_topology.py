@@ -3,8 +3,6 @@ from __future__ import annotations
 import numpy as np
 
 from powergrid.app.topology import _tree_layout, community_topology, feeder_topology
-from powergrid.scenarios import load_scenario
-from scenario_factory import tiny_dict
 
 
 def test_community_households_on_a_circle_around_the_grid():
@@ -26,12 +24,35 @@ def test_tree_layout_depths_and_leaf_order():
 
 
 def test_feeder_households_sit_beside_their_bus_deterministically():
-    spec = load_scenario(tiny_dict(network={"feeder": "cigre-lv"}))
-    ids = tuple(f"h{i:03d}" for i in range(8))
-    a, b = feeder_topology(spec, ids), feeder_topology(spec, ids)
+    nodes = np.array([2, 12, 16, 17, 18, 12, 19, 3])  # as a run's agents.parquet records them (two share bus 12)
+    a, b = feeder_topology("cigre-lv", nodes, "t"), feeder_topology("cigre-lv", nodes, "t")
     np.testing.assert_array_equal(a.agent_xy, b.agent_xy)
     assert a.bus_xy.shape[0] == 41 and a.grid_xy == tuple(a.bus_xy[np.argmin(a.bus_xy[:, 0])])
     # each household is linked to a bus 0.45 to its left
     links = a.branches[-8:]
     np.testing.assert_allclose(links[:, 2] - links[:, 0], 0.45)
     np.testing.assert_allclose(links[:, 2:], a.agent_xy)
+
+
+def test_the_run_directory_records_where_each_household_is(tmp_path):
+    import pandas as pd
+
+    from powergrid.scenarios import load_scenario
+    from powergrid.scenarios.build import build_community
+    from powergrid.simulate import write_comparison
+    from scenario_factory import tiny_dict
+
+    raw = tiny_dict(network={"feeder": "cigre-lv"})
+    raw["time"]["n_steps"] = 2
+    spec = load_scenario(raw)
+    write_comparison(spec, ["grid-only"], tmp_path / "run", single=True)
+    facts = pd.read_parquet(tmp_path / "run" / "agents.parquet")
+    placed = build_community(spec).network.agent_nodes
+    np.testing.assert_array_equal(facts["bus"].to_numpy(), placed)
+    assert list(facts.columns) == ["id", "kind", "bus", "phase", "pv_peak_kw", "battery_kwh", "battery_kw"]
+    assert facts["kind"].tolist()[:4] == ["prosumer"] * 4 and facts["battery_kwh"].iloc[0] > 0
+    import json
+
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["feeder"] == "cigre-lv" and run["controller"] == "grid-only" and run["format_version"] >= 2
+    assert run["seed"] == spec.seed and run["mechanism"] == spec.market.mechanism and run["package_version"]
