@@ -22,7 +22,7 @@ from powergrid.app.plots_analysis import (
     wallet_figure,
 )
 from powergrid.app.plots_playback import network_figure, step_marker, timeseries_figure
-from powergrid.app.rundata import RunCache, RunData, baseline_of, seed_siblings, time_label
+from powergrid.app.rundata import RunCache, RunData, baseline_of, pool_runs, seed_siblings, time_label
 from powergrid.app.topology import Topology, community_topology, feeder_topology
 from powergrid.errors import HeronGridError
 from powergrid.scenarios import load_scenario
@@ -191,23 +191,23 @@ def advance(d: Dashboard, key: str | None, step: int, speed: int) -> tuple[int, 
 
 
 def analysis_defaults(d: Dashboard, key: str | None) -> list[str]:
-    """Runs compared by default: those in the selected run's folder and its seed siblings' folders."""
+    """Runs compared by default: every run of the selected run's scenario (the same resolved scenario up to the
+    seed), one per controller and seed — runs in the selected run's folder first. Never another scenario's."""
     if not key:
         return []
-    runs = d.cache.runs()
     info = d.cache.info(key)
-    folders = {s.group for s in seed_siblings(info, runs)} | {info.group}
-    return [r.key for r in runs if r.group in folders]
+    same = sorted((r for r in d.cache.runs() if r.variant == info.variant), key=lambda r: r.group != info.group)
+    chosen: dict[tuple[str, int], str] = {}
+    for r in same:
+        chosen.setdefault((r.controller, r.seed), r.key)
+    return sorted(chosen.values())
 
 
 def analysis(d: Dashboard, keys: list[str] | None, groupby: str) -> tuple[go.Figure, html.Table | str]:
     if not keys:
         return message_figure("choose runs to compare"), ""
-    groups: dict[str, list] = {}
-    for key in keys:
-        info = d.cache.info(key)
-        label = info.controller if groupby == "controller" else info.key
-        groups.setdefault(label, []).append(d.cache.get(key).report())
+    pooled = pool_runs([d.cache.info(key) for key in keys], groupby)
+    groups = {label: [d.cache.get(i.key).report() for i in infos] for label, infos in pooled.items()}
     header = html.Tr([html.Th("KPI"), html.Th("unit"), *[html.Th(f"{g} (n={len(r)})") for g, r in groups.items()]])
     stats = {g: aggregate_kpis(r) for g, r in groups.items()}
     rows = []

@@ -30,6 +30,20 @@ def comparison_figure(reports: dict[str, KPIReport], path: Path, title: str) -> 
     return kpi_bar_panels({name: r.community for name, r in reports.items()}, path, title)
 
 
+def pooled_kpi_figure(stats: dict[str, dict], path: Path, title: str) -> Path:
+    """KPI panels for pooled runs (``stats[label][kpi]``: ``MeanCI`` or NA, from ``aggregate_kpis``): bars are means
+    over seeds, whiskers the confidence intervals (none for a single run); NA is a labelled gap."""
+    from powergrid.analytics.aggregate import MeanCI
+
+    means = {c: {k: v.mean if isinstance(v, MeanCI) else v for k, v in s.items()} for c, s in stats.items()}
+    errors = {
+        c: {k: v.half_width if isinstance(v, MeanCI) and not isinstance(v.half_width, NA) else 0.0
+            for k, v in s.items()}
+        for c, s in stats.items()
+    }  # fmt: skip
+    return kpi_bar_panels(means, path, title, errors)
+
+
 def timeseries_png(run, baseline, path: Path) -> Path:
     """The Playback page's six panels for one run (``run``, ``baseline``: ``powergrid.app.rundata.RunData``)."""
     from powergrid.app.plots_playback import PANELS

@@ -7,13 +7,15 @@ import html
 import os
 from pathlib import Path
 
+import numpy as np
 import plotly.graph_objects as go
 
+from powergrid.analytics.aggregate import aggregate_kpis
 from powergrid.analytics.kpis import KPI_INFO, NA
-from powergrid.app.figures import comparison_figure, timeseries_png
+from powergrid.app.figures import pooled_kpi_figure, timeseries_png
 from powergrid.app.plots_analysis import kpi_bars_figure, savings_ranking_figure
 from powergrid.app.plots_playback import timeseries_figure
-from powergrid.app.rundata import RunData, RunInfo, baseline_of, discover_runs, load_run
+from powergrid.app.rundata import RunData, RunInfo, baseline_of, discover_runs, load_run, pool_runs
 from powergrid.errors import ResultsError
 
 REPORT = "report.html"
@@ -85,22 +87,30 @@ def write_report(paths: list[Path], out: Path | None = None) -> tuple[Path, list
     figures = out / FIGURES
     figures.mkdir(parents=True, exist_ok=True)
     plots: list[tuple[str, go.Figure]] = []
-    labels = {r.info.key: f"{r.info.controller} · seed {r.info.seed}" for r in runs}
-    if len(set(labels.values())) != len(labels):
-        labels = {r.info.key: r.info.key for r in runs}
-    plots.append(("KPIs", kpi_bars_figure({labels[r.info.key]: [r.report()] for r in runs})))
-    pngs = [comparison_figure({labels[r.info.key]: r.report() for r in runs}, figures / "kpis.png",
+    left_out: list[str] = []
+    pooled = pool_runs([r.info for r in runs], "controller")  # seeds pooled within a scenario, like the dashboard
+    reports = {label: [loaded[i.key].report() for i in infos] for label, infos in pooled.items()}
+    n_runs = {label: len(infos) for label, infos in pooled.items()}
+    title = "KPIs: mean ± 95 % CI over seeds" if max(n_runs.values()) > 1 else "KPIs"
+    plots.append((title, kpi_bars_figure(reports)))
+    pngs = [pooled_kpi_figure({label: aggregate_kpis(r) for label, r in reports.items()}, figures / "kpis.png",
                               ", ".join(sorted({r.info.scenario for r in runs})))]  # fmt: skip
     for k, run in enumerate(runs):
         baseline = bases[run.info.key]
         plots.append((f"Time series · {run.info.key}", timeseries_figure(run, baseline)))
-        plots.append((f"Savings ranking · {run.info.key}", savings_ranking_figure(run)))
+        savings = run.report().agents["savings"]
+        if run.info.controller == run.kpis.get("baseline") or not np.isfinite(savings).any():
+            left_out.append(f"Savings ranking · {run.info.key}: left out — the run is its own baseline (grid-only), "
+                            "so every household's savings are 0")  # fmt: skip
+        else:
+            plots.append((f"Savings ranking · {run.info.key}", savings_ranking_figure(run)))
         pngs.append(timeseries_png(run, baseline, figures / f"timeseries-{k + 1}-{run.info.controller}.png"))
     body = []
     for i, (title, fig) in enumerate(plots):
         body.append(f"<h2>{html.escape(title)}</h2>")
         body.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False}))
     listing = "".join(f"<li>{html.escape(r.info.label)}</li>" for r in runs)
+    notes = "".join(f"<p class='left-out'>{html.escape(line)}</p>" for line in left_out)
     page = f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>heron-grid report</title>
 <style>body{{font-family:sans-serif;margin:20px}} table.kpis{{border-collapse:collapse;font-size:13px}}
@@ -108,6 +118,7 @@ table.kpis td,table.kpis th{{border:1px solid #ddd;padding:3px 8px;text-align:ri
 <body><h1>heron-grid report</h1><ul>{listing}</ul>
 <h2>KPIs (savings against each run's baseline)</h2>{_kpi_table(runs)}
 {"".join(body)}
+{notes}
 </body></html>
 """
     html_path = out / REPORT

@@ -104,6 +104,24 @@ def seed_siblings(run: RunInfo, runs: list[RunInfo]) -> list[RunInfo]:
     return [by_seed[s] for s in sorted(by_seed)]
 
 
+def pool_runs(infos: list[RunInfo], groupby: str) -> dict[str, list[RunInfo]]:
+    """Runs grouped for the dashboard's Analysis page and the report: by run (``groupby="run"``), or by controller
+    *within one scenario* (runs that differ only by seed; one run per seed). Labels name the scenario when the
+    runs come from more than one."""
+    if groupby != "controller":
+        return {i.key: [i] for i in infos}
+    variants = list(dict.fromkeys(i.variant for i in infos))
+    names = [next(i.scenario for i in infos if i.variant == v) for v in variants]
+    groups: dict[str, list] = {}
+    for info in infos:
+        scenario = info.scenario if names.count(info.scenario) == 1 else f"{info.scenario} [{info.variant[:6]}]"
+        label = info.controller if len(variants) == 1 else f"{info.controller} · {scenario}"
+        members = groups.setdefault(label, [])
+        if all(m.seed != info.seed for m in members):  # the same seed twice would count one run twice
+            members.append(info)
+    return groups
+
+
 def baseline_of(run: RunInfo, runs: list[RunInfo], controller: str = "grid-only") -> RunInfo | None:
     """The baseline run written beside ``run`` (same folder, same scenario and seed), if any."""
     for other in runs:

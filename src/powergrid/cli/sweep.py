@@ -94,7 +94,7 @@ def _num(value: float | NA) -> str:
 def write_sweep(result: SweepResult, folder: Path, title: str) -> None:
     """``sweep.csv`` (one row per KPI and controller), ``runs.csv`` (one row per run) and ``sweep.png``."""
     from powergrid.analytics.kpis import KPI_INFO, NA
-    from powergrid.scaling.figure import sweep_figure
+    from powergrid.app.figures import pooled_kpi_figure
 
     rows = ["kpi,unit,controller,n,mean,ci_low,ci_high"]
     for kpi, (unit, _) in KPI_INFO.items():
@@ -108,4 +108,4 @@ def write_sweep(result: SweepResult, folder: Path, title: str) -> None:
         for seed, report in zip(result.seeds, reports, strict=True):
             runs.append(",".join([name, str(seed), *(_num(report.community[k]) for k in KPI_INFO)]))
     (folder / RUNS_CSV).write_text("\n".join(runs) + "\n", encoding="utf-8")
-    sweep_figure(result.stats, folder / FIGURE, title)
+    pooled_kpi_figure(result.stats, folder / FIGURE, title)

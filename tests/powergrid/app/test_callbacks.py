@@ -209,3 +209,14 @@ def test_broken_run_directories_are_listed_and_shown_not_raised(runs_folder, tmp
     shown = showing_errors(cb.message_figure, str)(lambda key: cb.network(d, key, 0))("bad-series")
     assert "timeseries.parquet is unreadable" in shown[0].layout.title.text and "unreadable" in shown[1]
     assert showing_errors(str)(lambda: "fine")() == "fine"
+
+
+def test_analysis_never_pools_runs_of_different_scenarios(dashboard):
+    feeder_run = "feeder/truthful-bidder"
+    assert cb.analysis_defaults(dashboard, feeder_run) == [feeder_run]  # only its own scenario
+    assert feeder_run not in cb.analysis_defaults(dashboard, RUN)
+    keys = [*cb.analysis_defaults(dashboard, RUN), feeder_run]
+    fig, table = cb.analysis(dashboard, keys, "controller")
+    labels = list(next(t for t in fig.data if t.name == "cost").x)
+    assert labels == ["grid-only · tiny", "truthful-bidder · tiny", "truthful-bidder · tiny-feeder"]
+    assert "truthful-bidder · tiny (n=2)" in str(table) and "tiny-feeder (n=1)" in str(table)

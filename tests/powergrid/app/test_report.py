@@ -17,7 +17,9 @@ def test_report_of_a_comparison_folder_is_self_contained(runs_folder, tmp_path):
     assert html_path == tmp_path / "cmp" / "report.html"
     text = html_path.read_text(encoding="utf-8")
     assert "<script src=" not in text and "plotly.js v" in text  # plotly.js is inlined: opens offline
-    assert text.count("Plotly.newPlot") == 1 + 2 * 2  # KPI bars, then time series and ranking per run
+    # KPI bars, then time series per run and the savings ranking of the non-baseline run; no empty panel
+    assert text.count("Plotly.newPlot") == 1 + 2 + 1
+    assert "Savings ranking · " in text and "left out — the run is its own baseline" in text
     assert "<td>grid_import_kwh</td>" in text.replace("<td title=", "<td>").replace("'Σ grid import'>", "")
     assert {p.name for p in pngs} == {"kpis.png", "timeseries-1-grid-only.png", "timeseries-2-truthful-bidder.png"}
     assert all(p.read_bytes().startswith(PNG) for p in pngs)
@@ -57,3 +59,12 @@ def test_dashboard_cli_rejects_bad_arguments(tmp_path):
         port = taken.getsockname()[1]
         result = runner.invoke(app, ["dashboard", "--runs", str(tmp_path), "--port", str(port)])
     assert result.exit_code == 2 and f"--port {port}" in result.output
+
+
+def test_report_pools_seeds_of_one_scenario_and_never_across_scenarios(runs_folder, tmp_path):
+    shutil.copytree(runs_folder, tmp_path / "all")
+    html_path, _ = write_report([tmp_path / "all"])
+    text = html_path.read_text(encoding="utf-8")
+    assert "KPIs: mean ± 95 % CI over seeds" in text
+    for label in ("truthful-bidder · tiny", "grid-only · tiny", "truthful-bidder · tiny-feeder"):
+        assert label in text
