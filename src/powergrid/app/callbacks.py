@@ -239,11 +239,12 @@ def ledger(d: Dashboard, key: str | None):
         return "no run selected", None, []
     info = d.cache.info(key)
     if not info.has_ledger:
-        return f"{key} has no ledger (enable `ledger: true` in the scenario)", None, []
+        return f"{info.label}: no ledger (enable `ledger: true` in the scenario)", None, []
     report = verify_ledger(info.path)
     verdict = (f"✔ ledger verified: {report.blocks} blocks (genesis included), {report.trades} trades, "
                f"head {report.head_hash[:16]}…" if report.ok else
                f"✘ ledger verification failed: {'; '.join(report.problems[:5])}")  # fmt: skip
+    verdict = f"{info.label}: {verdict}"
     trades = read_blocks(info.path)
     blocks = trades.groupby(["block", "step", "sim_time"], as_index=False).agg(
         trades=("seq", "size"), kwh=("kwh", "sum"), value=("value", "sum"))  # fmt: skip

@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from powergrid.analytics.kpis import KPI_INFO, NA, KPIReport
+from powergrid.app.colours import colour_of
 
 COMPARISON_KPIS = (
     "cost",
@@ -70,10 +71,9 @@ def _save(fig, path: Path) -> Path:
 
 def _lines(series: dict, folder: Path, name: str, ylabel: str, title: str, transform) -> Path:
     """One line per controller over the held-out steps."""
-    colours = plt.get_cmap("tab10").colors
     fig, ax = plt.subplots(figsize=(11, 4), constrained_layout=True)
-    for i, (label, values) in enumerate(series.items()):
-        ax.plot(transform(values), label=label, color=colours[i % 10], linewidth=1.2)
+    for label, values in series.items():
+        ax.plot(transform(values), label=label, color=colour_of(label), linewidth=1.2)
     ax.set(xlabel="step (held-out days)", ylabel=ylabel, title=title)
     ax.legend()
     return _save(fig, folder / name)
@@ -81,7 +81,6 @@ def _lines(series: dict, folder: Path, name: str, ylabel: str, title: str, trans
 
 def evaluation_figures(grid_import: dict, reward: dict, folder: Path, dt_hours: float) -> list[Path]:
     """The seed's three figures: grid import over time, cumulative reward, total import per controller."""
-    colours = plt.get_cmap("tab10").colors
     paths = [
         _lines(grid_import, folder, "grid_import.png", "community grid import (kW)", "Grid import over time",
                lambda v: v / dt_hours),
@@ -90,7 +89,7 @@ def evaluation_figures(grid_import: dict, reward: dict, folder: Path, dt_hours: 
     ]  # fmt: skip
     fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
     names = list(grid_import)
-    ax.bar(names, [grid_import[n].sum() for n in names], color=[colours[i % 10] for i in range(len(names))])
+    ax.bar(names, [grid_import[n].sum() for n in names], color=[colour_of(n) for n in names])
     ax.set(ylabel="kWh", title="Total grid import per controller")
     paths.append(_save(fig, folder / "total_import.png"))
     return paths
@@ -101,13 +100,12 @@ def kpi_bar_panels(values: dict[str, dict], path: Path, title: str, errors: dict
     NA, shown as a labelled gap); ``errors[name][kpi]`` (same unit) draws whiskers of ± that size."""
     names = list(values)
     fig, axes = plt.subplots(3, 3, figsize=(13, 9), constrained_layout=True)
-    colours = plt.get_cmap("tab10").colors
+    colours = [colour_of(n) for n in names]
     for ax, kpi in zip(axes.flat, COMPARISON_KPIS, strict=True):
         cells = [values[n][kpi] for n in names]
         heights = [0.0 if isinstance(v, NA) else v for v in cells]
         yerr = None if errors is None else [errors[n][kpi] for n in names]
-        bars = ax.bar(range(len(names)), heights, yerr=yerr, capsize=4,
-                      color=[colours[i % 10] for i in range(len(names))])  # fmt: skip
+        bars = ax.bar(range(len(names)), heights, yerr=yerr, capsize=4, color=colours)
         for bar, v in zip(bars, cells, strict=True):
             if isinstance(v, NA):
                 ax.annotate("n/a", (bar.get_x() + bar.get_width() / 2, 0), ha="center", va="bottom", fontsize=8)

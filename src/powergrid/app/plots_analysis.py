@@ -10,6 +10,7 @@ from plotly.subplots import make_subplots
 
 from powergrid.analytics.aggregate import aggregate_kpis
 from powergrid.analytics.kpis import KPI_INFO, NA, KPIReport
+from powergrid.app.colours import colour_of
 from powergrid.app.rundata import RunData, decimate
 
 #: The KPIs compared on the Analysis page (the issue's list: cost … violations).
@@ -21,13 +22,20 @@ ANALYSIS_KPIS = (
 
 def kpi_bars_figure(groups: dict[str, Sequence[KPIReport]], kpis: Sequence[str] = ANALYSIS_KPIS) -> go.Figure:
     """One panel per KPI, one bar per group (a controller or run): the mean over the group's runs, with a 95 %
-    confidence whisker when a group has several seeds. An undefined KPI is a labelled gap, never a zero bar."""
-    cols = 5
-    rows = -(-len(kpis) // cols)
-    titles = [f"{k} ({KPI_INFO[k][0]})" if KPI_INFO[k][0] != "-" else k for k in kpis]
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=0.18, horizontal_spacing=0.05)
+    confidence whisker when a group has several seeds. An undefined KPI is a labelled gap, never a zero bar; a KPI
+    undefined for every group gets no panel, and the title says which were left out and why."""
     stats = {name: aggregate_kpis(reports) for name, reports in groups.items()}
     names = list(groups)
+    empty = [k for k in kpis if all(isinstance(stats[n][k], NA) for n in names)]
+    kpis = [k for k in kpis if k not in empty]
+    cols = 5
+    rows = max(-(-len(kpis) // cols), 1)
+    titles = [f"{k} ({KPI_INFO[k][0]})" if KPI_INFO[k][0] != "-" else k for k in kpis]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=0.18, horizontal_spacing=0.05)
+    if empty:
+        reasons = {k: stats[names[0]][k].reason for k in empty}
+        fig.update_layout(title={"text": "left out, n/a for every run: " + "; ".join(
+            f"{k} ({r})" for k, r in reasons.items()), "font": {"size": 11}})  # fmt: skip
     for i, kpi in enumerate(kpis):
         row, col = divmod(i, cols)
         means, errors, labels = [], [], []
@@ -45,12 +53,17 @@ def kpi_bars_figure(groups: dict[str, Sequence[KPIReport]], kpis: Sequence[str] 
                              hovertemplate="%{x}: %{text}<extra>" + kpi + "</extra>",
                              error_y={"type": "data", "array": [e or 0 for e in errors],
                                       "visible": any(e is not None for e in errors)},
-                             marker={"color": [f"hsl({(37 * j) % 360},55%,50%)" for j in range(len(names))]},
+                             marker={"color": [colour_of(n) for n in names]},
                              showlegend=False), row=row + 1, col=col + 1)  # fmt: skip
         for j, m in enumerate(means):
             if m is None:
                 fig.add_annotation(x=names[j], y=0, text="n/a", showarrow=False, row=row + 1, col=col + 1)
-    fig.update_layout(height=320 * rows, margin={"l": 40, "r": 10, "t": 50, "b": 40}, bargap=0.3)
+    for name in names:  # the legend names the bars: tick labels under each panel would overprint the next row
+        fig.add_trace(go.Bar(x=[None], y=[None], name=name, marker={"color": colour_of(name)}, showlegend=True,
+                             hoverinfo="skip"), row=1, col=1)  # fmt: skip
+    fig.update_xaxes(showticklabels=False)
+    fig.update_layout(height=300 * rows + 40, margin={"l": 40, "r": 10, "t": 50, "b": 20}, bargap=0.3,
+                      legend={"orientation": "h", "y": -0.02, "yanchor": "top"})  # fmt: skip
     return fig
 
 
@@ -62,15 +75,16 @@ def wallet_figure(run: RunData, households: Sequence[str], baseline: RunData | N
     index = {a: i for i, a in enumerate(run.agent_ids)}
     wallet = -np.cumsum(run.agent["cost"], axis=0)
     base = -np.cumsum(baseline.agent["cost"], axis=0) if baseline is not None else None
-    for k, agent in enumerate(households):
-        colour = f"hsl({(47 * k) % 360},60%,45%)"
+    for agent in households:
+        colour = colour_of(agent)
         fig.add_trace(go.Scatter(x=x, y=decimate(wallet[:, index[agent]], max_points, "last"), mode="lines",
                                  name=agent, line={"color": colour}, legendgroup=agent))  # fmt: skip
         if base is not None:
             fig.add_trace(go.Scatter(x=x, y=decimate(base[:, index[agent]], max_points, "last"), mode="lines",
                                      name=f"{agent} baseline", line={"color": colour, "dash": "dash", "width": 1},
                                      legendgroup=agent, showlegend=False))  # fmt: skip
-    fig.update_layout(title={"text": "Wallet: −cumulative cost (currency); dashed: baseline", "font": {"size": 13}},
+    fig.update_layout(title={"text": f"{run.info.label}<br>Wallet: −cumulative headline cost (currency); dashed: "
+                                     "baseline", "font": {"size": 13}},
                       height=420, margin={"l": 50, "r": 10, "t": 40, "b": 30})  # fmt: skip
     return fig
 
@@ -84,7 +98,8 @@ def savings_ranking_figure(run: RunData) -> go.Figure:
     values = savings[order]
     fig = go.Figure(go.Bar(x=ids, y=values, marker={"color": np.where(values >= 0, "#2ca02c", "#d62728")},
                            hovertemplate="%{x}: %{y:.3f}<extra>savings</extra>"))  # fmt: skip
-    fig.update_layout(title={"text": f"Savings ranking vs {run.kpis.get('baseline', 'baseline')} (currency)",
+    fig.update_layout(title={"text": f"{run.info.label}<br>Savings ranking vs {run.kpis.get('baseline', 'baseline')} "
+                                     "(headline cost, currency)",
                              "font": {"size": 13}}, height=360, margin={"l": 50, "r": 10, "t": 40, "b": 60},
                       xaxis={"type": "category"})  # fmt: skip
     return fig

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from powergrid.analytics.aggregate import t_half_width
+from powergrid.app.colours import colour_of
 from powergrid.app.rundata import RunData, decimate, time_label
 from powergrid.app.topology import Topology
 
@@ -17,6 +18,8 @@ from powergrid.app.topology import Topology
 MAX_POINTS = 1500
 #: Trades drawn as arrows at one step (the largest); the rest are counted in the title.
 MAX_ARROWS = 40
+#: Above this many households the network view aggregates them (by bus on a feeder, by sector on a copper plate).
+MAX_MARKERS = 60
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,10 @@ PANELS = (
     Panel("P2P volume (kWh/step)", lambda r: {"P2P volume": r.p2p_volume()}),
 )  # fmt: skip
 
-_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+
+#: Series → the colour key of ``powergrid.app.colours`` (one colour per series in every figure).
+SERIES_COLOUR = {"wallet": "wallet", "grid buy": "import", "grid sell": "export", "stored": "stored",
+                 "production": "production", "consumption": "consumption", "P2P volume": "p2p"}  # fmt: skip
 
 
 def timeseries_figure(run: RunData, baseline: RunData | None = None, seeds: Sequence[RunData] = (),
@@ -52,7 +58,7 @@ def timeseries_figure(run: RunData, baseline: RunData | None = None, seeds: Sequ
     for row, panel in enumerate(PANELS, start=1):
         values = panel.series(run)
         for k, (name, y) in enumerate(values.items()):
-            colour = _COLOURS[(row + k) % len(_COLOURS)]
+            colour = colour_of(SERIES_COLOUR.get(name, name))
             if len(seeds) >= 2:
                 stack = np.stack([panel.series(s)[name] for s in seeds])
                 mean, half = stack.mean(axis=0), t_half_width(stack)
@@ -90,7 +96,16 @@ def network_figure(topology: Topology, run: RunData, step: int, capacity_kwh: np
     as arrows seller → buyer labelled with kWh and price; the grid connection with this step's import/export."""
     step = min(max(step, 0), run.n_steps - 1)
     fig = go.Figure()
+    crowded = topology.groups(MAX_MARKERS)
     segments = topology.branches
+    if crowded is not None:  # households are drawn by group: link each group, not each household
+        gx, gy = topology.grid_xy
+        if topology.agent_group is None:
+            starts = np.broadcast_to([gx, gy], crowded[1].shape)
+        else:
+            starts = crowded[1] - np.array([0.45, 0.0])
+        n_links = len(topology.agent_xy)
+        segments = np.vstack([segments[: len(segments) - n_links], np.column_stack([starts, crowded[1]])])
     if segments.size:
         xs = np.column_stack([segments[:, 0], segments[:, 2], np.full(len(segments), np.nan)]).ravel()
         ys = np.column_stack([segments[:, 1], segments[:, 3], np.full(len(segments), np.nan)]).ravel()
@@ -108,23 +123,45 @@ def network_figure(topology: Topology, run: RunData, step: int, capacity_kwh: np
                              text=[f"grid: import {imported:.2f} kWh, export {exported:.2f} kWh"],
                              textposition="bottom center", showlegend=False))  # fmt: skip
     net = run.net_position
-    scale = float(np.abs(net).max()) or 1.0
     soc_frac = np.divide(run.agent["soc"][step], capacity_kwh, out=np.zeros_like(capacity_kwh),
                          where=capacity_kwh > 0)  # fmt: skip
-    hover = [f"{a}<br>net {n:+.2f} kWh<br>SoC {s:.0%}" + ("" if c > 0 else " (no battery)")
-             for a, n, s, c in zip(run.agent_ids, net[step], soc_frac, capacity_kwh, strict=True)]  # fmt: skip
+    buyer, seller, kwh, price = run.trades.at(step)
+    n_trades = kwh.size
+    if crowded is None:
+        xy, names, members = topology.agent_xy, list(run.agent_ids), np.ones(len(run.agent_ids), dtype=int)
+        step_net, step_soc, group = net[step], soc_frac, np.arange(len(run.agent_ids))
+        scale = float(np.abs(net).max()) or 1.0
+    else:  # too many households for one marker each: one per bus (feeder) or sector (copper plate)
+        group, xy, names = crowded
+        g = len(names)
+        members = np.bincount(group, minlength=g)
+        step_net = np.bincount(group, weights=net[step], minlength=g)
+        step_soc = np.divide(np.bincount(group, weights=run.agent["soc"][step], minlength=g),
+                             np.bincount(group, weights=capacity_kwh, minlength=g),
+                             out=np.zeros(g), where=np.bincount(group, weights=capacity_kwh, minlength=g) > 0)
+        scale = float(np.abs(step_net).max()) or 1.0
+        buyer, seller = group[buyer], group[seller]
+        inside = buyer != seller  # trades within a group are not drawn as arrows
+        pair = buyer[inside] * g + seller[inside]
+        pairs, inverse = np.unique(pair, return_inverse=True)
+        value = np.bincount(inverse, weights=(kwh * price)[inside], minlength=pairs.size)
+        kwh = np.bincount(inverse, weights=kwh[inside], minlength=pairs.size)
+        price = np.divide(value, kwh, out=np.zeros_like(kwh), where=kwh > 0)
+        buyer, seller = pairs // g, pairs % g
+    hover = [f"{a}" + (f" ({m} households)" if m > 1 else "") + f"<br>net {n:+.2f} kWh<br>SoC {s:.0%}"
+             for a, m, n, s in zip(names, members, step_net, step_soc, strict=True)]  # fmt: skip
     fig.add_trace(go.Scatter(
-        x=topology.agent_xy[:, 0], y=topology.agent_xy[:, 1], mode="markers", name="households",
-        marker={"size": 12 + 16 * soc_frac, "color": net[step], "colorscale": "RdBu_r", "cmin": -scale,
+        x=xy[:, 0], y=xy[:, 1], mode="markers", name="households",
+        marker={"size": (12 + 16 * step_soc) if crowded is None else 10 + 14 * np.sqrt(members / members.max()),
+                "color": step_net, "colorscale": "RdBu_r", "cmin": -scale,
                 "cmax": scale, "line": {"width": 1, "color": "#333"},
                 "colorbar": {"title": {"text": "net kWh<br>(+ buys)"}, "thickness": 12}},
         text=hover, hovertemplate="%{text}<extra></extra>", showlegend=False,
     ))  # fmt: skip
-    buyer, seller, kwh, price = run.trades.at(step)
     order = np.argsort(-kwh, kind="stable")[:max_arrows]
     annotations = []
     for b, s, q, p in zip(buyer[order], seller[order], kwh[order], price[order], strict=True):
-        (x0, y0), (x1, y1) = topology.agent_xy[s], topology.agent_xy[b]
+        (x0, y0), (x1, y1) = xy[s], xy[b]
         annotations.append({"x": x1, "y": y1, "ax": x0, "ay": y0, "xref": "x", "yref": "y", "axref": "x",
                             "ayref": "y", "showarrow": True, "arrowhead": 3, "arrowsize": 1.2, "arrowwidth": 1.5,
                             "arrowcolor": "#2ca02c", "text": "", "name": "trade"})  # fmt: skip
@@ -132,8 +169,11 @@ def network_figure(topology: Topology, run: RunData, step: int, capacity_kwh: np
                             "text": f"{q:.2f} kWh @ {p:.3f}", "font": {"size": 9, "color": "#1b5e20"},
                             "bgcolor": "rgba(255,255,255,0.7)", "name": "trade-label"})  # fmt: skip
     more = f" (the {max_arrows} largest of {kwh.size})" if kwh.size > max_arrows else ""
+    if crowded is not None:
+        by = "bus" if topology.agent_group is not None else "sector"
+        more = f"; {len(run.agent_ids)} households shown by {by} ({len(names)} markers), {kwh.size} flows" + more
     fig.update_layout(
-        title={"text": f"{topology.title}<br>step {step} · {time_label(run.timestamps[step])} · {kwh.size} trade(s)"
+        title={"text": f"{topology.title}<br>step {step} · {time_label(run.timestamps[step])} · {n_trades} trade(s)"
                        f"{more}", "font": {"size": 13}, "y": 0.98},
         annotations=annotations, height=560, margin={"l": 10, "r": 10, "t": 80, "b": 10},
         xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x"}, plot_bgcolor="white",

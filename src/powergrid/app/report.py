@@ -63,7 +63,9 @@ def _kpi_table(runs: list[RunData]) -> str:
         cells = []
         for r in runs:
             v = r.report().community[kpi]
-            cells.append(f"<td title='{html.escape(v.reason)}'>n/a</td>" if isinstance(v, NA) else f"<td>{v:.6g}</td>")
+            shown = "0" if not isinstance(v, NA) and abs(v) < 1e-9 else None  # rounding noise, not a quantity
+            cells.append(f"<td title='{html.escape(v.reason)}'>n/a</td>" if isinstance(v, NA)
+                         else f"<td>{shown or format(v, '.6g')}</td>")  # fmt: skip
         rows.append(f"<tr><td title='{html.escape(definition)}'>{kpi}</td><td>{html.escape(unit)}</td>"
                     f"{''.join(cells)}</tr>")  # fmt: skip
     return f"<table class='kpis'><tr><th>KPI</th><th>unit</th>{head}</tr>{''.join(rows)}</table>"

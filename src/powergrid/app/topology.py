@@ -23,6 +23,24 @@ class Topology:
     bus_xy: np.ndarray  # (n_buses, 2); empty for a community without a feeder
     branches: np.ndarray  # (n_branches, 4): x0, y0, x1, y1
     title: str
+    agent_group: np.ndarray | None = None  # (N,) the bus index of each household (feeders); None on a copper plate
+
+    def groups(self, max_markers: int) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+        """How to aggregate a crowded picture: None when every household can have its own marker (N ≤
+        ``max_markers``); else (group of each agent (N,), group positions (G, 2), group labels) — households at one
+        bus on a feeder, or consecutive households in ``max_markers`` sectors of the circle on a copper plate."""
+        n = len(self.agent_xy)
+        if n <= max_markers:
+            return None
+        if self.agent_group is not None:
+            buses, group = np.unique(self.agent_group, return_inverse=True)
+            xy = self.bus_xy[buses] + np.array([0.45, 0.0])
+            labels = [f"bus {int(b)}" for b in buses]
+        else:
+            group = np.arange(n) * max_markers // n
+            xy = np.stack([self.agent_xy[group == g].mean(axis=0) for g in range(max_markers)])
+            labels = [f"sector {g + 1}" for g in range(max_markers)]
+        return group, xy, labels
 
 
 def community_topology(n_agents: int, name: str) -> Topology:
@@ -58,7 +76,7 @@ def feeder_topology(feeder: str, agent_nodes: np.ndarray, title: str) -> Topolog
         agent_xy[members, 1] += (np.arange(members.size) - (members.size - 1) / 2) * 0.35
     branches = np.array([(*xy[a], *xy[b]) for a, b in edges]).reshape(-1, 4)
     households = np.column_stack([xy[agent_bus], agent_xy])
-    return Topology(tuple(xy[root]), agent_xy, xy, np.vstack([branches, households]), title)
+    return Topology(tuple(xy[root]), agent_xy, xy, np.vstack([branches, households]), title, agent_bus)
 
 
 def _tree_layout(n: int, edges: list[tuple[int, int]], root: int) -> np.ndarray:

@@ -146,8 +146,12 @@ def test_analysis_pools_seeds_per_controller(dashboard):
     assert "(n=2)" in str(table)
     fig, _ = cb.analysis(dashboard, keys, "run")
     assert len(next(t for t in fig.data if t.name == "cost").x) == 4
+    assert not any(t.name == "losses_kwh" for t in fig.data)  # undefined for every run: no empty panel …
+    assert "losses_kwh (no feeder in the scenario)" in fig.layout.title.text  # … and the title says why
+    keys = [*keys, "feeder/truthful-bidder"]
+    fig, _ = cb.analysis(dashboard, keys, "run")
     losses = next(t for t in fig.data if t.name == "losses_kwh")
-    assert all(y is None for y in losses.y)  # undefined without a feeder: a gap, not a zero
+    assert sum(y is None for y in losses.y) == 4  # undefined without a feeder: a gap, not a zero
 
 
 def test_households_wallets_and_ranking(dashboard):
@@ -171,7 +175,7 @@ def test_ledger_tab_verifies_and_lists_blocks(dashboard, runs_folder):
     first_step = sorted(trades["step"].unique())[1]
     assert heading.children == "Trades of block 2"
     assert len(rows.children) - 1 == (trades["step"] == first_step).sum()
-    assert "has no ledger" in cb.ledger(dashboard, "feeder/truthful-bidder")[0]
+    assert "no ledger (enable" in cb.ledger(dashboard, "feeder/truthful-bidder")[0]
     assert cb.ledger_trades(dashboard, "feeder/truthful-bidder", 1) is None
 
 
@@ -220,3 +224,39 @@ def test_analysis_never_pools_runs_of_different_scenarios(dashboard):
     labels = list(next(t for t in fig.data if t.name == "cost").x)
     assert labels == ["grid-only · tiny", "truthful-bidder · tiny", "truthful-bidder · tiny-feeder"]
     assert "truthful-bidder · tiny (n=2)" in str(table) and "tiny-feeder (n=1)" in str(table)
+
+
+def test_crowded_network_views_aggregate_households_by_sector_or_bus(dashboard, runs_folder, monkeypatch):
+    import powergrid.app.plots_playback as playback
+
+    monkeypatch.setattr(playback, "MAX_MARKERS", 3)  # 8 households: more than three markers' worth
+    _, trades, _ = read_run(runs_folder / RUN)
+    step = int(trades["step"].value_counts().idxmax())
+    fig, _ = cb.network(dashboard, RUN, step)
+    households = _traces(fig, "households")[0]
+    assert len(households.x) == 3 and "households shown by sector (3 markers)" in fig.layout.title.text
+    series, _, _ = read_run(runs_folder / RUN)
+    now = series[series["step"] == step]
+    total = (now["imported"] + now["bought"] - now["exported"] - now["sold"]).sum()
+    assert sum(households.marker.color) == pytest.approx(total)  # nothing lost by aggregating
+    feeder, _ = cb.network(dashboard, "feeder/truthful-bidder", 12)
+    assert "households shown by bus" in feeder.layout.title.text
+
+
+def test_households_and_ledger_tabs_name_the_run_they_show(dashboard):
+    wallet, ranking = cb.households(dashboard, RUN, BASELINE, ["h000"])
+    label = dashboard.cache.info(RUN).label
+    assert label in wallet.layout.title.text and label in ranking.layout.title.text
+    assert cb.ledger(dashboard, RUN)[0].children.startswith(label)
+
+
+def test_every_figure_gives_a_controller_the_same_colour(dashboard):
+    from powergrid.app.colours import colour_of
+
+    keys = cb.analysis_defaults(dashboard, RUN)
+    fig, _ = cb.analysis(dashboard, keys, "controller")
+    cost = next(t for t in fig.data if t.name == "cost")
+    assert list(cost.marker.color) == [colour_of("grid-only"), colour_of("truthful-bidder")]
+    legend = [t for t in fig.data if t.showlegend]
+    assert [t.name for t in legend] == ["grid-only", "truthful-bidder"]
+    assert all(fig.layout[k].showticklabels is False for k in fig.layout if k.startswith("xaxis"))
