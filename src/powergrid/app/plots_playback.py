@@ -33,7 +33,8 @@ class Panel:
 
 
 PANELS = (
-    Panel("Wallet (−cumulative cost, currency)", lambda r: {"wallet": -np.cumsum(r.community("cost"))}, "last"),
+    Panel("Wallet (−cumulative headline cost, currency)", lambda r: {"wallet": -np.cumsum(r.community("cost"))},
+          "last"),
     Panel("Grid buy (kWh/step)", lambda r: {"grid buy": r.community("imported")}),
     Panel("Grid sell (kWh/step)", lambda r: {"grid sell": r.community("exported")}),
     Panel("Battery storage (kWh)", lambda r: {"stored": r.community("soc")}),

@@ -138,3 +138,58 @@ def test_run_from_parameters_then_play_back(served):
         assert not [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     finally:
         driver.quit()
+
+
+@pytest.fixture
+def mixed_runs(tmp_path):
+    """One folder holding two scenarios' runs (the way results/ fills up): 'tiny' with two seeds, 'zz-other' with
+    one, the dashboard served on it."""
+    import logging
+
+    from werkzeug.serving import make_server
+
+    from powergrid.scenarios import load_scenario
+    from powergrid.simulate import write_comparison
+    from scenario_factory import tiny_dict
+
+    root = tmp_path / "runs"
+    for seed in (3, 4):
+        raw = tiny_dict(ledger=True)
+        raw["time"]["n_steps"] = 24
+        write_comparison(load_scenario(raw, seed=seed), ["truthful-bidder"], root / "mixed" / f"seed{seed}")
+    other = tiny_dict(name="zz-other", tariff={"retail": 0.5, "feed_in": 0.01})
+    other["time"]["n_steps"] = 24
+    write_comparison(load_scenario(other), ["truthful-bidder"], root / "mixed" / "zz-other")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server("127.0.0.1", 0, create_app(root).server, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_analysis_pools_one_scenario_and_tabs_name_their_run(mixed_runs):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = _browser()
+    wait = WebDriverWait(driver, 60, poll_frequency=0.2)
+    run = "mixed/seed3/truthful-bidder"
+    try:
+        driver.get(mixed_runs)
+        tab = "//*[contains(@class,'tab') and normalize-space()='{}']"
+        wait.until(lambda d: d.find_elements(By.XPATH, tab.format("Analysis")))[0].click()
+        wait.until(lambda d: "(n=2)" in d.find_element(By.ID, "analysis-table").text)
+        table = driver.find_element(By.ID, "analysis-table").text
+        assert "truthful-bidder (n=2)" in table and "grid-only (n=2)" in table
+        assert "zz-other" not in table  # never pooled with another scenario
+        cost = next(t for t in _plot(driver, "analysis-graph")["data"] if t["name"] == "cost")
+        assert len(_values(cost["y"])) == 2
+        driver.find_element(By.XPATH, tab.format("Households")).click()
+        wait.until(lambda d: run in ((_plot(d, "wallet-graph") or {}).get("title") or ""))
+        driver.find_element(By.XPATH, tab.format("Ledger")).click()
+        wait.until(lambda d: d.find_element(By.ID, "ledger-verify").text.startswith(run))
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(ARTIFACTS / "dashboard-ledger.png"))
+        assert not [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    finally:
+        driver.quit()

@@ -24,13 +24,14 @@ def rllib_model(ray_local, tmp_path_factory):
     folder = tmp_path_factory.mktemp("rllib")
     scenario = folder / "tiny.yaml"
     scenario.write_text(yaml.safe_dump(tiny_dict()))
-    out = folder / "model"
     # default sizes: 4 episodes per iteration = 96 env steps = 768 agent-steps; 1536 agent-steps = 2 iterations
     args = ["--backend", "rllib", "--timesteps", str(2 * 4 * EPISODE * 8), "--num-env-runners", "1",
-            "--policy", "per-type", "--seed", "1", "--out", str(out)]  # fmt: skip
-    result = runner.invoke(app, ["train", str(scenario), *args])
+            "--policy", "per-type", "--seed", "1", "--out", "models/x"]  # fmt: skip
+    with pytest.MonkeyPatch.context() as mp:  # relative paths, as a user types them (the checkpoint needs a URI)
+        mp.chdir(folder)
+        result = runner.invoke(app, ["train", scenario.name, *args])
     assert result.exit_code == 0, result.output
-    return out
+    return folder / "models" / "x"
 
 
 def test_training_writes_a_model_directory_with_checkpoint_and_ood_stats(rllib_model):
@@ -74,9 +75,10 @@ def test_policy_controller_acts_deterministically_through_the_engine(rllib_model
     assert a.steps_done == 24
 
 
-def test_evaluate_works_on_an_rllib_model_directory(rllib_model, tmp_path):
-    out = tmp_path / "eval"
-    result = runner.invoke(app, ["evaluate", str(rllib_model), "--out", str(out)])
+def test_evaluate_works_on_an_rllib_model_directory(rllib_model, tmp_path, monkeypatch):
+    monkeypatch.chdir(rllib_model.parent)
+    out = rllib_model.parent / "eval"
+    result = runner.invoke(app, ["evaluate", rllib_model.name, "--out", "eval"])
     assert result.exit_code == 0, result.output
     assert (out / "kpis.csv").read_text().startswith("kpi,unit,grid-only,self-consumption,truthful-bidder,ppo")
     assert (out / "grid_import.png").stat().st_size > 5_000
