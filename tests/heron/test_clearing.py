@@ -34,7 +34,8 @@ books = (
 def greedy_reference(q: np.ndarray, p: np.ndarray, k: float) -> tuple[float, float]:
     """Textbook walk: buyers by bid descending, sellers by ask ascending; match while bid >= ask.
 
-    Returns (volume, uniform price) with price = k * last matched bid + (1 - k) * last matched ask (NaN if none).
+    Returns (volume, uniform price): the k-double-auction price ``k * U + (1 - k) * L`` on the clearing interval,
+    ``L = max(last matched ask, next bid)``, ``U = min(last matched bid, next ask)`` (NaN if nothing trades).
     """
     buyers = sorted([(p[i], q[i]) for i in range(len(q)) if q[i] > 0], key=lambda x: -x[0])
     sellers = sorted([(p[i], -q[i]) for i in range(len(q)) if q[i] < 0], key=lambda x: x[0])
@@ -54,8 +55,12 @@ def greedy_reference(q: np.ndarray, p: np.ndarray, k: float) -> tuple[float, flo
         if s_left <= QUANTITY_EPS:
             si += 1
             s_left = sellers[si][1] if si < len(sellers) else 0.0
-    price = float("nan") if last is None else k * last[0] + (1 - k) * last[1]
-    return volume, price
+    if last is None:
+        return volume, float("nan")
+    next_bid = buyers[bi][0] if bi < len(buyers) else -np.inf  # the first buyer with demand left (maybe partial)
+    next_ask = sellers[si][0] if si < len(sellers) else np.inf
+    lower, upper = max(last[1], next_bid), min(last[0], next_ask)
+    return volume, k * upper + (1 - k) * lower
 
 
 def max_min_volume(q: np.ndarray, p: np.ndarray) -> float:
@@ -140,8 +145,33 @@ def test_hand_checked_book():
     p = np.array([0.20, 0.12, 0.05, 0.10, 0.15])
     r = clear_double_auction(q, p)
     assert r.volume == pytest.approx(5.0)
-    assert r.price == pytest.approx(0.11)  # midpoint of the marginal pair (bid 0.12, ask 0.10)
+    # the 0.12 buyer is filled in part: at any price below 0.12 it would want more, so the interval is [0.12, 0.12]
+    assert r.price == pytest.approx(0.12)
     np.testing.assert_allclose(r.filled, [3.0, 1.0, -1.0, -4.0, 1.0])
+
+
+@pytest.mark.parametrize(("k", "price"), [(0.5, 8.0), (0.0, 7.0), (1.0, 9.0)])
+def test_k_double_auction_price_on_the_clearing_interval(k, price):
+    # bids 12 and 7, asks 2 and 9: one unit trades; every price in [max(2, 7), min(12, 9)] = [7, 9] clears
+    r = clear_double_auction(np.array([1.0, 1.0, -1.0, -1.0]), np.array([12.0, 7.0, 2.0, 9.0]), k=k)
+    assert r.volume == 1.0 and r.price == pytest.approx(price)
+
+
+@settings(max_examples=400, deadline=None)
+@given(books, st.sampled_from([0.0, 0.3, 0.5, 1.0]))
+def test_the_uniform_outcome_is_competitive(book, k):
+    """At the price, no buyer bidding above it and no seller asking below it are both left with unfilled orders."""
+    q, p = book
+    r = clear_double_auction(q, p, k=k)
+    price = r.price if r.volume > 0 else np.inf
+    left_b = (q > 0) & (p > price + TOL) & (r.filled < q - 1e-9)
+    left_s = (q < 0) & (p < price - TOL) & (r.filled > q + 1e-9)
+    assert not (left_b.any() and left_s.any())
+    if r.volume <= 0:  # nothing trades only when no bid reaches an ask
+        bids, asks = p[q > 1e-9], p[q < -1e-9]
+        assert not (bids.size and asks.size and bids.max() >= asks.min())
+    else:
+        assert not left_b.any() and not left_s.any()  # at the k-DA price, in-the-money orders all fill
 
 
 def test_marginal_ties_are_shared_pro_rata_not_by_index():

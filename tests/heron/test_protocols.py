@@ -174,20 +174,22 @@ def test_price_response_monotone_non_decreasing(pop: tuple, p1: float, p2: float
 def test_p2p_simple_market() -> None:
     proto = P2PTradingProtocol()
     res = proto.clear(np.array([5.0, -3.0, -4.0, 2.0]), np.array([10.0, 30.0, 20.0, 50.0]), 0.0, 100.0)
-    # sellers: 0 @10 (5 units), 3 @50 (2); buyers: 1 @30 (3), 2 @20 (4) -> 5 units trade at the 0/2 pair
+    # sellers: 0 @10 (5 units), 3 @50 (2); buyers: 1 @30 (3), 2 @20 (4) -> 5 units trade; buyer 2 is filled in
+    # part, so only 20 clears the market (below it buyer 2 would want more): the clearing interval is [20, 20]
     np.testing.assert_allclose(res.traded, [-5.0, 3.0, 2.0, 0.0])
-    assert res.price == pytest.approx(15.0)
-    np.testing.assert_allclose(res.payment, [-75.0, 45.0, 30.0, 0.0])
+    assert res.price == pytest.approx(20.0)
+    np.testing.assert_allclose(res.payment, [-100.0, 60.0, 40.0, 0.0])
     np.testing.assert_allclose(res.fees, 0.0)
 
 
 def test_p2p_fees_keep_individual_rationality() -> None:
     proto = P2PTradingProtocol(fee_per_kwh=6.0)
     res = proto.clear(np.array([5.0, -3.0, -4.0]), np.array([10.0, 30.0, 20.0]), 0.0, 100.0)
-    # seller asks 16, buyer 1 bids 24, buyer 2 bids 14 (no trade)
+    # seller asks 16, buyer 1 bids 24, buyer 2 bids 14 (no trade); the seller is filled in part: price 16, so the
+    # seller nets 16 − 6 = 10 (its valuation) and buyer 1 pays 16 + 6 = 22 ≤ 30
     np.testing.assert_allclose(res.traded, [-3.0, 3.0, 0.0])
     np.testing.assert_allclose(res.fees, [18.0, 18.0, 0.0])
-    assert res.price == pytest.approx(20.0)
+    assert res.price == pytest.approx(16.0)
 
 
 def test_p2p_batch_axis_matches_unbatched() -> None:

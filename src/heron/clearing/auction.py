@@ -6,8 +6,13 @@ better than the marginal price are filled in full; orders *at* the marginal pric
 their quantity, so ties never depend on order index.
 
 Pricing:
-- ``uniform``: every trade at ``k * marginal_bid + (1 - k) * marginal_ask`` (k = 0.5: midpoint of the marginal
-  pair). Individually rational: every filled bid >= price >= every filled ask.
+- ``uniform``: the k-double auction (Chatterjee & Samuelson 1983; Rustichini, Satterthwaite & Williams 1994):
+  every trade at ``k * U + (1 - k) * L`` on the clearing interval ``[L, U]`` of the aggregate curves, with
+  ``L = max(marginal ask, first bid left out)`` and ``U = min(marginal bid, first ask left out)`` (an order partly
+  filled at the margin is "left out" with its remainder). Every price in ``[L, U]`` clears the market: no buyer
+  whose bid is above the price and no seller whose ask is below it is left unfilled while the other side still
+  has such orders. Example: bids 12 and 7, asks 2 and 9 (one unit each): one unit trades, ``[L, U] = [7, 9]`` and
+  the price is 8 at k = 0.5. Individually rational: every filled bid >= price >= every filled ask.
 - ``pay-as-bid``: each matched pair trades at ``k * bid + (1 - k) * ask`` of its own two orders (k = 1: buyers
   pay their bid; k = 0: sellers get their ask). Budget balanced pair by pair.
 """
@@ -19,6 +24,7 @@ from typing import Literal
 import numpy as np
 
 from heron.clearing.book import (
+    QUANTITY_EPS,
     ClearingResult,
     as_book,
     fills_from_trades,
@@ -72,6 +78,7 @@ def clear_double_auction(
     last = np.maximum(last, 0)[:, None]
     marginal_bid = gather(seg_bid, last)[:, 0]
     marginal_ask = gather(seg_ask, last)[:, 0]
+    lower, upper = clearing_interval(bq, bp, sq, sp, volume, marginal_bid, marginal_ask)
 
     # 2. Allocation: strictly-better orders in full, the marginal price level pro rata.
     better_b = bq * (bp > marginal_bid[:, None])
@@ -84,7 +91,7 @@ def clear_double_auction(
     # 3. Pairing: lay the fills on one axis in priority order and cut at every breakpoint.
     pairs = overlap_segments(fill_b, fill_s)
     valid = valid_pairs(pairs, kb, ks)
-    uniform_price = k * marginal_bid + (1.0 - k) * marginal_ask
+    uniform_price = k * upper + (1.0 - k) * lower
     if pricing == "uniform":
         pair_price = np.broadcast_to(uniform_price[:, None], pairs.end.shape)
     else:
@@ -100,3 +107,18 @@ def clear_double_auction(
         volume=traded.reshape(batch_shape),
         trades=trades,
     )
+
+
+def clearing_interval(
+    bq: np.ndarray, bp: np.ndarray, sq: np.ndarray, sp: np.ndarray, volume: np.ndarray, marginal_bid: np.ndarray,
+    marginal_ask: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """``(L, U)`` (M,) of the module docstring: the prices at which the aggregate demand and supply curves both
+    allow the traded ``volume``. Sides are in priority order (buyers by bid descending, sellers ascending)."""
+    tol = QUANTITY_EPS * np.maximum(volume, 1.0)[:, None]
+    next_b = (np.cumsum(bq, axis=-1) <= volume[:, None] + tol).sum(axis=-1)  # first buyer with demand left
+    next_s = (np.cumsum(sq, axis=-1) <= volume[:, None] + tol).sum(axis=-1)
+    kb, ks = bq.shape[-1], sq.shape[-1]
+    next_bid = np.where(next_b < kb, gather(bp, np.minimum(next_b, kb - 1)[:, None])[:, 0], -np.inf)
+    next_ask = np.where(next_s < ks, gather(sp, np.minimum(next_s, ks - 1)[:, None])[:, 0], np.inf)
+    return np.maximum(marginal_ask, next_bid), np.minimum(marginal_bid, next_ask)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from heron.clearing import ClearingResult, Trades, clear_double_auction
+from heron.clearing import ClearingResult, Trades, clear_double_auction, fee_adjusted_limits, settle_trades
 from heron.clearing.auction import Pricing
 
 
@@ -72,22 +72,17 @@ class P2PTradingProtocol:
         if np.isnan(mp[net != 0]).any():
             raise ValueError("marginal_price is NaN for a peer with a non-zero position")
         valuation = np.clip(np.nan_to_num(mp), price_floor, price_cap)
-        limit = valuation + np.sign(net) * self.fee_per_kwh  # sellers (net > 0) ask higher, buyers bid lower
+        limit = fee_adjusted_limits(-net, valuation, self.fee_per_kwh)  # sellers (net > 0) ask higher, buyers lower
         result = clear_double_auction(-net, limit, k=self.k, pricing=self.pricing)
-        n = net.shape[-1]
-        m = int(np.prod(net.shape[:-1], dtype=int))
-        t = result.trades
-        value = t.quantity * t.price
-        payment = (np.bincount(t.market * n + t.buyer, weights=value, minlength=m * n)
-                   - np.bincount(t.market * n + t.seller, weights=value, minlength=m * n)).astype(float)  # fmt: skip
+        payment, fees = settle_trades(result.trades, net.shape, self.fee_per_kwh)
         return P2PResult(
             traded=result.filled,
-            payment=payment.reshape(net.shape),
-            fees=self.fee_per_kwh * np.abs(result.filled),
+            payment=payment,
+            fees=fees,
             price=result.price,
             volume=result.volume,
             limit_price=limit,
-            trades=t,
+            trades=result.trades,
             clearing=result,
         )
 

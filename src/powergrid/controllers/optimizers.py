@@ -55,12 +55,15 @@ def _orders(obs: Observation, battery: np.ndarray, p2p_worth: bool) -> Actions:
 
 
 def p2p_open(community: Community, start: int, stop: int) -> np.ndarray:
-    """(stop − start,) 1.0 where P2P trade can clear and pays for the community at the step (a mechanism is set
-    and retail − feed-in exceeds both sides' fees), else 0.0."""
+    """(stop − start,) 1.0 where P2P trade can clear and pays for the community at the step, else 0.0: a mechanism
+    is set, the price band holds both sides' fees (the one fee rule: bid − fee ≥ ask + fee for a bid at the cap
+    and an ask at the floor), and retail − feed-in exceeds the two fees."""
     if community.market.mechanism == "none":
         return np.zeros(stop - start)
+    fees = 2.0 * community.market.fee_per_kwh
+    band = community.price_cap[start:stop] - community.price_floor[start:stop]
     spread = community.tariff.retail[start:stop] - community.tariff.feed_in[start:stop]
-    return (spread > 2.0 * community.market.fee_per_kwh).astype(float)
+    return ((band >= fees) & (spread > fees)).astype(float)
 
 
 def first_range(obs: Observation) -> tuple[np.ndarray, np.ndarray]:

@@ -1,9 +1,14 @@
 """P2P mechanisms on one community step: energy orders in kWh, prices in currency/kWh.
 
-``uniform`` and ``pay-as-bid`` are heron's double auction; ``mid-market`` (the middle of the price band) and
-``sdr`` (supply-demand ratio) are posted prices that ignore limit prices; ``none`` has no P2P market. The caller
-(the FeasibilityFilter) keeps limit prices inside the band ``[price_floor, price_cap]`` (itself inside
-``[feed_in, retail]``), so every trade price lies in the band.
+``uniform`` (the k-double auction on the clearing interval) and ``pay-as-bid`` are heron's double auction;
+``mid-market`` (the middle of the price band) and ``sdr`` (supply-demand ratio) are posted prices that ignore limit
+prices; ``none`` has no P2P market. The caller (the FeasibilityFilter) keeps limit prices inside the band
+``[price_floor, price_cap]`` (itself inside ``[feed_in, retail]``).
+
+Fees follow heron's one fee rule (``heron.clearing.fees``): the book sees bids lowered and asks raised by the fee,
+posted prices lie in the band shrunk by the fee on both sides, so counting fees no buyer pays more per kWh than its
+bid (≤ retail) and no seller receives less than its ask (≥ feed-in); payments and fees come from one settlement of
+the trade list (``settle_trades``).
 """
 
 from __future__ import annotations
@@ -16,7 +21,10 @@ from heron.clearing import (
     Trades,
     clear_double_auction,
     clear_posted_price,
+    fee_adjusted_limits,
+    fee_band,
     mid_band_price,
+    settle_trades,
     supply_demand_ratio_price,
 )
 from powergrid.scenarios.model import MarketConfig
@@ -47,30 +55,31 @@ def clear_market(
 ) -> MarketOutcome:
     """Clear the step's orders (+ buy / − sell, kWh) with the scenario's mechanism."""
     n = order_kwh.shape[0]
+    fee = config.fee_per_kwh
     if config.mechanism == "none" or not ((order_kwh > 0).any() and (order_kwh < 0).any()):
         zeros = np.zeros(n)
         return MarketOutcome(zeros, zeros.copy(), zeros.copy(), zeros.copy(), float("nan"), _no_trades())
     if config.mechanism in ("uniform", "pay-as-bid"):
-        result = clear_double_auction(order_kwh, limit_price, k=config.k, pricing=config.mechanism)
+        limits = fee_adjusted_limits(order_kwh, limit_price, fee)
+        result = clear_double_auction(order_kwh, limits, k=config.k, pricing=config.mechanism)
     else:
+        lo, hi = fee_band(price_floor, price_cap, fee)
+        if lo > hi:  # the fees exceed the price band: no trade leaves both sides better off
+            zeros = np.zeros(n)
+            return MarketOutcome(zeros, zeros.copy(), zeros.copy(), zeros.copy(), float("nan"), _no_trades())
         if config.mechanism == "mid-market":
-            posted = mid_band_price(price_floor, price_cap)
+            posted = mid_band_price(lo, hi)
         else:
             supply = -order_kwh[order_kwh < 0].sum()
             demand = order_kwh[order_kwh > 0].sum()
-            posted = supply_demand_ratio_price(supply, demand, price_floor, price_cap)
+            posted = supply_demand_ratio_price(supply, demand, lo, hi)
         result = clear_posted_price(order_kwh, np.asarray(posted, dtype=float))
-    trades = result.trades
-    value = trades.quantity * trades.price
-    paid = np.bincount(trades.buyer, weights=value, minlength=n)
-    received = np.bincount(trades.seller, weights=value, minlength=n)
-    bought = np.maximum(result.filled, 0.0)
-    sold = np.maximum(-result.filled, 0.0)
+    payment, fees = settle_trades(result.trades, order_kwh.shape, fee)
     return MarketOutcome(
-        bought_kwh=bought,
-        sold_kwh=sold,
-        p2p_payment=paid - received,
-        fees=config.fee_per_kwh * (bought + sold),
+        bought_kwh=np.maximum(result.filled, 0.0),
+        sold_kwh=np.maximum(-result.filled, 0.0),
+        p2p_payment=payment,
+        fees=fees,
         price=float(result.price),
-        trades=trades,
+        trades=result.trades,
     )

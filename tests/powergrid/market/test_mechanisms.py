@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from powergrid.market import clear_market
 from powergrid.scenarios.model import MarketConfig
@@ -34,9 +36,10 @@ def test_posted_prices():
 
 def test_uniform_payments_per_agent():
     out = clear_market(MarketConfig(mechanism="uniform"), ORDERS, LIMITS, 0.05, 0.30)
-    # Buyers at 0.25 (3) and 0.20 (1); sellers 0.08 (2) and 0.10 (1): 3 kWh trade, marginal pair 0.25 / 0.10.
-    assert out.price == pytest.approx(0.175)
-    np.testing.assert_allclose(out.p2p_payment, [3 * 0.175, 0.0, -2 * 0.175, -0.175, 0.0])
+    # Buyers at 0.25 (3) and 0.20 (1); sellers 0.08 (2) and 0.10 (1): 3 kWh trade (all supply). Below 0.20 the
+    # 0.20 buyer would also buy: the clearing interval is [max(0.10, 0.20), 0.25], the k = 0.5 price 0.225.
+    assert out.price == pytest.approx(0.225)
+    np.testing.assert_allclose(out.p2p_payment, [3 * 0.225, 0.0, -2 * 0.225, -0.225, 0.0])
 
 
 def test_no_market_and_one_sided_books_trade_nothing():
@@ -44,3 +47,33 @@ def test_no_market_and_one_sided_books_trade_nothing():
     assert none.bought_kwh.sum() == 0 and np.isnan(none.price) and len(none.trades) == 0
     buyers_only = clear_market(MarketConfig(), np.array([1.0, 2.0]), np.array([0.2, 0.2]), 0.05, 0.30)
     assert buyers_only.bought_kwh.sum() == 0
+
+
+@pytest.mark.parametrize("mechanism", ["uniform", "pay-as-bid", "mid-market", "sdr"])
+def test_fees_larger_than_half_the_band_stop_every_trade(mechanism):
+    # the issue's example: feed-in 0.05, retail 0.15 and a fee of 0.08 per side: any trade would leave both worse
+    orders, limits = np.array([4.0, 3.1, -5.0, -2.1]), np.array([0.15, 0.15, 0.05, 0.05])
+    out = clear_market(MarketConfig(mechanism=mechanism, fee_per_kwh=0.08), orders, limits, 0.05, 0.15)
+    assert out.bought_kwh.sum() == 0 and out.fees.sum() == 0 and len(out.trades) == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.floats(-5, 5).filter(lambda x: abs(x) > 1e-3), min_size=2, max_size=10),
+    st.lists(st.floats(0.05, 0.30), min_size=10, max_size=10),
+    st.floats(0.0, 0.12),
+    st.sampled_from(["uniform", "pay-as-bid", "mid-market", "sdr"]),
+)
+def test_individual_rationality_counting_fees(orders, limits, fee, mechanism):
+    """Counting fees, no buyer pays more per kWh than its bid (≤ retail) and no seller gets less than its ask
+    (≥ feed-in); posted prices: no buyer above the cap, no seller below the floor."""
+    q = np.array(orders)
+    p = np.array(limits[: len(orders)])
+    out = clear_market(MarketConfig(mechanism=mechanism, fee_per_kwh=fee), q, p, 0.05, 0.30)
+    t = out.trades
+    high = p[t.buyer] if mechanism in ("uniform", "pay-as-bid") else np.full(len(t), 0.30)
+    low = p[t.seller] if mechanism in ("uniform", "pay-as-bid") else np.full(len(t), 0.05)
+    assert np.all(t.price + fee <= high + 1e-12)
+    assert np.all(t.price - fee >= low - 1e-12)
+    assert out.p2p_payment.sum() == pytest.approx(0.0, abs=1e-12)
+    np.testing.assert_allclose(out.fees, fee * (out.bought_kwh + out.sold_kwh), atol=1e-12)
