@@ -33,6 +33,7 @@ test: $(STAMP) browser
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_throughput.py
+	$(BIN)/python benchmarks/clearing_throughput.py
 	$(BIN)/python benchmarks/network_throughput.py
 	$(BIN)/python benchmarks/ledger_throughput.py
 	$(BIN)/python benchmarks/dashboard_load.py --browser

@@ -34,7 +34,7 @@ def check_step_balances(
     both = np.minimum(r.charge, r.discharge).max()
     outside = max((fleet.soc_min_kwh - r.soc).max(), (r.soc - fleet.soc_max_kwh).max())
     p2p_energy = abs(r.bought.sum() - r.sold.sum())
-    p2p_money = abs(r.p2p_payment.sum())
+    p2p_money = abs(r.p2p_payment.sum() - r.market_surplus)
     if (
         worst_gap <= TOLERANCE
         and lowest >= -TOLERANCE
@@ -89,5 +89,7 @@ def _raise_first_violation(r, pv_available, fleet, stored, energy, pv_gap, ids) 
     bought, sold = r.bought.sum(), r.sold.sum()
     if abs(bought - sold) > TOLERANCE * max(1.0, bought):
         raise ConservationError(f"P2P energy at step {t}: bought {bought:.12g} != sold {sold:.12g} kWh")
-    paid = r.p2p_payment.sum()
-    raise ConservationError(f"P2P money at step {t}: buyers paid {paid:.12g} more than sellers received")
+    paid = r.p2p_payment.sum() - r.market_surplus
+    raise ConservationError(
+        f"P2P money at step {t}: buyers paid {paid:.12g} more than sellers received and the operator kept"
+    )

@@ -37,7 +37,7 @@ def check_physics(engine: CommunityEngine, r, soc_before: np.ndarray) -> None:
                                - r.discharge / fleet.discharge_efficiency, atol=TOL)  # fmt: skip
     assert np.all(np.minimum(r.charge, r.discharge) <= TOL)
     assert abs(r.bought.sum() - r.sold.sum()) <= TOL
-    assert abs(r.p2p_payment.sum()) <= TOL
+    assert abs(r.p2p_payment.sum() - r.market_surplus) <= TOL  # McAfee: the operator keeps the spread
     # Nobody sells more than their physical surplus, nobody buys beyond their deficit.
     assert np.all(r.sold <= np.maximum(r.pv + r.curtailed + r.discharge - r.load - r.charge, 0) + TOL)
     if r.trades.quantity.size:
@@ -47,7 +47,7 @@ def check_physics(engine: CommunityEngine, r, soc_before: np.ndarray) -> None:
     )
 
 
-@pytest.mark.parametrize("mechanism", ["uniform", "pay-as-bid", "mid-market", "sdr", "none"])
+@pytest.mark.parametrize("mechanism", ["uniform", "pay-as-bid", "mcafee", "mid-market", "sdr", "none"])
 def test_conservation_under_random_actions(mechanism):
     raw = tiny_dict(market={"mechanism": mechanism, "fee_per_kwh": 0.01},
                     grid={"import_capacity_kw": 2.5, "export_capacity_kw": 3.0})  # fmt: skip
@@ -129,21 +129,29 @@ def test_balance_checker_names_agent_step_and_terms(tiny_community, monkeypatch)
         engine.step(Actions.idle(tiny_community.n_agents))
 
 
-def test_truthful_bidders_trade_at_the_band_midpoint(tiny_community):
+def test_truthful_bidders_meet_at_the_competitive_price(tiny_community):
+    """Everybody bids the cap and asks the floor: the scarce side sets the k-double-auction price — the cap when
+    demand exceeds supply, the floor when supply exceeds demand, the middle of the band when they are equal."""
     engine = CommunityEngine(tiny_community)
     from powergrid.controllers import make_controller
 
     ctrl = make_controller("truthful-bidder")
     ctrl.reset(tiny_community)
-    prices = []
+    seen = set()
     while not engine.done:
         obs = engine.observe()
         r = engine.step(ctrl.act(obs), obs)
-        if r.trades.quantity.size:
-            prices.append((r.trades.price, 0.5 * (obs.price_floor + obs.price_cap)))
-    assert prices, "the tiny community must trade"
-    for got, mid in prices:
-        np.testing.assert_allclose(got, mid)
+        if not r.trades.quantity.size:
+            continue
+        demand, supply = r.order[r.order > 0].sum(), -r.order[r.order < 0].sum()
+        if demand > supply + 1e-9:
+            expected, seen = obs.price_cap, seen | {"cap"}
+        elif supply > demand + 1e-9:
+            expected, seen = obs.price_floor, seen | {"floor"}
+        else:
+            expected = 0.5 * (obs.price_floor + obs.price_cap)
+        np.testing.assert_allclose(r.trades.price, expected)
+    assert seen == {"cap", "floor"}, "the tiny community must see both scarcities"
 
 
 def test_controllers_rank_as_expected(tiny_community):

@@ -4,12 +4,14 @@ from heron.clearing.auction import clear_double_auction
 from heron.clearing.book import ClearingResult, Trades
 from heron.clearing.fees import fee_adjusted_limits, fee_band, settle_trades
 from heron.clearing.posted import clear_posted_price, mid_band_price, supply_demand_ratio_price
+from heron.clearing.reduction import clear_trade_reduction
 
 __all__ = [
     "ClearingResult",
     "Trades",
     "clear_double_auction",
     "clear_posted_price",
+    "clear_trade_reduction",
     "fee_adjusted_limits",
     "fee_band",
     "mid_band_price",

@@ -38,14 +38,16 @@ class ClearingResult:
     """Outcome of clearing: per-order signed fills (+ bought, − sold), per-market price and volume, trades.
 
     ``price`` is the uniform/posted price of each market (NaN where nothing traded, and for discriminatory
-    pricing); ``volume`` the traded quantity of each market. Fills are the sums of the trades, so budget and
-    quantity balance hold by construction.
+    pricing); ``volume`` the traded quantity of each market. Fills are the sums of the trades, so quantity balance
+    holds by construction. ``seller_price`` (markets,) is set only where sellers receive another price than buyers
+    pay (the trade-reduction auction: the difference stays with the market operator); None = the trade prices.
     """
 
     filled: np.ndarray
     price: np.ndarray
     volume: np.ndarray
     trades: Trades
+    seller_price: np.ndarray | None = None
 
 
 def as_book(quantity: np.ndarray, price: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:

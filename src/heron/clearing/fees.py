@@ -26,15 +26,20 @@ def fee_band(lo: np.ndarray, hi: np.ndarray, fee_per_unit: float) -> tuple[np.nd
     return np.asarray(lo, dtype=float) + fee_per_unit, np.asarray(hi, dtype=float) - fee_per_unit
 
 
-def settle_trades(trades: Trades, shape: tuple[int, ...], fee_per_unit: float) -> tuple[np.ndarray, np.ndarray]:
-    """(payment, fees) per order, arrays of ``shape`` (..., N) (the book's): payment + paid / − received (sums to 0
-    per market: budget balanced), fees = ``fee_per_unit`` × the units each order traded (>= 0)."""
+def settle_trades(
+    trades: Trades, shape: tuple[int, ...], fee_per_unit: float, seller_price: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(payment, fees) per order, arrays of ``shape`` (..., N) (the book's): payment + paid / − received, fees =
+    ``fee_per_unit`` × the units each order traded (>= 0). Buyers pay the trade prices; sellers receive them too
+    (payments sum to 0 per market: budget balanced) unless ``seller_price`` (markets,) says otherwise (the
+    trade-reduction auction; payments then sum to the operator's surplus)."""
     n = shape[-1] if shape else 0
     m = int(np.prod(shape[:-1], dtype=int)) if shape else 0
     value = trades.quantity * trades.price
+    sold_value = value if seller_price is None else trades.quantity * np.asarray(seller_price)[trades.market]
     flat = m * n
     paid = np.bincount(trades.market * n + trades.buyer, weights=value, minlength=flat)
-    received = np.bincount(trades.market * n + trades.seller, weights=value, minlength=flat)
+    received = np.bincount(trades.market * n + trades.seller, weights=sold_value, minlength=flat)
     units = np.bincount(trades.market * n + trades.buyer, weights=trades.quantity, minlength=flat) + np.bincount(
         trades.market * n + trades.seller, weights=trades.quantity, minlength=flat
     )

@@ -58,7 +58,7 @@ def p2p_open(community: Community, start: int, stop: int) -> np.ndarray:
     """(stop − start,) 1.0 where P2P trade can clear and pays for the community at the step, else 0.0: a mechanism
     is set, the price band holds both sides' fees (the one fee rule: bid − fee ≥ ask + fee for a bid at the cap
     and an ask at the floor), and retail − feed-in exceeds the two fees."""
-    if community.market.mechanism == "none":
+    if community.market.mechanism in ("none", "mcafee"):  # trade reduction leaves out orders at the cap and floor
         return np.zeros(stop - start)
     fees = 2.0 * community.market.fee_per_kwh
     band = community.price_cap[start:stop] - community.price_floor[start:stop]

@@ -49,6 +49,7 @@ class StepResult:
     unserved_cost: np.ndarray  # value of lost load × unserved
     co2_kg: np.ndarray
     clearing_price: float  # uniform/posted P2P price of the step (NaN if no trade or discriminatory)
+    market_surplus: float  # currency buyers paid beyond what sellers received (kept by the market operator)
     retail: float
     feed_in: float
     carbon_kg_per_kwh: float
@@ -201,6 +202,7 @@ class CommunityEngine:
             unserved_cost=settled.unserved * c.value_of_lost_load,
             co2_kg=settled.imported * obs.carbon_kg_per_kwh,
             clearing_price=market.price,
+            market_surplus=market.operator_surplus,
             retail=obs.retail,
             feed_in=obs.feed_in,
             carbon_kg_per_kwh=obs.carbon_kg_per_kwh,

@@ -1,6 +1,8 @@
 """P2P mechanisms on one community step: energy orders in kWh, prices in currency/kWh.
 
 ``uniform`` (the k-double auction on the clearing interval) and ``pay-as-bid`` are heron's double auction;
+``mcafee`` is McAfee's trade-reduction auction (truthful; the marginal traders are left out and the operator keeps
+the spread between the marginal bid and ask);
 ``mid-market`` (the middle of the price band) and ``sdr`` (supply-demand ratio) are posted prices that ignore limit
 prices; ``none`` has no P2P market. The caller (the FeasibilityFilter) keeps limit prices inside the band
 ``[price_floor, price_cap]`` (itself inside ``[feed_in, retail]``).
@@ -21,6 +23,7 @@ from heron.clearing import (
     Trades,
     clear_double_auction,
     clear_posted_price,
+    clear_trade_reduction,
     fee_adjusted_limits,
     fee_band,
     mid_band_price,
@@ -34,7 +37,9 @@ from powergrid.scenarios.model import MarketConfig
 class MarketOutcome:
     """One step's P2P result. Arrays (N,): kWh bought and sold, net P2P payment (+ paid, currency), fees paid.
 
-    ``trades`` holds buyer, seller, kWh and price per trade; ``price`` is the uniform/posted price (NaN if none).
+    ``trades`` holds buyer, seller, kWh and price per trade (the buyer's price); ``price`` is the uniform/posted
+    price (NaN if none). ``operator_surplus`` (currency) is what buyers paid beyond what sellers received (McAfee's
+    trade reduction; 0 for the budget-balanced mechanisms).
     """
 
     bought_kwh: np.ndarray
@@ -43,6 +48,7 @@ class MarketOutcome:
     fees: np.ndarray
     price: float
     trades: Trades
+    operator_surplus: float = 0.0
 
 
 def _no_trades() -> Trades:
@@ -62,6 +68,8 @@ def clear_market(
     if config.mechanism in ("uniform", "pay-as-bid"):
         limits = fee_adjusted_limits(order_kwh, limit_price, fee)
         result = clear_double_auction(order_kwh, limits, k=config.k, pricing=config.mechanism)
+    elif config.mechanism == "mcafee":
+        result = clear_trade_reduction(order_kwh, fee_adjusted_limits(order_kwh, limit_price, fee))
     else:
         lo, hi = fee_band(price_floor, price_cap, fee)
         if lo > hi:  # the fees exceed the price band: no trade leaves both sides better off
@@ -74,7 +82,7 @@ def clear_market(
             demand = order_kwh[order_kwh > 0].sum()
             posted = supply_demand_ratio_price(supply, demand, lo, hi)
         result = clear_posted_price(order_kwh, np.asarray(posted, dtype=float))
-    payment, fees = settle_trades(result.trades, order_kwh.shape, fee)
+    payment, fees = settle_trades(result.trades, order_kwh.shape, fee, result.seller_price)
     return MarketOutcome(
         bought_kwh=np.maximum(result.filled, 0.0),
         sold_kwh=np.maximum(-result.filled, 0.0),
@@ -82,4 +90,5 @@ def clear_market(
         fees=fees,
         price=float(result.price),
         trades=result.trades,
+        operator_surplus=float(payment.sum()) if result.seller_price is not None else 0.0,
     )

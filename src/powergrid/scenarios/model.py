@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 AgentKind = Literal["prosumer", "pv-only", "consumer", "storage"]
-Mechanism = Literal["uniform", "pay-as-bid", "mid-market", "sdr", "none"]
+Mechanism = Literal["uniform", "pay-as-bid", "mcafee", "mid-market", "sdr", "none"]
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]

@@ -62,7 +62,7 @@ def test_fees_larger_than_half_the_band_stop_every_trade(mechanism):
     st.lists(st.floats(-5, 5).filter(lambda x: abs(x) > 1e-3), min_size=2, max_size=10),
     st.lists(st.floats(0.05, 0.30), min_size=10, max_size=10),
     st.floats(0.0, 0.12),
-    st.sampled_from(["uniform", "pay-as-bid", "mid-market", "sdr"]),
+    st.sampled_from(["uniform", "pay-as-bid", "mcafee", "mid-market", "sdr"]),
 )
 def test_individual_rationality_counting_fees(orders, limits, fee, mechanism):
     """Counting fees, no buyer pays more per kWh than its bid (≤ retail) and no seller gets less than its ask
@@ -70,10 +70,29 @@ def test_individual_rationality_counting_fees(orders, limits, fee, mechanism):
     q = np.array(orders)
     p = np.array(limits[: len(orders)])
     out = clear_market(MarketConfig(mechanism=mechanism, fee_per_kwh=fee), q, p, 0.05, 0.30)
-    t = out.trades
-    high = p[t.buyer] if mechanism in ("uniform", "pay-as-bid") else np.full(len(t), 0.30)
-    low = p[t.seller] if mechanism in ("uniform", "pay-as-bid") else np.full(len(t), 0.05)
-    assert np.all(t.price + fee <= high + 1e-12)
-    assert np.all(t.price - fee >= low - 1e-12)
-    assert out.p2p_payment.sum() == pytest.approx(0.0, abs=1e-12)
+    posted = mechanism in ("mid-market", "sdr")
+    bid = np.full(q.size, 0.30) if posted else p
+    ask = np.full(q.size, 0.05) if posted else p
+    buyers, sellers = out.bought_kwh > 0, out.sold_kwh > 0
+    all_in = out.p2p_payment + out.fees  # + paid / − received, fees included
+    assert np.all(all_in[buyers] <= bid[buyers] * out.bought_kwh[buyers] + 1e-12)
+    assert np.all(-all_in[sellers] >= ask[sellers] * out.sold_kwh[sellers] - 1e-12)
+    assert out.p2p_payment.sum() == pytest.approx(out.operator_surplus, abs=1e-12)
+    assert out.operator_surplus >= -1e-12 and (mechanism == "mcafee" or out.operator_surplus == 0.0)
     np.testing.assert_allclose(out.fees, fee * (out.bought_kwh + out.sold_kwh), atol=1e-12)
+
+
+def test_mcafee_leaves_out_the_marginal_traders_and_keeps_the_spread():
+    # bids 0.25 (3), 0.20 (1); asks 0.08 (2), 0.10 (1): the marginal levels 0.20? no: all 3 kWh of supply cross
+    # the 0.25 bid, so the marginal bid is 0.25 and the marginal ask 0.10: both are left out; buyers above 0.25
+    # (none) trade nothing
+    out = clear_market(MarketConfig(mechanism="mcafee"), ORDERS, LIMITS, 0.05, 0.30)
+    assert out.bought_kwh.sum() == 0
+    orders = np.array([1.0, 1.0, 1.0, -1.0, -1.0, -1.0])
+    limits = np.array([0.28, 0.20, 0.12, 0.06, 0.10, 0.25])
+    out = clear_market(MarketConfig(mechanism="mcafee", fee_per_kwh=0.01), orders, limits, 0.05, 0.30)
+    # book (fee-shifted): bids 0.27, 0.19, 0.11; asks 0.07, 0.11, 0.26: 0.27/0.07 and 0.19/0.11 cross; the marginal
+    # pair 0.19/0.11 is left out: buyer 0 pays 0.19 (+ fee), seller 3 receives 0.11 (− fee); the operator keeps 0.08
+    np.testing.assert_allclose(out.bought_kwh, [1, 0, 0, 0, 0, 0])
+    np.testing.assert_allclose(out.p2p_payment, [0.19, 0, 0, -0.11, 0, 0])
+    assert out.operator_surplus == pytest.approx(0.08)
