@@ -1,7 +1,7 @@
 """Market-clearing kernels over arrays of orders (quantities and prices only), with an optional batch axis."""
 
 from heron.clearing.auction import clear_double_auction
-from heron.clearing.book import ClearingResult, Trades
+from heron.clearing.book import ClearingResult, Trades, pro_rata
 from heron.clearing.fees import fee_adjusted_limits, fee_band, settle_trades
 from heron.clearing.posted import clear_posted_price, mid_band_price, supply_demand_ratio_price
 from heron.clearing.reduction import clear_trade_reduction
@@ -15,6 +15,7 @@ __all__ = [
     "fee_adjusted_limits",
     "fee_band",
     "mid_band_price",
+    "pro_rata",
     "settle_trades",
     "supply_demand_ratio_price",
 ]

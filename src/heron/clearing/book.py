@@ -198,9 +198,12 @@ def volume_from_trades(trades: Trades, n_markets: int) -> np.ndarray:
     return np.bincount(trades.market, weights=trades.quantity, minlength=n_markets).astype(float)
 
 
-def pro_rata(qty: np.ndarray, eligible: np.ndarray, total: np.ndarray) -> np.ndarray:
-    """Share ``total`` (M,) among the ``eligible`` orders of each market in proportion to ``qty``."""
+def pro_rata(qty: np.ndarray, eligible: np.ndarray | bool, total: np.ndarray | float) -> np.ndarray:
+    """The one pro-rata rule: share ``total`` (..., a scalar for one pool) among the ``eligible`` entries of each
+    pool (..., N) in proportion to ``qty``, never more than an entry's ``qty`` (the rest is not allocated), nothing
+    when ``total`` <= 0. Used to ration market orders, feeder-limit cuts and controllers' shares alike."""
     eligible_qty = np.where(eligible, qty, 0.0)
     pool = eligible_qty.sum(axis=-1, keepdims=True)
-    share = np.divide(total[:, None], pool, out=np.zeros_like(pool), where=pool > 0)
+    wanted = np.maximum(np.asarray(total, dtype=float), 0.0)[..., None]
+    share = np.divide(wanted, pool, out=np.zeros(np.broadcast_shapes(wanted.shape, pool.shape)), where=pool > 0)
     return eligible_qty * np.minimum(share, 1.0)

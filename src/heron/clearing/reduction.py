@@ -29,6 +29,7 @@ from heron.clearing.book import (
     gather,
     no_trades,
     overlap_segments,
+    pro_rata,
     sorted_sides,
     trades_from_segments,
     valid_pairs,
@@ -65,12 +66,11 @@ def clear_trade_reduction(quantity: np.ndarray, price: np.ndarray) -> ClearingRe
     marginal_bid = gather(seg_bid, last)[:, 0]
     marginal_ask = gather(seg_ask, last)[:, 0]
 
-    win_b = bq * ((bp > marginal_bid[:, None]) & crossed[:, None])
-    win_s = sq * ((sp < marginal_ask[:, None]) & crossed[:, None])
-    demand, supply = win_b.sum(axis=-1), win_s.sum(axis=-1)
-    volume = np.minimum(demand, supply)
-    fill_b = win_b * np.divide(volume, demand, out=np.zeros(m), where=demand > 0)[:, None]
-    fill_s = win_s * np.divide(volume, supply, out=np.zeros(m), where=supply > 0)[:, None]
+    win_b = (bp > marginal_bid[:, None]) & crossed[:, None]
+    win_s = (sp < marginal_ask[:, None]) & crossed[:, None]
+    volume = np.minimum(np.where(win_b, bq, 0.0).sum(axis=-1), np.where(win_s, sq, 0.0).sum(axis=-1))
+    fill_b = pro_rata(bq, win_b, volume)  # the longer side rationed pro rata to quantity, never by price
+    fill_s = pro_rata(sq, win_s, volume)
 
     pairs = overlap_segments(fill_b, fill_s)
     valid = valid_pairs(pairs, kb, ks)

@@ -17,6 +17,7 @@ import warnings
 
 import numpy as np
 
+from heron.clearing import pro_rata
 from powergrid.actions import Actions, Observation
 from powergrid.controllers.base import register
 from powergrid.controllers.community_lp import BATTERY_TIE_BREAK, CommunityLP
@@ -226,17 +227,11 @@ class GreedyController:
         net = obs.load_kw + battery - obs.pv_kw  # > 0: remaining deficit, < 0: remaining surplus
         surplus, deficit = np.maximum(-net, 0.0), np.maximum(net, 0.0)
         room = np.maximum(obs.max_charge_kw - np.maximum(battery, 0.0), 0.0) * (net >= 0)
-        extra_charge = _share(surplus.sum(), room)
+        extra_charge = pro_rata(room, True, surplus.sum())
         battery = battery + extra_charge
         if obs.retail > self.mean_retail:
             energy = np.maximum(obs.soc_kwh - self.reserve_kwh, 0.0) * self.c.agents.battery.discharge_efficiency
             available = np.minimum(np.maximum(obs.max_discharge_kw + np.minimum(battery, 0.0), 0.0),
                                    energy / obs.dt_hours) * (net <= 0) * (extra_charge == 0)  # fmt: skip
-            battery = battery - _share(deficit.sum(), available)
+            battery = battery - pro_rata(available, True, deficit.sum())
         return _orders(obs, battery, p2p_worth=True)
-
-
-def _share(amount: float, capacity: np.ndarray) -> np.ndarray:
-    """Spread ``amount`` over ``capacity`` pro rata, never above each entry."""
-    total = capacity.sum()
-    return capacity * min(amount / total, 1.0) if total > 0 and amount > 0 else np.zeros_like(capacity)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from heron.clearing import pro_rata
 from powergrid.errors import ConservationError
 
 
@@ -31,14 +32,6 @@ class GridSettlement:
     imported: np.ndarray
     exported: np.ndarray
     unserved: np.ndarray
-
-
-def _cut(amount: float, capacity: np.ndarray) -> np.ndarray:
-    """Take ``amount`` from ``capacity`` pro rata (never more than each entry holds)."""
-    total = capacity.sum()
-    if amount <= 0.0 or total <= 0.0:
-        return np.zeros_like(capacity)
-    return capacity * min(amount / total, 1.0)
 
 
 def settle_with_grid(
@@ -61,16 +54,16 @@ def settle_with_grid(
 
     if net > import_limit_kwh:
         excess = net - import_limit_kwh
-        less_charge = _cut(excess, np.minimum(charge, imported))
+        less_charge = pro_rata(np.minimum(charge, imported), True, excess)
         charge = charge - less_charge
         imported = imported - less_charge
-        unserved = _cut(excess - less_charge.sum(), imported)
+        unserved = pro_rata(imported, True, excess - less_charge.sum())
         imported = imported - unserved
     elif -net > export_limit_kwh:
         excess = -net - export_limit_kwh
-        curtailed = _cut(excess, np.minimum(pv, exported))
+        curtailed = pro_rata(np.minimum(pv, exported), True, excess)
         exported = exported - curtailed
-        less_discharge = _cut(excess - curtailed.sum(), np.minimum(discharge, exported))
+        less_discharge = pro_rata(np.minimum(discharge, exported), True, excess - curtailed.sum())
         discharge = discharge - less_discharge
         exported = exported - less_discharge
         left = exported.sum() - imported.sum() - export_limit_kwh
