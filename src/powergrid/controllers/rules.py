@@ -59,3 +59,26 @@ class TruthfulBidder:
         net = obs.load_kw + battery - obs.pv_kw
         price = np.where(net > 0, obs.price_cap, obs.price_floor)
         return Actions(battery, net, price)
+
+
+@register("zi-c")
+class ZeroIntelligenceConstrained:
+    """Gode & Sunder's (1993) zero-intelligence-constrained trader, the classic double-auction baseline:
+    self-consumption, then the remaining deficit is bid and the surplus offered at a *random* limit price that never
+    risks a loss — buyers draw uniformly from [price floor, their value = the price cap], sellers from [their value =
+    the price floor, price cap]. Draws are seeded by the scenario's seed and the step (reproducible)."""
+
+    fallbacks = 0
+    fallback_events: tuple[str, ...] = ()
+
+    def reset(self, community: Community) -> None:
+        self.n = community.n_agents
+        self.seed = community.scenario.seed
+
+    def act(self, obs: Observation) -> Actions:
+        battery = self_consumption_battery(obs)
+        net = obs.load_kw + battery - obs.pv_kw
+        u = np.random.default_rng([self.seed, 0x5A49, obs.t]).uniform(size=self.n)
+        band = obs.price_cap - obs.price_floor
+        price = np.where(net > 0, obs.price_floor + u * band, obs.price_cap - u * band)
+        return Actions(battery, net, price)

@@ -15,7 +15,7 @@ from powergrid.scenarios.build import build_community
 from powergrid.simulate import run_controllers, simulate
 
 N_SCENARIOS = 60
-RIVALS = ("self-consumption", "truthful-bidder", "greedy", "mpc")
+RIVALS = ("self-consumption", "truthful-bidder", "zi-c", "greedy", "mpc")
 
 
 def generated_scenario(seed: int) -> dict:
