@@ -13,6 +13,7 @@ from pathlib import Path
 
 from powergrid.analytics import NA
 from powergrid.analytics.aggregate import aggregate_kpis
+from powergrid.app.figures import comparison_figure
 from powergrid.app.report import write_report
 from powergrid.scenarios import load_scenario
 from powergrid.simulate import write_comparison
@@ -22,7 +23,7 @@ controllers = ["truthful-bidder", "mpc"]
 reports: dict[str, list] = {c: [] for c in controllers}
 for seed in (0, 1, 2):
     spec = load_scenario("community-5", seed=seed)
-    out = write_comparison(spec, controllers, folder / f"seed{seed}", overwrite=True)
+    out = write_comparison(spec, controllers, folder / f"seed{seed}", overwrite=True, draw=comparison_figure)
     for name in controllers:
         reports[name].append(out[name])
 

@@ -184,13 +184,15 @@ def write_comparison(
     single: bool = False,
     on_built: Callable[[int], None] | None = None,
     progress: ProgressCallback | None = None,
+    draw: Callable[[dict[str, KPIReport], Path, str], object] | None = None,
 ) -> dict[str, KPIReport]:
     """Build the scenario, run the controllers (and the grid-only baseline) and write ``out`` atomically.
 
     ``single``: ``out`` is the one controller's run directory. Otherwise ``out`` holds one run directory per
-    controller and one for the grid-only baseline (the dashboard's reference overlay), plus ``comparison.csv`` and
-    ``comparison.png`` (of the controllers asked for). ``on_built(total_steps)`` is called once the
-    community is built, with the number of engine steps the runs will take (for a progress bar).
+    controller and one for the grid-only baseline (the dashboard's reference overlay), plus ``comparison.csv`` and,
+    when a face passes ``draw(reports, path, title)`` (e.g. ``powergrid.app.figures.comparison_figure``),
+    ``comparison.png`` (of the controllers asked for): the run loop itself draws nothing. ``on_built(total_steps)``
+    is called once the community is built, with the number of engine steps the runs will take (for a progress bar).
     """
     if single and len(controllers) != 1:
         raise ValueError(f"single=True takes one controller, got {list(controllers)}")
@@ -204,8 +206,7 @@ def write_comparison(
         outcomes = run_controllers(community, controllers, dirs, progress)
         reports = {name: o.kpis for name, o in outcomes.items()}
         if not single:
-            from powergrid.app.figures import comparison_figure
-
-            comparison_figure(reports, tmp / "comparison.png", f"{spec.name}, seed {spec.seed}")
+            if draw is not None:
+                draw(reports, tmp / "comparison.png", f"{spec.name}, seed {spec.seed}")
             write_kpi_csv(reports, tmp / "comparison.csv")
     return reports

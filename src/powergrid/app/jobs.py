@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from powergrid.app.figures import comparison_figure
 from powergrid.errors import HeronGridError
 from powergrid.scenarios.model import Scenario
 from powergrid.simulate import BASELINE, write_comparison
@@ -78,7 +79,8 @@ class JobRunner:
                     job.done += n
 
                 job.message = f"seed {seed}: simulating {', '.join(job.controllers)}"
-                write_comparison(seeded, job.controllers, out, single=False, on_built=built, progress=advance)
+                write_comparison(seeded, job.controllers, out, single=False, on_built=built, progress=advance,
+                                 draw=comparison_figure)  # fmt: skip
                 job.run_keys += [(out / c).relative_to(self.root).as_posix() for c in job.controllers]
             job.message = f"done: {len(job.run_keys)} run directories in {job.out}"
             job.state = "done"

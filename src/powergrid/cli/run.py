@@ -56,6 +56,7 @@ def scenarios() -> None:
 
 
 def _run(spec: Scenario, controllers: list[str], out: Path, overwrite: bool, single: bool) -> dict[str, KPIReport]:
+    from powergrid.app.figures import comparison_figure
     from powergrid.simulate import write_comparison
 
     with progress() as bar:
@@ -64,7 +65,8 @@ def _run(spec: Scenario, controllers: list[str], out: Path, overwrite: bool, sin
         def built(total: int) -> None:
             bar.update(task, description=f"simulating {spec.name}", total=total, completed=0)
 
-        return write_comparison(spec, controllers, out, overwrite, single, built, lambda k: bar.advance(task, k))
+        return write_comparison(spec, controllers, out, overwrite, single, built, lambda k: bar.advance(task, k),
+                                draw=comparison_figure)  # fmt: skip
 
 
 @handle_errors
