@@ -37,7 +37,15 @@ class FeasibilityFilter:
     (2) battery power into ``[-max_discharge, max_charge]``; (3) the order into ``[min(0, net), max(0, net)]``
     with ``net = load + charge - discharge - pv`` (no selling energy you do not have, no buying beyond your
     deficit); (4) the limit price of a non-zero order into ``[price_floor, price_cap]``.
+
+    ``order_limits_kw`` (max sell, max buy), arrays (N,): when orders are placed on forecasts (``market.gate:
+    forecast``) an order is a position taken before delivery, checked against what the agent could deliver or take
+    in a step at all (PV peak + battery power; peak load + battery power) instead of (3); what delivery then
+    differs by is its imbalance, settled with the grid.
     """
+
+    def __init__(self, order_limits_kw: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        self.order_limits_kw = order_limits_kw
 
     def apply(
         self, actions: Actions, obs: Observation, fallback: np.ndarray | None = None
@@ -55,8 +63,12 @@ class FeasibilityFilter:
             price = np.where(nonfinite, obs.price_floor, price)
 
         safe_battery = np.clip(battery, -obs.max_discharge_kw, obs.max_charge_kw)
-        net = obs.load_kw + safe_battery - obs.pv_kw
-        safe_trade = np.clip(trade, np.minimum(net, 0.0), np.maximum(net, 0.0))
+        if self.order_limits_kw is None:
+            net = obs.load_kw + safe_battery - obs.pv_kw
+            safe_trade = np.clip(trade, np.minimum(net, 0.0), np.maximum(net, 0.0))
+        else:
+            max_sell, max_buy = self.order_limits_kw
+            safe_trade = np.clip(trade, -max_sell, max_buy)
         safe_price = np.where(safe_trade != 0.0, np.clip(price, obs.price_floor, obs.price_cap), price)
 
         flags = Interventions(

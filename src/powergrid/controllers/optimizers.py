@@ -13,8 +13,6 @@ results do not depend on the LP solver's tolerance-level noise.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from heron.clearing import pro_rata
@@ -23,9 +21,9 @@ from powergrid.controllers.base import register
 from powergrid.controllers.community_lp import BATTERY_TIE_BREAK, CommunityLP
 from powergrid.controllers.rules import self_consumption_battery
 from powergrid.engine.yardstick import terminal_prices
-from powergrid.errors import HeronGridError, ScenarioError
+from powergrid.errors import HeronGridError
+from powergrid.forecasting.scenario import fit_forecaster
 from powergrid.scenarios.build import Community
-from powergrid.scenarios.split import day_split, day_steps
 
 #: The oracle's LP size limit (agents × steps); beyond it the single whole-horizon LP is impractical.
 ORACLE_MAX_AGENT_STEPS = 200_000
@@ -42,13 +40,18 @@ def snap(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, tol: float = SNAP_KW) ->
     return np.where((np.abs(x) <= tol) & (lo <= 0.0) & (hi >= 0.0), 0.0, x)
 
 
-def _orders(obs: Observation, battery: np.ndarray, p2p_worth: bool) -> Actions:
+def _orders(obs: Observation, battery: np.ndarray, p2p_worth: bool, load_kw: np.ndarray | None = None,
+            pv_kw: np.ndarray | None = None) -> Actions:  # fmt: skip
     """The engine's orders for a planned battery set-point: the battery snapped to this step's range, and — where
     P2P pays for the community (``p2p_worth``) — each agent's whole remaining deficit bid at the cap and surplus
     offered at the floor. Given the batteries, this realises the LP's community P2P volume (the market matches
-    min(Σ deficit, Σ surplus), as the LP would), without the LP's arbitrary choice among equivalent pairings."""
+    min(Σ deficit, Σ surplus), as the LP would), without the LP's arbitrary choice among equivalent pairings.
+    ``load_kw``/``pv_kw`` (N,) replace the observation's (the oracle knows the realised values even when orders
+    are placed on forecasts)."""
     battery = snap(battery, -obs.max_discharge_kw, obs.max_charge_kw)
-    trade = snap(obs.load_kw + battery - obs.pv_kw, np.zeros_like(battery), np.zeros_like(battery))
+    load = obs.load_kw if load_kw is None else load_kw
+    pv = obs.pv_kw if pv_kw is None else pv_kw
+    trade = snap(load + battery - pv, np.zeros_like(battery), np.zeros_like(battery))
     if not p2p_worth:
         trade = np.zeros_like(battery)
     price = np.where(trade > 0, obs.price_cap, obs.price_floor)
@@ -92,10 +95,8 @@ class _Planner:
 class MPCController(_Planner):
     """Rolling-horizon LP re-solved every step with forecasts from step t on (h = 0 is the measured present).
     Unset arguments come from the scenario's ``mpc`` section (horizon, forecaster name, solver); ``forecaster``
-    may be a Forecaster object or ``"perfect"``. The forecaster learns from the scenario's training days; a scenario
-    too short for a train/test split (under two whole days) fits it on the data seen so far only — allowed for
-    the forecasters that do not learn (with a warning for seasonal-naive, which is persistence on the first day),
-    an error naming ``mpc.forecaster`` for ``learned``."""
+    may be a Forecaster object or ``"perfect"``. The forecaster is fitted by
+    ``powergrid.forecasting.scenario.fit_forecaster`` (training days; short scenarios as documented there)."""
 
     def __init__(self, horizon: int | None = None, forecaster=None, solver: str | None = None) -> None:
         self._horizon, self._forecaster, self._solver = horizon, forecaster, solver
@@ -113,26 +114,7 @@ class MPCController(_Planner):
         self.forecaster = choice
         self.lp = CommunityLP(community, self.horizon, self.solver, soft_ramp=True, battery_tie_break=BATTERY_TIE_BREAK)
         if self.forecaster is not None:
-            self.forecaster.fit(community, self._training_steps(community))
-
-    def _training_steps(self, community: Community) -> np.ndarray:
-        try:
-            return day_steps(community, day_split(community)[0])
-        except ScenarioError as exc:
-            name = self.forecaster.name
-            if name == "learned":
-                raise ScenarioError(
-                    f"mpc.forecaster: 'learned' needs training days, and this scenario has none to spare ({exc}); "
-                    "choose mpc.forecaster: seasonal-naive (or persistence, perfect)"
-                ) from None
-            if name == "seasonal-naive":
-                warnings.warn(
-                    "mpc.forecaster 'seasonal-naive': the scenario has no earlier day to repeat on its first day, "
-                    "which is forecast by persistence",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
-            return np.arange(community.n_steps)  # nothing is learned: the forecast reads only steps <= t
+            fit_forecaster(self.forecaster, community)
 
     def _forecast(self, obs: Observation) -> tuple[np.ndarray, ...]:
         stop = min(obs.stop, obs.t + self.horizon)
@@ -197,7 +179,8 @@ class OracleController(_Planner):
         if self._plan is None:
             return self._fallback(obs, self.status)
         k = obs.t - self._start_step
-        return _orders(obs, self._plan[0][:, k], bool(self._open[k]))
+        profiles = self.c.profiles  # perfect foresight: the realised values, also behind a forecast gate
+        return _orders(obs, self._plan[0][:, k], bool(self._open[k]), profiles.load_kw[obs.t], profiles.pv_kw[obs.t])
 
 
 @register("greedy")

@@ -59,6 +59,13 @@ class StepResult:
     network: NetworkStep | None  # power-flow outcome (None without a feeder)
 
 
+def order_limits(community: Community) -> tuple[np.ndarray, np.ndarray]:
+    """(max sell, max buy) kW per agent for orders placed on forecasts: PV peak + battery power, and the agent's
+    peak load in the data + battery power."""
+    power = community.agents.battery.power_kw
+    return community.agents.pv_peak_kw + power, community.profiles.load_kw.max(axis=0) + power
+
+
 class CommunityEngine:
     """Steps a Community through time. State: stored energy and last battery power per agent (arrays)."""
 
@@ -68,7 +75,13 @@ class CommunityEngine:
         self.community = community
         self.check_balances = check_balances
         self.defer_network = defer_network
-        self.safety = FeasibilityFilter()
+        self.gate_forecast = community.market.gate == "forecast"
+        self.safety = FeasibilityFilter(order_limits(community) if self.gate_forecast else None)
+        self._seen_load, self._seen_pv = community.profiles.load_kw, community.profiles.pv_kw
+        if self.gate_forecast:
+            from powergrid.forecasting.scenario import gate_forecasts
+
+            self._seen_load, self._seen_pv = gate_forecasts(community)
         limits = community.limits
         dt = community.grid.dt_hours
         self._import_limit = np.inf if limits.import_capacity_kw is None else limits.import_capacity_kw * dt
@@ -128,8 +141,8 @@ class CommunityEngine:
             t=t,
             stop=self.stop,
             dt_hours=dt,
-            load_kw=c.profiles.load_kw[k],
-            pv_kw=c.profiles.pv_kw[k],
+            load_kw=self._seen_load[k],  # what controllers know when they bid: realised, or the gate's forecast
+            pv_kw=self._seen_pv[k],
             soc_kwh=self.soc.copy(),
             max_charge_kw=max_charge,
             max_discharge_kw=max_discharge,
@@ -154,8 +167,8 @@ class CommunityEngine:
         actions = actions.validated(self.n_agents)
         safe, flags = self.safety.apply(actions, obs, fallback if fallback is not None else actions.fallback)
 
-        load = obs.load_kw * dt
-        pv_available = obs.pv_kw * dt
+        load = c.profiles.load_kw[t] * dt  # delivery: the realised values (imbalances settle with the grid)
+        pv_available = c.profiles.pv_kw[t] * dt
         order = safe.trade_kw * dt
         market = clear_market(c.market, order, safe.limit_price, obs.price_floor, obs.price_cap)
         settled = settle_with_grid(

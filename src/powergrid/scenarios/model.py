@@ -152,6 +152,12 @@ class MarketConfig(Strict):
     fee_per_kwh: NonNeg = Field(0.0, description="Fee per kWh traded, paid by buyer and seller each.")
     price_floor: NonNeg | None = Field(None, description="Lowest P2P price; never below feed-in.")
     price_cap: NonNeg | None = Field(None, description="Highest P2P price; never above retail.")
+    gate: Literal["realised", "forecast"] = Field(
+        "realised",
+        description="What controllers see when they place orders: 'realised' — the load and PV of the step they "
+        "bid on; 'forecast' — the scenario's forecast of it (mpc.forecaster, one step ahead); delivery then uses "
+        "the realised values and each agent's imbalance settles with the grid at retail or feed-in.",
+    )
 
 
 class GridConfig(Strict):

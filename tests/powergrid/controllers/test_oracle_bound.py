@@ -68,7 +68,8 @@ def generated_scenario(seed: int) -> dict:
         "agents": groups,
         "tariff": {"retail": retail, "feed_in": feed_in, "peak_windows": windows},
         "market": {"mechanism": str(rng.choice(["uniform", "pay-as-bid", "mid-market", "sdr", "none"])),
-                   "fee_per_kwh": float(rng.choice([0.0, 0.005, 0.05]))},
+                   "fee_per_kwh": float(rng.choice([0.0, 0.005, 0.05])),
+                   "gate": str(rng.choice(["realised", "forecast"]))},
         "grid": grid,
         "mpc": {"horizon": 12, "forecaster": str(rng.choice(["seasonal-naive", "persistence", "perfect"]))},
     }  # fmt: skip

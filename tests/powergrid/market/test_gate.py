@@ -1,0 +1,53 @@
+"""Orders placed before delivery (``market.gate: forecast``): controllers see the scenario's one-step-ahead
+forecast, delivery uses the realised load and PV, and imbalances settle with the grid."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from powergrid.engine import CommunityEngine
+from powergrid.forecasting.scenario import gate_forecasts
+from powergrid.scenarios import load_scenario
+from powergrid.scenarios.build import build_community
+from powergrid.simulate import run_controllers
+from scenario_factory import tiny_dict
+
+
+def community(gate: str, forecaster: str = "seasonal-naive"):
+    return build_community(load_scenario(tiny_dict(market={"gate": gate}, mpc={"forecaster": forecaster})))
+
+
+def test_controllers_see_the_forecast_and_delivery_uses_the_realised_values():
+    c = community("forecast")
+    engine = CommunityEngine(c)
+    load_fc, pv_fc = gate_forecasts(c)
+    for t in range(30):
+        obs = engine.observe()
+        np.testing.assert_array_equal(obs.load_kw, load_fc[t])
+        np.testing.assert_array_equal(obs.pv_kw, pv_fc[t])
+        r = engine.step(_truthful(obs), obs)  # balances are checked inside the step
+        np.testing.assert_allclose(r.load, c.profiles.load_kw[t] * c.grid.dt_hours)
+    assert np.abs(load_fc[24:30] - c.profiles.load_kw[24:30]).max() > 0.01  # forecasts are not the truth
+    np.testing.assert_allclose(load_fc[25:30], c.profiles.load_kw[1:6])  # seasonal naive, one step ahead
+
+
+def _truthful(obs):
+    from powergrid.controllers.rules import TruthfulBidder
+
+    bidder = TruthfulBidder()
+    bidder.n = obs.load_kw.size
+    return bidder.act(obs)
+
+
+def test_perfect_forecasts_at_the_gate_change_nothing():
+    realised = run_controllers(community("realised", "perfect"), ["truthful-bidder"])["truthful-bidder"]
+    perfect = run_controllers(community("forecast", "perfect"), ["truthful-bidder"])["truthful-bidder"]
+    assert perfect.kpis.community["cost"] == pytest.approx(realised.kpis.community["cost"], rel=1e-12)
+
+
+def test_forecast_errors_cost_money_through_imbalances():
+    realised = run_controllers(community("realised"), ["truthful-bidder"])["truthful-bidder"].kpis.community
+    gated = run_controllers(community("forecast"), ["truthful-bidder"])["truthful-bidder"].kpis.community
+    assert gated["cost"] > realised["cost"]  # P2P positions taken on wrong forecasts settle at retail/feed-in
+    assert gated["p2p_volume_kwh"] != pytest.approx(realised["p2p_volume_kwh"])
