@@ -22,6 +22,10 @@ class Actions:
     trade_kw: np.ndarray
     limit_price: np.ndarray
     fallback: np.ndarray | None = None  # (N,) agents a SafetySupervisor switched to grid-only (counted)
+    #: Whether the engine's real-time balancing may move the battery set-point by the measured surprise when
+    #: orders are placed on forecasts (``market.gate: forecast``, ``balancing: battery``); a controller that
+    #: already decides on the realised values (the perfect-foresight oracle) sets False.
+    balancing: bool = True
 
     @classmethod
     def idle(cls, n_agents: int, price: float = 0.0) -> Actions:
@@ -40,7 +44,7 @@ class Actions:
             if arr.shape != (n_agents,):
                 raise ActionError(f"actions.{name} must have shape ({n_agents},), got {arr.shape}")
             out[name] = arr
-        return Actions(**out, fallback=self.fallback)
+        return Actions(**out, fallback=self.fallback, balancing=self.balancing)
 
 
 @dataclass(frozen=True)

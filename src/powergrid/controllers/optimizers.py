@@ -13,6 +13,8 @@ results do not depend on the LP solver's tolerance-level noise.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from heron.clearing import pro_rata
@@ -179,8 +181,10 @@ class OracleController(_Planner):
         if self._plan is None:
             return self._fallback(obs, self.status)
         k = obs.t - self._start_step
-        profiles = self.c.profiles  # perfect foresight: the realised values, also behind a forecast gate
-        return _orders(obs, self._plan[0][:, k], bool(self._open[k]), profiles.load_kw[obs.t], profiles.pv_kw[obs.t])
+        profiles = self.c.profiles  # perfect foresight, also behind a forecast gate
+        load, pv = profiles.load_kw[obs.t], profiles.pv_kw[obs.t]
+        actions = _orders(obs, self._plan[0][:, k], bool(self._open[k]), load, pv)
+        return replace(actions, balancing=False)  # its set-points already answer the realised values
 
 
 @register("greedy")

@@ -156,6 +156,16 @@ class CommunityEngine:
             last_net_import_kwh=self.last_net_import,
         )
 
+    def surprise_kw(self, obs: Observation) -> np.ndarray:
+        """(N,) kW: realised minus seen net load (load − PV) of the observed step — 0 unless orders are placed on
+        forecasts. With ``market.balancing: battery`` the engine moves each battery's set-point (after the
+        FeasibilityFilter) by −surprise at delivery, within the step's battery limits, so a battery that was to
+        cover the forecast net load covers the measured one; the rest of the surprise goes to the grid."""
+        c, k = self.community, min(obs.t, self.community.n_steps - 1)
+        if not self.gate_forecast:
+            return np.zeros(self.n_agents)
+        return (c.profiles.load_kw[k] - obs.load_kw) - (c.profiles.pv_kw[k] - obs.pv_kw)
+
     def step(self, actions: Actions, obs: Observation | None = None, fallback: np.ndarray | None = None) -> StepResult:
         """Apply one step of actions and advance time. ``obs`` may pass the observation already computed;
         ``fallback`` (N,) marks agents whose action the SafetySupervisor replaced by grid-only."""
@@ -166,6 +176,10 @@ class CommunityEngine:
         obs = obs if obs is not None and obs.t == t else self.observe()
         actions = actions.validated(self.n_agents)
         safe, flags = self.safety.apply(actions, obs, fallback if fallback is not None else actions.fallback)
+        if self.gate_forecast and c.market.balancing == "battery" and actions.balancing:
+            # real-time balancing: the battery follows the measured net load within its limits (not an intervention)
+            moved = np.clip(safe.battery_kw - self.surprise_kw(obs), -obs.max_discharge_kw, obs.max_charge_kw)
+            safe = replace(safe, battery_kw=moved)
 
         load = c.profiles.load_kw[t] * dt  # delivery: the realised values (imbalances settle with the grid)
         pv_available = c.profiles.pv_kw[t] * dt

@@ -158,6 +158,12 @@ class MarketConfig(Strict):
         "bid on; 'forecast' — the scenario's forecast of it (mpc.forecaster, one step ahead); delivery then uses "
         "the realised values and each agent's imbalance settles with the grid at retail or feed-in.",
     )
+    balancing: Literal["battery", "grid"] = Field(
+        "battery",
+        description="With gate 'forecast', who takes an agent's surprise (realised minus forecast net load) at "
+        "delivery: 'battery' — its battery follows the measured net load within its limits (as a home battery "
+        "does), the rest goes to the grid; 'grid' — the grid takes all of it.",
+    )
 
 
 class GridConfig(Strict):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from powergrid.controllers import make_controller
 from powergrid.engine import CommunityEngine
 from powergrid.forecasting.scenario import gate_forecasts
 from powergrid.scenarios import load_scenario
@@ -51,3 +52,24 @@ def test_forecast_errors_cost_money_through_imbalances():
     gated = run_controllers(community("forecast"), ["truthful-bidder"])["truthful-bidder"].kpis.community
     assert gated["cost"] > realised["cost"]  # P2P positions taken on wrong forecasts settle at retail/feed-in
     assert gated["p2p_volume_kwh"] != pytest.approx(realised["p2p_volume_kwh"])
+
+
+def test_batteries_follow_the_measured_net_load_at_delivery():
+    def run(gate, balancing):
+        raw = tiny_dict(market={"gate": gate, "balancing": balancing})
+        return run_controllers(build_community(load_scenario(raw)), ["self-consumption"])["self-consumption"]
+
+    realised, battery, grid = run("realised", "battery"), run("forecast", "battery"), run("forecast", "grid")
+    cost = {k: r.kpis.community["cost"] for k, r in (("realised", realised), ("battery", battery), ("grid", grid))}
+    # a home battery answers the measured net load: forecast errors cost little; without it they cost a lot
+    assert cost["realised"] <= cost["battery"] < cost["grid"]
+    assert cost["battery"] - cost["realised"] < 0.5 * (cost["grid"] - cost["realised"])
+    assert battery.kpis.community["safety_clipped"] == 0  # the engine's balancing is not an intervention
+
+
+def test_the_oracle_opts_out_of_balancing():
+    c = community("forecast")
+    oracle = make_controller("oracle")
+    oracle.reset(c)
+    obs = CommunityEngine(c).observe()
+    assert oracle.act(obs).balancing is False
