@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from powergrid.actions import Actions, Observation
@@ -25,7 +27,7 @@ class GridOnly:
         self.n = community.n_agents
 
     def act(self, obs: Observation) -> Actions:
-        return Actions.idle(self.n, obs.price_floor)
+        return replace(Actions.idle(self.n, obs.price_floor), balancing=False)  # the battery stays idle
 
 
 @register("self-consumption")

@@ -177,9 +177,11 @@ class CommunityEngine:
         actions = actions.validated(self.n_agents)
         safe, flags = self.safety.apply(actions, obs, fallback if fallback is not None else actions.fallback)
         if self.gate_forecast and c.market.balancing == "battery" and actions.balancing:
-            # real-time balancing: the battery follows the measured net load within its limits (not an intervention)
+            # real-time balancing: the battery follows the measured net load within its limits (not an intervention);
+            # not for agents switched to the idle safe action (supervisor fallback, non-finite action)
             moved = np.clip(safe.battery_kw - self.surprise_kw(obs), -obs.max_discharge_kw, obs.max_charge_kw)
-            safe = replace(safe, battery_kw=moved)
+            idle = flags.fallback | flags.nonfinite
+            safe = replace(safe, battery_kw=np.where(idle, safe.battery_kw, moved))
 
         load = c.profiles.load_kw[t] * dt  # delivery: the realised values (imbalances settle with the grid)
         pv_available = c.profiles.pv_kw[t] * dt

@@ -73,3 +73,8 @@ def test_the_oracle_opts_out_of_balancing():
     oracle.reset(c)
     obs = CommunityEngine(c).observe()
     assert oracle.act(obs).balancing is False
+
+
+def test_grid_only_keeps_its_battery_idle_behind_the_forecast_gate():
+    totals = run_controllers(community("forecast"), ["grid-only"])["grid-only"].totals
+    assert totals.agent["charge"].sum() == 0 and totals.agent["discharge"].sum() == 0
