@@ -27,6 +27,7 @@ from heron.clearing.book import (
     QUANTITY_EPS,
     ClearingResult,
     as_book,
+    crossing,
     fills_from_trades,
     gather,
     no_trades,
@@ -68,16 +69,9 @@ def clear_double_auction(
     bq, bp, sq, sp = buy.qty, buy.price, sell.qty, sell.price
 
     # 1. Crossing: merge the two cumulative curves; the tradeable pieces are a prefix of the axis.
-    seg = overlap_segments(bq, sq)
-    seg_bid = gather(bp, np.minimum(seg.bpos, kb - 1))
-    seg_ask = gather(sp, np.minimum(seg.spos, ks - 1))
-    tradeable = valid_pairs(seg, kb, ks) & (seg_bid >= seg_ask)
-    volume = np.where(tradeable, seg.length, 0.0).sum(axis=-1)
-    last = np.where(tradeable, np.arange(kb + ks)[None, :], -1).max(axis=-1)
-    has_trade = last >= 0
-    last = np.maximum(last, 0)[:, None]
-    marginal_bid = gather(seg_bid, last)[:, 0]
-    marginal_ask = gather(seg_ask, last)[:, 0]
+    cross = crossing(buy, sell)
+    volume, has_trade = cross.volume, cross.has_trade
+    marginal_bid, marginal_ask = cross.marginal_bid, cross.marginal_ask
     lower, upper = clearing_interval(bq, bp, sq, sp, volume, marginal_bid, marginal_ask)
 
     # 2. Allocation: strictly-better orders in full, the marginal price level pro rata.

@@ -156,6 +156,32 @@ def valid_pairs(seg: Segments, kb: int, ks: int) -> np.ndarray:
     return (seg.bpos < kb) & (seg.spos < ks) & (seg.length > QUANTITY_EPS)
 
 
+@dataclass(frozen=True)
+class Crossing:
+    """The efficient crossing of sorted books, arrays (M,): traded ``volume``, whether anything trades, and the
+    ``marginal_bid``/``marginal_ask`` — the prices of the last units that can trade (meaningless where nothing
+    trades)."""
+
+    volume: np.ndarray
+    has_trade: np.ndarray
+    marginal_bid: np.ndarray
+    marginal_ask: np.ndarray
+
+
+def crossing(buy: Side, sell: Side) -> Crossing:
+    """Merge the two cumulative curves (buyers by bid descending, sellers by ask ascending, both non-empty): the
+    tradeable pieces, where the bid is at least the ask, are a prefix of the quantity axis."""
+    kb, ks = buy.width, sell.width
+    seg = overlap_segments(buy.qty, sell.qty)
+    seg_bid = gather(buy.price, np.minimum(seg.bpos, kb - 1))
+    seg_ask = gather(sell.price, np.minimum(seg.spos, ks - 1))
+    tradeable = valid_pairs(seg, kb, ks) & (seg_bid >= seg_ask)
+    volume = np.where(tradeable, seg.length, 0.0).sum(axis=-1)
+    last = np.where(tradeable, np.arange(kb + ks)[None, :], -1).max(axis=-1)
+    at = np.maximum(last, 0)[:, None]
+    return Crossing(volume, last >= 0, gather(seg_bid, at)[:, 0], gather(seg_ask, at)[:, 0])
+
+
 def trades_from_segments(
     seg: Segments, valid: np.ndarray, buy_order: np.ndarray, sell_order: np.ndarray, price: np.ndarray
 ) -> Trades:

@@ -25,8 +25,8 @@ import numpy as np
 from heron.clearing.book import (
     ClearingResult,
     as_book,
+    crossing,
     fills_from_trades,
-    gather,
     no_trades,
     overlap_segments,
     pro_rata,
@@ -56,15 +56,8 @@ def clear_trade_reduction(quantity: np.ndarray, price: np.ndarray) -> ClearingRe
         result = no_trades(m, n, batch_shape)
         return ClearingResult(result.filled, result.price, result.volume, result.trades, np.full(m, np.nan))
     bq, bp, sq, sp = buy.qty, buy.price, sell.qty, sell.price
-    seg = overlap_segments(bq, sq)
-    seg_bid = gather(bp, np.minimum(seg.bpos, kb - 1))
-    seg_ask = gather(sp, np.minimum(seg.spos, ks - 1))
-    tradeable = valid_pairs(seg, kb, ks) & (seg_bid >= seg_ask)
-    last = np.where(tradeable, np.arange(kb + ks)[None, :], -1).max(axis=-1)
-    crossed = last >= 0
-    last = np.maximum(last, 0)[:, None]
-    marginal_bid = gather(seg_bid, last)[:, 0]
-    marginal_ask = gather(seg_ask, last)[:, 0]
+    cross = crossing(buy, sell)  # the same efficient crossing as the k-double auction's
+    crossed, marginal_bid, marginal_ask = cross.has_trade, cross.marginal_bid, cross.marginal_ask
 
     win_b = (bp > marginal_bid[:, None]) & crossed[:, None]
     win_s = (sp < marginal_ask[:, None]) & crossed[:, None]
