@@ -9,6 +9,7 @@ seasonal-naive, which is persistence on the first day); ``learned`` is then an e
 from __future__ import annotations
 
 import warnings
+import weakref
 
 import numpy as np
 
@@ -46,10 +47,24 @@ def scenario_forecaster(community: Community) -> Forecaster:
     return fit_forecaster(make_forecaster(community.scenario.mpc.forecaster), community)
 
 
+#: Gate forecasts per community object (a comparison builds one engine per controller on the same community).
+_GATE_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
 def gate_forecasts(community: Community) -> tuple[np.ndarray, np.ndarray]:
     """Load and PV (n_steps, N) kW as known at gate closure: the forecast of step t made at the start of step
     t − 1 (one step ahead) by the scenario's forecaster; step 0, with nothing before it, is forecast at its own
-    start (its measured value)."""
+    start (its measured value). Computed once per community object (read-only arrays)."""
+    key = id(community)
+    if key not in _GATE_CACHE:
+        load, pv = _gate_forecasts(community)
+        load.flags.writeable = pv.flags.writeable = False
+        _GATE_CACHE[key] = (load, pv)
+        weakref.finalize(community, _GATE_CACHE.pop, key, None)
+    return _GATE_CACHE[key]
+
+
+def _gate_forecasts(community: Community) -> tuple[np.ndarray, np.ndarray]:
     forecaster = scenario_forecaster(community)
     n = community.n_steps
     load, pv = np.empty((n, community.n_agents)), np.empty((n, community.n_agents))
