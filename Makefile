@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/heron compare community-5 --controllers all --out results/demo --overwrite
+	$(BIN)/heron compare citylearn-2022-week --controllers all --out results/demo --overwrite
 
 # The dashboard's end-to-end test drives Debian's headless Chromium (a browser download would not work offline).
 browser:
@@ -28,7 +28,7 @@ browser:
 	fi
 
 test: $(STAMP) browser
-	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples tools
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
@@ -45,8 +45,8 @@ bench-ray: $(STAMP)
 	$(BIN)/python benchmarks/rllib_throughput.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples tools
+	$(BIN)/ruff format --check src tests benchmarks examples tools
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

@@ -26,6 +26,11 @@ class Actions:
     #: orders are placed on forecasts (``market.gate: forecast``, ``balancing: battery``); a controller that
     #: already decides on the realised values (the perfect-foresight oracle) sets False.
     balancing: bool = True
+    #: Whether the battery absorbs what the market did not fill, within this step's limits (a battery behind the
+    #: meter that keeps the grid exchange at the planned position): a seller whose offer is not filled charges the
+    #: unsold energy, a buyer left short discharges it. ``battery_kw`` is then the set-point for a fully filled
+    #: order. Bidders whose offers compete with their own battery (the truthful bidder) set True.
+    follow_fill: bool = False
 
     @classmethod
     def idle(cls, n_agents: int, price: float = 0.0) -> Actions:
@@ -44,7 +49,7 @@ class Actions:
             if arr.shape != (n_agents,):
                 raise ActionError(f"actions.{name} must have shape ({n_agents},), got {arr.shape}")
             out[name] = arr
-        return Actions(**out, fallback=self.fallback, balancing=self.balancing)
+        return Actions(**out, fallback=self.fallback, balancing=self.balancing, follow_fill=self.follow_fill)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+import clearing_reference as ref
 from heron.clearing import (
     clear_double_auction,
     clear_posted_price,
@@ -31,38 +32,6 @@ books = (
 )
 
 
-def greedy_reference(q: np.ndarray, p: np.ndarray, k: float) -> tuple[float, float]:
-    """Textbook walk: buyers by bid descending, sellers by ask ascending; match while bid >= ask.
-
-    Returns (volume, uniform price): the k-double-auction price ``k * U + (1 - k) * L`` on the clearing interval,
-    ``L = max(last matched ask, next bid)``, ``U = min(last matched bid, next ask)`` (NaN if nothing trades).
-    """
-    buyers = sorted([(p[i], q[i]) for i in range(len(q)) if q[i] > 0], key=lambda x: -x[0])
-    sellers = sorted([(p[i], -q[i]) for i in range(len(q)) if q[i] < 0], key=lambda x: x[0])
-    volume, bi, si, last = 0.0, 0, 0, None
-    b_left = buyers[0][1] if buyers else 0.0
-    s_left = sellers[0][1] if sellers else 0.0
-    while bi < len(buyers) and si < len(sellers) and buyers[bi][0] >= sellers[si][0]:
-        x = min(b_left, s_left)
-        volume += x
-        if x > QUANTITY_EPS:  # the kernel's rule: slivers below QUANTITY_EPS are rounding, not trades
-            last = (buyers[bi][0], sellers[si][0])
-        b_left -= x
-        s_left -= x
-        if b_left <= QUANTITY_EPS:
-            bi += 1
-            b_left = buyers[bi][1] if bi < len(buyers) else 0.0
-        if s_left <= QUANTITY_EPS:
-            si += 1
-            s_left = sellers[si][1] if si < len(sellers) else 0.0
-    if last is None:
-        return volume, float("nan")
-    next_bid = buyers[bi][0] if bi < len(buyers) else -np.inf  # the first buyer with demand left (maybe partial)
-    next_ask = sellers[si][0] if si < len(sellers) else np.inf
-    lower, upper = max(last[1], next_bid), min(last[0], next_ask)
-    return volume, k * upper + (1 - k) * lower
-
-
 def max_min_volume(q: np.ndarray, p: np.ndarray) -> float:
     """Equilibrium volume max_p min(D(p), S(p)) over all limit prices (an independent definition)."""
     best = 0.0
@@ -80,7 +49,7 @@ def max_min_volume(q: np.ndarray, p: np.ndarray) -> float:
 def test_uniform_matches_brute_force_reference(book, k):
     q, p = book
     result = clear_double_auction(q, p, k=k)
-    volume, price = greedy_reference(q, p, k)
+    volume, price = ref.uniform_volume_and_price(q, p, k, eps=QUANTITY_EPS)
     assert result.volume == pytest.approx(volume, abs=1e-9)
     assert result.volume == pytest.approx(max_min_volume(q, p), abs=1e-9)
     if volume > 1e-9:

@@ -8,15 +8,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import clearing_reference as ref
 from heron.clearing import clear_trade_reduction, settle_trades
 
 TOL = 1e-9
 GRID = np.arange(5, 16) / 100  # limit prices on a coarse grid: ties are frequent
 prices = st.sampled_from(list(GRID))
 quantities = st.one_of(st.just(0.0), st.sampled_from([-3.0, -2.0, -1.0, -0.5, 0.5, 1.0, 2.0, 3.0]))
-books = st.integers(min_value=2, max_value=9).flatmap(
-    lambda n: st.tuples(st.lists(quantities, min_size=n, max_size=n), st.lists(prices, min_size=n, max_size=n))
-).map(lambda qp: (np.array(qp[0]), np.array(qp[1])))
+books = (
+    st.integers(min_value=2, max_value=9)
+    .flatmap(
+        lambda n: st.tuples(st.lists(quantities, min_size=n, max_size=n), st.lists(prices, min_size=n, max_size=n))
+    )
+    .map(lambda qp: (np.array(qp[0]), np.array(qp[1])))
+)
 
 
 def surplus(q: np.ndarray, reported: np.ndarray, value: np.ndarray, i: int) -> float:
@@ -85,44 +90,12 @@ def test_batch_equals_separate_markets():
         assert batched.volume[k] == pytest.approx(single.volume)
 
 
-def reference(q: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """Trade reduction written out with Python lists: (fills, buyers' price, sellers' price)."""
-    buyers = sorted([(p[i], q[i], i) for i in range(q.size) if q[i] > 0], key=lambda x: -x[0])
-    sellers = sorted([(p[i], -q[i], i) for i in range(q.size) if q[i] < 0], key=lambda x: x[0])
-    bi = si = 0
-    b_left = buyers[0][1] if buyers else 0.0
-    s_left = sellers[0][1] if sellers else 0.0
-    last = None
-    while bi < len(buyers) and si < len(sellers) and buyers[bi][0] >= sellers[si][0]:
-        x = min(b_left, s_left)
-        last = (buyers[bi][0], sellers[si][0])
-        b_left, s_left = b_left - x, s_left - x
-        if b_left <= 1e-12:
-            bi += 1
-            b_left = buyers[bi][1] if bi < len(buyers) else 0.0
-        if s_left <= 1e-12:
-            si += 1
-            s_left = sellers[si][1] if si < len(sellers) else 0.0
-    fills = np.zeros(q.size)
-    if last is None:
-        return fills, np.nan, np.nan
-    win_b = [(qty, i) for bid, qty, i in buyers if bid > last[0]]
-    win_s = [(qty, i) for ask, qty, i in sellers if ask < last[1]]
-    demand, supply = sum(x for x, _ in win_b), sum(x for x, _ in win_s)
-    volume = min(demand, supply)
-    for qty, i in win_b:
-        fills[i] = qty * volume / demand
-    for qty, i in win_s:
-        fills[i] = -qty * volume / supply
-    return fills, last[0], last[1]
-
-
 @settings(max_examples=400, deadline=None)
 @given(books)
 def test_matches_a_reference_written_out_by_hand(book):
     q, p = book
     r = clear_trade_reduction(q, p)
-    fills, buy_price, sell_price = reference(q, p)
+    fills, buy_price, sell_price = ref.trade_reduction(q, p)
     np.testing.assert_allclose(r.filled, fills, atol=1e-9)
     if r.volume > 1e-9:
         assert r.price == pytest.approx(buy_price) and r.seller_price[0] == pytest.approx(sell_price)

@@ -129,29 +129,27 @@ def test_balance_checker_names_agent_step_and_terms(tiny_community, monkeypatch)
         engine.step(Actions.idle(tiny_community.n_agents))
 
 
-def test_truthful_bidders_meet_at_the_competitive_price(tiny_community):
-    """Everybody bids the cap and asks the floor: the scarce side sets the k-double-auction price — the cap when
-    demand exceeds supply, the floor when supply exceeds demand, the middle of the band when they are equal."""
+def test_the_uniform_price_is_competitive_for_truthful_bids(tiny_community):
+    """The k-double-auction price lies in the clearing interval: every filled buyer bid at least the price, every
+    filled seller asked at most it, and no buyer bidding above it is left short while a seller asking below it is
+    left with energy (divisible orders, no fee)."""
     engine = CommunityEngine(tiny_community)
     from powergrid.controllers import make_controller
 
     ctrl = make_controller("truthful-bidder")
     ctrl.reset(tiny_community)
-    seen = set()
     while not engine.done:
         obs = engine.observe()
         r = engine.step(ctrl.act(obs), obs)
         if not r.trades.quantity.size:
             continue
-        demand, supply = r.order[r.order > 0].sum(), -r.order[r.order < 0].sum()
-        if demand > supply + 1e-9:
-            expected, seen = obs.price_cap, seen | {"cap"}
-        elif supply > demand + 1e-9:
-            expected, seen = obs.price_floor, seen | {"floor"}
-        else:
-            expected = 0.5 * (obs.price_floor + obs.price_cap)
-        np.testing.assert_allclose(r.trades.price, expected)
-    assert seen == {"cap", "floor"}, "the tiny community must see both scarcities"
+        p = r.clearing_price
+        buyers, sellers = r.order > 0, r.order < 0
+        assert np.all(r.limit_price[buyers & (r.bought > 0)] >= p - TOL)
+        assert np.all(r.limit_price[sellers & (r.sold > 0)] <= p + TOL)
+        short = buyers & (r.bought < r.order - TOL) & (r.limit_price > p + TOL)
+        left = sellers & (r.sold < -r.order - TOL) & (r.limit_price < p - TOL)
+        assert not (short.any() and left.any())
 
 
 def test_controllers_rank_as_expected(tiny_community):

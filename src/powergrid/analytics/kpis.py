@@ -62,6 +62,7 @@ KPI_INFO: dict[str, tuple[str, str]] = {
     "battery_cycles": ("-", "equivalent full cycles: Σ discharge / Σ capacity"),
     "unserved_kwh": ("kWh", "Σ load not served (feeder import limit)"),
     "curtailed_kwh": ("kWh", "Σ PV curtailed (feeder export limit)"),
+    "imbalance_kwh": ("kWh", "Σ |metered exchange − position at gate closure| (orders placed on forecasts)"),
     "safety_clipped": ("count", "action components (battery, order, price) clipped to physics / the price band"),
     "safety_nonfinite": ("count", "agent-steps whose NaN/inf action was replaced by the safe action"),
     "safety_fallbacks": ("count", "agent-steps switched to grid-only by the SafetySupervisor (out of distribution)"),
@@ -74,6 +75,16 @@ KPI_INFO: dict[str, tuple[str, str]] = {
     "max_line_loading_pct": ("%", "highest line or transformer loading"),
     "overloads": ("count", "branch-steps above 100 % loading"),
     "power_flow_fallbacks": ("count", "steps solved with the linear fallback (Newton–Raphson diverged)"),
+    "ramping_kw": ("kW", "Σ_t |P_t − P_{t−1}| of the net grid exchange P (CityLearn's ramping)"),
+    "one_minus_load_factor": ("-", "1 − mean(P⁺)/max(P⁺) per calendar month, averaged over months"),
+    "average_daily_peak_kw": ("kW", "mean over days of the day's highest net grid exchange"),
+    "peak_demand_kw": ("kW", "highest net grid exchange"),
+    "cost_normalised": ("-", "headline cost / grid-only's (CityLearn convention: lower is better)"),
+    "co2_normalised": ("-", "CO₂ / grid-only's"),
+    "ramping_normalised": ("-", "ramping / grid-only's"),
+    "one_minus_load_factor_normalised": ("-", "1 − load factor / grid-only's"),
+    "average_daily_peak_normalised": ("-", "average daily peak / grid-only's"),
+    "peak_demand_normalised": ("-", "peak demand / grid-only's"),
 }
 
 
@@ -137,6 +148,85 @@ class KPIReport:
         )
 
 
+# CityLearn-style community KPIs (KPIS.md; Vázquez-Canteli et al., "CityLearn v1.0", BuildSys 2019, and the
+# CityLearn Challenge 2022 evaluation), on the community's net grid exchange ``P_t = Σ_i (I_i − E_i) / Δt`` (kW):
+#
+# - ``ramping_kw``: Σ_t |P_t − P_{t−1}|;
+# - ``one_minus_load_factor``: 1 − mean(P⁺) / max(P⁺) within each calendar month (P⁺ = max(P, 0)), averaged over the
+#   months that import at all;
+# - ``average_daily_peak_kw``: mean over calendar days of max_t P_t;
+# - ``peak_demand_kw``: max_t P_t.
+#
+# Each is also reported divided by the same KPI of the grid-only run (CityLearn's convention: lower is better, 1 = no
+# better than grid-only), as are the headline cost and CO₂ (``cost_normalised``, ``co2_normalised``). A baseline
+# value that is not positive (e.g. a community that earns from exports under grid-only) gives "n/a".
+
+#: The CityLearn-style KPIs (in KPI_INFO, in this order).
+CITYLEARN_KPIS = (
+    "ramping_kw", "one_minus_load_factor", "average_daily_peak_kw", "peak_demand_kw", "cost_normalised",
+    "co2_normalised", "ramping_normalised", "one_minus_load_factor_normalised", "average_daily_peak_normalised",
+    "peak_demand_normalised",
+)  # fmt: skip
+
+
+def net_exchange_kw(totals: RunTotals) -> np.ndarray:
+    """P_t (kW, + import), (n_steps,)."""
+    return (totals.step["imported"] - totals.step["exported"]) / totals.dt_hours
+
+
+def _group_max(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    _, group = np.unique(codes, return_inverse=True)
+    out = np.full(group.max() + 1, -np.inf)
+    np.maximum.at(out, group, values)
+    return out
+
+
+def shape_kpis(totals: RunTotals) -> dict[str, Value]:
+    """The four load-shape KPIs of one run (unnormalised)."""
+    p = net_exchange_kw(totals)
+    if p.size == 0:
+        return {k: NA("no steps") for k in ("ramping_kw", "one_minus_load_factor", "average_daily_peak_kw",
+                                            "peak_demand_kw")}  # fmt: skip
+    positive = np.maximum(p, 0.0)
+    months = totals.step["month"]
+    factors = []
+    for month in np.unique(months):
+        part = positive[months == month]
+        if part.max() > ZERO:
+            factors.append(1.0 - part.mean() / part.max())
+    return {
+        "ramping_kw": float(np.abs(np.diff(p)).sum()),
+        "one_minus_load_factor": float(np.mean(factors)) if factors else NA("no grid import in any month"),
+        "average_daily_peak_kw": float(_group_max(p, totals.step["day"]).mean()),
+        "peak_demand_kw": float(p.max()),
+    }
+
+
+def _ratio(value: Value, base: Value, what: str) -> Value:
+    if isinstance(value, NA) or isinstance(base, NA):
+        return NA(f"{what} is n/a")
+    if base <= ZERO:  # a ratio to a zero or negative baseline does not say "lower is better"
+        return NA(f"grid-only's {what} is not positive")
+    return float(value / base)
+
+
+def citylearn_kpis(totals: RunTotals, baseline: RunTotals | None, cost: float, co2: float) -> dict[str, Value]:
+    """All CITYLEARN_KPIS values; ``cost``/``co2`` are this run's headline cost and CO₂ (community)."""
+    own = shape_kpis(totals)
+    out: dict[str, Value] = dict(own)
+    if baseline is None:
+        for name in CITYLEARN_KPIS:
+            out.setdefault(name, NA("no grid-only run"))
+        return out
+    base = shape_kpis(baseline)
+    out["cost_normalised"] = _ratio(cost, float(baseline.headline_cost().sum()), "headline cost")
+    out["co2_normalised"] = _ratio(co2, float(baseline.agent["co2_kg"].sum()), "CO₂")
+    for name in ("ramping", "one_minus_load_factor", "average_daily_peak", "peak_demand"):
+        key = name if name == "one_minus_load_factor" else f"{name}_kw"
+        out[f"{name}_normalised"] = _ratio(own[key], base[key], name.replace("_", " "))
+    return {name: out[name] for name in CITYLEARN_KPIS}
+
+
 def _per_agent_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     out = np.full(denominator.shape, np.nan)
     ok = denominator > ZERO
@@ -192,6 +282,7 @@ def compute_kpis(totals: RunTotals, baseline: RunTotals | None = None) -> KPIRep
         battery_cycles=float(a["discharge"].sum() / capacity) if capacity > ZERO else NA("no battery capacity"),
         unserved_kwh=float(a["unserved"].sum()),
         curtailed_kwh=float(a["curtailed"].sum()),
+        imbalance_kwh=float(s["imbalance"].sum()),
         safety_clipped=float(
             sum(totals.interventions[k].sum() for k in ("battery_clipped", "trade_clipped", "price_clipped"))
         ),
@@ -199,6 +290,7 @@ def compute_kpis(totals: RunTotals, baseline: RunTotals | None = None) -> KPIRep
         safety_fallbacks=float(totals.interventions["fallback"].sum()),
     )
     c.update(_network_kpis(totals))
+    c.update(citylearn_kpis(totals, baseline, c["cost"], c["co2_kg"]))
     community = {k: c[k] for k in KPI_INFO}
     cap = totals.battery_capacity_kwh
     agents = {

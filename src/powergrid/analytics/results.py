@@ -35,7 +35,7 @@ SCENARIO = "scenario.yaml"
 AGENTS = "agents.parquet"
 RUN = "run.json"
 #: Version of the run directory layout (``run.json["format_version"]``).
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 #: Columns of ``agents.parquet``: id, kind (text); bus (feeder node id, −1 on a copper plate), phase ("a", "b", "c",
 #: or "" when balanced); pv_peak_kw, battery_kwh, battery_kw (floats).
 AGENT_FACTS = ("id", "kind", "bus", "phase", "pv_peak_kw", "battery_kwh", "battery_kw")
@@ -229,11 +229,14 @@ def read_run(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     missing = [f for f in (TIMESERIES, TRADES, KPIS, SCENARIO) if not (folder / f).exists()]
     if missing:
         raise ResultsError(f"{folder} is not a complete run directory: missing {', '.join(missing)}")
-    return (
-        pd.read_parquet(folder / TIMESERIES),
-        pd.read_parquet(folder / TRADES),
-        json.loads((folder / KPIS).read_text(encoding="utf-8")),
-    )
+    timeseries = pd.read_parquet(folder / TIMESERIES)
+    absent = [c for c in SERIES_COLUMNS if c not in timeseries.columns]
+    if absent:
+        raise ResultsError(
+            f"{folder / TIMESERIES} lacks the columns {', '.join(absent)}: it was written by an older heron-grid "
+            f"(this one writes format {FORMAT_VERSION}); run the scenario again"
+        )
+    return timeseries, pd.read_parquet(folder / TRADES), json.loads((folder / KPIS).read_text(encoding="utf-8"))
 
 
 def write_kpi_csv(reports: dict[str, KPIReport], path: Path) -> None:

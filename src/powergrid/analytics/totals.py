@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from powergrid.engine.yardstick import terminal_prices
 from powergrid.safety import Interventions
@@ -17,12 +18,23 @@ from powergrid.safety import Interventions
 AGENT_SUMS = (
     "load", "pv", "curtailed", "charge", "discharge", "bought", "sold", "imported", "exported", "unserved",
     "grid_cost", "p2p_payment", "fees", "degradation_cost", "loss_cost", "cash_cost", "unserved_cost", "co2_kg",
-    "stored_change",
+    "stored_change", "imbalance",
 )  # fmt: skip
 
 #: Per-step community series: import, export (kWh), P2P volume (kWh) and value (currency), agents trading, and
-#: the retail and feed-in prices (currency/kWh; the end-of-horizon storage rule reads their last 24 h).
-STEP_SERIES = ("imported", "exported", "p2p_volume", "p2p_value", "n_trading", "retail", "feed_in")
+#: the retail and feed-in prices (currency/kWh; the end-of-horizon storage rule reads their last 24 h),
+#: Σ|imbalance| over agents (kWh), and the step's calendar day and month (local time: days since 1970-01-01 and
+#: year·12 + month − 1; the CityLearn-style KPIs group by them).
+STEP_SERIES = (
+    "imported", "exported", "p2p_volume", "p2p_value", "n_trading", "retail", "feed_in", "imbalance", "day", "month",
+)  # fmt: skip
+
+
+def calendar_codes(stamps: pd.DatetimeIndex) -> dict[str, np.ndarray]:
+    """``day`` and ``month`` codes (float arrays) of step start times (STEP_SERIES)."""
+    days = (stamps.normalize() - pd.Timestamp("1970-01-01")) // pd.Timedelta(days=1)
+    return {"day": np.asarray(days, dtype=float), "month": (stamps.year * 12 + stamps.month - 1).to_numpy(float)}
+
 
 #: Per-step feeder series (NetworkStep fields), present when the scenario has a feeder.
 NETWORK_SERIES = (
@@ -74,9 +86,11 @@ class RunTotals:
     def for_community(cls, community, n_steps: int, first_step: int = 0) -> RunTotals:
         """Empty totals for a run of ``n_steps`` of ``community`` (a ``Community``) from ``first_step``."""
         fleet = community.agents.battery
-        return cls(community.agents.ids, fleet.capacity_kwh, community.grid.dt_hours, n_steps,
-                   charge_efficiency=fleet.charge_efficiency, discharge_efficiency=fleet.discharge_efficiency,
-                   value_of_lost_load=community.value_of_lost_load, first_step=first_step)  # fmt: skip
+        totals = cls(community.agents.ids, fleet.capacity_kwh, community.grid.dt_hours, n_steps,
+                     charge_efficiency=fleet.charge_efficiency, discharge_efficiency=fleet.discharge_efficiency,
+                     value_of_lost_load=community.value_of_lost_load, first_step=first_step)  # fmt: skip
+        totals.step.update(calendar_codes(community.grid.index[first_step : first_step + n_steps]))
+        return totals
 
     @property
     def n_agents(self) -> int:
@@ -118,6 +132,7 @@ class RunTotals:
         self.step["n_trading"][t] = trading.sum()
         self.step["retail"][t] = r.retail
         self.step["feed_in"][t] = r.feed_in
+        self.step["imbalance"][t] = np.abs(r.imbalance).sum()
         self.steps_done += 1
 
 
@@ -147,9 +162,11 @@ def totals_from_frames(
     for name in ("imported", "exported"):
         totals.step[name] = np.bincount(steps, weights=timeseries[name].to_numpy(), minlength=n_steps)
     totals.step["n_trading"] = np.bincount(steps, weights=trading, minlength=n_steps)
+    totals.step["imbalance"] = np.bincount(steps, weights=np.abs(timeseries["imbalance"].to_numpy()), minlength=n_steps)
     first = np.unique(steps, return_index=True)[1]
     for name in ("retail", "feed_in"):
         totals.step[name] = timeseries[name].to_numpy()[first]
+    totals.step.update(calendar_codes(pd.DatetimeIndex(timeseries["timestamp"].to_numpy()[first])))
     t_steps = trades["step"].to_numpy()
     kwh = trades["kwh"].to_numpy()
     totals.step["p2p_volume"] = np.bincount(t_steps, weights=kwh, minlength=n_steps)

@@ -137,9 +137,12 @@ def network_figure(topology: Topology, run: RunData, step: int, capacity_kwh: np
         g = len(names)
         members = np.bincount(group, minlength=g)
         step_net = np.bincount(group, weights=net[step], minlength=g)
-        step_soc = np.divide(np.bincount(group, weights=run.agent["soc"][step], minlength=g),
-                             np.bincount(group, weights=capacity_kwh, minlength=g),
-                             out=np.zeros(g), where=np.bincount(group, weights=capacity_kwh, minlength=g) > 0)
+        step_soc = np.divide(
+            np.bincount(group, weights=run.agent["soc"][step], minlength=g),
+            np.bincount(group, weights=capacity_kwh, minlength=g),
+            out=np.zeros(g),
+            where=np.bincount(group, weights=capacity_kwh, minlength=g) > 0,
+        )
         scale = float(np.abs(step_net).max()) or 1.0
         buyer, seller = group[buyer], group[seller]
         inside = buyer != seller  # trades within a group are not drawn as arrows

@@ -44,13 +44,14 @@ def scenarios() -> None:
     from rich.table import Table
 
     from powergrid.scenarios import builtin_names, load_scenario
+    from powergrid.scenarios.build import agent_count
 
     table = Table(title="Built-in scenarios", title_justify="left")
     for col in ("name", "agents", "steps", "step", "market", "description"):
         table.add_column(col)
     for name in builtin_names():
         s = load_scenario(name)
-        table.add_row(name, str(s.n_agents), str(s.time.n_steps), f"{s.time.step_minutes} min",
+        table.add_row(name, str(agent_count(s)), str(s.time.n_steps), f"{s.time.step_minutes} min",
                       s.market.mechanism, s.description)  # fmt: skip
     console.print(table)
 
@@ -60,7 +61,7 @@ def _run(spec: Scenario, controllers: list[str], out: Path, overwrite: bool, sin
     from powergrid.simulate import write_comparison
 
     with progress() as bar:
-        task = bar.add_task(f"building {spec.name} ({spec.n_agents} agents)", total=None)
+        task = bar.add_task(f"building {spec.name}", total=None)
 
         def built(total: int) -> None:
             bar.update(task, description=f"simulating {spec.name}", total=total, completed=0)

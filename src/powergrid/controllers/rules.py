@@ -44,23 +44,52 @@ class SelfConsumption:
         return Actions(self_consumption_battery(obs), np.zeros(self.n), np.full(self.n, obs.price_floor))
 
 
+def coming_day_max_retail(retail: np.ndarray, steps_per_day: int) -> np.ndarray:
+    """(T,) the highest retail price (currency/kWh) over each step and the following ``steps_per_day − 1`` steps
+    (a window cut short by the end of the data)."""
+    padded = np.concatenate([retail, np.full(steps_per_day - 1, -np.inf)])
+    return np.lib.stride_tricks.sliding_window_view(padded, steps_per_day).max(axis=1)
+
+
 @register("truthful-bidder")
 class TruthfulBidder:
-    """Self-consumption, then the remaining surplus is offered and the remaining deficit bid at the agent's
-    true marginal value: a seller's alternative is feed-in (ask = price floor), a buyer's is retail
-    (bid = price cap)."""
+    """Bids its true marginal values (a price-taking prosumer that reports them truthfully, as McAfee's mechanism
+    rewards): the battery runs self-consumption, and what the agent would do without the market sets the price.
+
+    - Buyer (deficit the battery cannot cover): values energy at retail, its alternative → bid the price cap.
+    - Seller of PV the battery cannot store: its alternative is feed-in → ask the price floor.
+    - Seller of PV the battery *could* store: storing 1 kWh returns η_c·η_d kWh later, displacing retail then, less
+      the degradation cost → ask ``v_store = η_c·η_d·(r_day − c_deg)`` (clipped into the band), where ``r_day`` is
+      the highest retail price of the coming 24 h (the tariff is known in advance). The whole absorbable surplus is
+      offered and the battery stores what is not sold (``Actions.follow_fill``).
+    - Buyer whose battery could cover the deficit: the stored energy is worth ``r_day`` ≥ retail now, so buying at
+      up to retail keeps it for later → bid the cap for the whole deficit; the battery covers what is not bought.
+
+    So storage owners ask more than the floor: with a TOU tariff and a fee, mechanisms price differently and
+    per-agent outcomes differ (BENCHMARKS.md). Source for valuing storage at its opportunity cost: the marginal
+    value of stored energy in storage arbitrage (e.g. Sioshansi et al., Energy Economics 31 (2009) 269–277)."""
 
     fallbacks = 0
     fallback_events: tuple[str, ...] = ()
 
     def reset(self, community: Community) -> None:
         self.n = community.n_agents
+        fleet = community.agents.battery
+        steps_per_day = max(1, round(24.0 / community.grid.dt_hours))
+        r_day = coming_day_max_retail(community.tariff.retail, steps_per_day)
+        efficiency = fleet.charge_efficiency * fleet.discharge_efficiency
+        self.store_value = efficiency[None, :] * (r_day[:, None] - fleet.degradation_cost[None, :])  # (T, N)
 
     def act(self, obs: Observation) -> Actions:
-        battery = self_consumption_battery(obs)
-        net = obs.load_kw + battery - obs.pv_kw
-        price = np.where(net > 0, obs.price_cap, obs.price_floor)
-        return Actions(battery, net, price)
+        lo, hi = -obs.max_discharge_kw, obs.max_charge_kw
+        need = obs.load_kw - obs.pv_kw  # + deficit / − surplus (kW)
+        own = self_consumption_battery(obs)
+        covered = np.abs(own + need) <= 1e-12  # the battery alone would balance the agent
+        battery = np.where(covered, np.clip(0.0, lo, hi), own)  # covered: the set-point of a fully filled order
+        order = need + battery
+        store = np.clip(self.store_value[min(obs.t, self.store_value.shape[0] - 1)], obs.price_floor, obs.price_cap)
+        price = np.where(order > 0, obs.price_cap, np.where(covered, store, obs.price_floor))
+        return Actions(battery, order, price, follow_fill=True)
 
 
 @register("zi-c")

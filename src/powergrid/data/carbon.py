@@ -20,6 +20,8 @@ def build_carbon(config: CarbonConfig, grid: TimeGrid) -> np.ndarray:
     ``diurnal``: the mean times ``1 - solar_dip * bump(13 h) + evening_peak * bump(19 h)``, rescaled so that the
     average over a whole day equals ``mean_kg_per_kwh`` (solar-rich midday, gas-fired evening).
     """
+    if config.kind == "data":
+        raise ValueError("carbon.kind 'data' is read from the data source (powergrid.scenarios.build), not built here")
     if config.kind == "constant":
         return np.full(grid.n_steps, config.mean_kg_per_kwh)
     index = grid.index

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from powergrid.data.profiles import TimeGrid
+from powergrid.errors import ScenarioError
 from powergrid.scenarios.model import TariffConfig
 
 #: The default value of lost load is this multiple of the highest retail price of the data (KPIS.md).
@@ -26,12 +27,25 @@ class Tariff:
     feed_in: np.ndarray
 
 
-def build_tariff(config: TariffConfig, grid: TimeGrid) -> Tariff:
+def build_tariff(config: TariffConfig, grid: TimeGrid, data_retail: np.ndarray | None = None) -> Tariff:
     """Apply the base prices, then each peak window in order (a later window wins where windows overlap).
 
     A step belongs to a window when its start time of day lies in ``[start, end)``; ``end <= start`` wraps past
-    midnight.
+    midnight. ``retail: data`` takes the retail series (n_steps,) of the data source (``data_retail``); a feed-in
+    price above it at any step is a ScenarioError naming the step.
     """
+    if config.retail == "data":
+        if data_retail is None:
+            raise ScenarioError("tariff.retail: 'data' needs a data source with prices (source: citylearn)")
+        retail = np.asarray(data_retail, dtype=float).copy()
+        above = config.feed_in > retail
+        if above.any():
+            t = int(np.argmax(above))
+            raise ScenarioError(
+                f"tariff.feed_in ({config.feed_in}) exceeds the data's retail price {retail[t]:.4g} at step {t} "
+                f"({grid.index[t]}); the lowest retail price of the window is {retail.min():.4g}"
+            )
+        return Tariff(retail=retail, feed_in=np.full(grid.n_steps, config.feed_in, dtype=float))
     index = grid.index
     minute_of_day = index.hour.to_numpy() * 60 + index.minute.to_numpy()
     weekday = index.dayofweek.to_numpy() < 5

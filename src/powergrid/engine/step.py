@@ -38,6 +38,7 @@ class StepResult:
     imported: np.ndarray
     exported: np.ndarray
     unserved: np.ndarray
+    imbalance: np.ndarray  # metered exchange minus the position at gate closure (kWh, + short / − long)
     order: np.ndarray  # the filtered P2P order (kWh, + buy / − sell)
     limit_price: np.ndarray  # currency/kWh
     grid_cost: np.ndarray
@@ -166,6 +167,34 @@ class CommunityEngine:
             return np.zeros(self.n_agents)
         return (c.profiles.load_kw[k] - obs.load_kw) - (c.profiles.pv_kw[k] - obs.pv_kw)
 
+    def _battery_at_delivery(
+        self, actions: Actions, safe: Actions, flags: Interventions, obs: Observation, unfilled_kwh: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(scheduled, delivered) battery power (kW, + charge), arrays (N,). Scheduled: the filtered set-point,
+        moved by what the market left unfilled (``unfilled_kwh`` = fill − order, kWh) if the controller asked its
+        battery to follow the fill. Delivered: also moved by −surprise under real-time balancing. Both stay in the
+        step's battery limits; agents switched to the idle safe action (fallback, non-finite) are not moved."""
+        dt = obs.dt_hours
+        shift = unfilled_kwh / dt if actions.follow_fill else np.zeros(self.n_agents)
+        balance = self.gate_forecast and self.community.market.balancing == "battery" and actions.balancing
+        surprise = self.surprise_kw(obs) if balance else np.zeros(self.n_agents)
+        if not (actions.follow_fill or balance):
+            return safe.battery_kw, safe.battery_kw
+        idle = flags.fallback | flags.nonfinite
+        lo, hi = -obs.max_discharge_kw, obs.max_charge_kw
+        scheduled = np.where(idle, safe.battery_kw, np.clip(safe.battery_kw + shift, lo, hi))
+        delivered = np.where(idle, safe.battery_kw, np.clip(safe.battery_kw + shift - surprise, lo, hi))
+        return scheduled, delivered
+
+    def _grid_cost(self, net_exchange: np.ndarray, imbalance: np.ndarray, obs: Observation) -> np.ndarray:
+        """Grid bill of the step (currency, (N,)): the metered net exchange (kWh, + import) at retail/feed-in; with
+        ``market.imbalance_price`` the imbalance at that price and the rest (the position) at retail/feed-in."""
+        price = self.community.market.imbalance_price
+        if price is None:
+            return np.maximum(net_exchange, 0.0) * obs.retail - np.maximum(-net_exchange, 0.0) * obs.feed_in
+        position = net_exchange - imbalance
+        return np.maximum(position, 0.0) * obs.retail - np.maximum(-position, 0.0) * obs.feed_in + imbalance * price
+
     def step(self, actions: Actions, obs: Observation | None = None, fallback: np.ndarray | None = None) -> StepResult:
         """Apply one step of actions and advance time. ``obs`` may pass the observation already computed;
         ``fallback`` (N,) marks agents whose action the SafetySupervisor replaced by grid-only."""
@@ -176,29 +205,31 @@ class CommunityEngine:
         obs = obs if obs is not None and obs.t == t else self.observe()
         actions = actions.validated(self.n_agents)
         safe, flags = self.safety.apply(actions, obs, fallback if fallback is not None else actions.fallback)
-        if self.gate_forecast and c.market.balancing == "battery" and actions.balancing:
-            # real-time balancing: the battery follows the measured net load within its limits (not an intervention);
-            # not for agents switched to the idle safe action (supervisor fallback, non-finite action)
-            moved = np.clip(safe.battery_kw - self.surprise_kw(obs), -obs.max_discharge_kw, obs.max_charge_kw)
-            idle = flags.fallback | flags.nonfinite
-            safe = replace(safe, battery_kw=np.where(idle, safe.battery_kw, moved))
+        order = safe.trade_kw * dt
+        market = clear_market(c.market, order, safe.limit_price, obs.price_floor, obs.price_cap)
+        fill = market.bought_kwh - market.sold_kwh
+        scheduled, battery_kw = self._battery_at_delivery(actions, safe, flags, obs, fill - order)
 
         load = c.profiles.load_kw[t] * dt  # delivery: the realised values (imbalances settle with the grid)
         pv_available = c.profiles.pv_kw[t] * dt
-        order = safe.trade_kw * dt
-        market = clear_market(c.market, order, safe.limit_price, obs.price_floor, obs.price_cap)
+        delivered = load - pv_available + battery_kw * dt - fill  # net exchange before the feeder limits (kWh)
+        if actions.balancing:  # the position at gate closure: what the orders, fills and set-point imply
+            position = obs.load_kw * dt - obs.pv_kw * dt + scheduled * dt - fill
+        else:  # decided on the realised values (oracle, grid-only): delivery is the position
+            position = delivered
+        imbalance = delivered - position
         settled = settle_with_grid(
             load,
             pv_available,
-            np.maximum(safe.battery_kw, 0.0) * dt,
-            np.maximum(-safe.battery_kw, 0.0) * dt,
+            np.maximum(battery_kw, 0.0) * dt,
+            np.maximum(-battery_kw, 0.0) * dt,
             market.bought_kwh,
             market.sold_kwh,
             self._import_limit,
             self._export_limit,
         )
         soc_next = fleet.next_soc(self.soc, settled.charge, settled.discharge)
-        grid_cost = settled.imported * obs.retail - settled.exported * obs.feed_in
+        grid_cost = self._grid_cost(settled.imported - settled.exported, imbalance, obs)
         degradation = settled.discharge * fleet.degradation_cost
         network, loss_cost, voltage = None, np.zeros(self.n_agents), self._no_voltage
         if self.network is not None and not self.defer_network:
@@ -220,6 +251,7 @@ class CommunityEngine:
             imported=settled.imported,
             exported=settled.exported,
             unserved=settled.unserved,
+            imbalance=imbalance,
             order=order,
             limit_price=safe.limit_price,
             grid_cost=grid_cost,

@@ -9,6 +9,7 @@ import pandas as pd
 
 from powergrid.data.ausgrid import load_ausgrid
 from powergrid.data.carbon import build_carbon
+from powergrid.data.citylearn import read_citylearn, window
 from powergrid.data.profiles import Profiles, TimeGrid
 from powergrid.data.synthetic import Location, synthetic_profiles
 from powergrid.data.tabular import load_table
@@ -19,6 +20,7 @@ from powergrid.network.setup import NetworkSetup, connect_agents
 from powergrid.scenarios.model import (
     AusgridData,
     BatteryConfig,
+    CityLearnData,
     GridConfig,
     MarketConfig,
     PVConfig,
@@ -75,8 +77,18 @@ def time_grid(scenario: Scenario) -> TimeGrid:
     return TimeGrid(pd.Timestamp(t.start), t.step_minutes, t.n_steps, t.utc_offset_hours)
 
 
+def agent_count(scenario: Scenario) -> int:
+    """Number of agents: the groups' counts, or the buildings of a citylearn source (reads its data set)."""
+    if isinstance(scenario.data, CityLearnData) and scenario.agents is None:
+        return len(read_citylearn(scenario.data.path, scenario.data.buildings).buildings)
+    return scenario.n_agents
+
+
 def expand_agents(scenario: Scenario) -> AgentTable:
-    """One row per agent, in group order; ids default to h000, h001, … (numbered across groups)."""
+    """One row per agent, in group order; ids default to h000, h001, … (numbered across groups). With a citylearn
+    source: one agent per building (ids = building names), PV and battery sizes from the data set's schema."""
+    if isinstance(scenario.data, CityLearnData):
+        return _citylearn_agents(scenario)
     ids: list[str] = []
     kinds: list[str] = []
     pv: list[float] = []
@@ -97,7 +109,10 @@ def expand_agents(scenario: Scenario) -> AgentTable:
         raise ScenarioError(f"agent ids must be unique; explicit ids collide with default ids: {dupes[:5]}")
     if scenario.shared_battery is not None:
         batteries = _battery_accounts(scenario, ids, kinds, batteries)
+    return AgentTable(tuple(ids), tuple(kinds), np.array(pv), np.array(load), _fleet(batteries))
 
+
+def _fleet(batteries: list[BatteryConfig]) -> BatteryFleet:
     def col(name: str) -> np.ndarray:
         return np.array([getattr(b, name) for b in batteries], dtype=float)
 
@@ -114,7 +129,47 @@ def expand_agents(scenario: Scenario) -> AgentTable:
         ramp_kw=ramp,
         degradation_cost=col("degradation_cost"),
     )
-    return AgentTable(tuple(ids), tuple(kinds), np.array(pv), np.array(load), fleet)
+    return fleet
+
+
+def _citylearn_agents(scenario: Scenario) -> AgentTable:
+    """Agents of a CityLearn data set: kinds from the scenario's groups (default: all prosumers; counts must add up
+    to the buildings); PV peak, battery capacity, power and (one-way) efficiency from the schema, the rest of the
+    battery (SoC band, initial SoC, ramp, degradation) from the group or ``devices.battery``."""
+    data = scenario.data
+    assert isinstance(data, CityLearnData)
+    dataset = read_citylearn(data.path, data.buildings)
+    n = len(dataset.buildings)
+    groups = scenario.agents or []
+    if groups and scenario.n_agents != n:
+        raise ScenarioError(
+            f"agents: the groups count {scenario.n_agents} agents but the CityLearn data set has {n} buildings "
+            f"({', '.join(dataset.buildings[:5])}{', …' if n > 5 else ''}); leave agents out for one prosumer each"
+        )
+    kinds: list[str] = [g.kind for g in groups for _ in range(g.count)] if groups else ["prosumer"] * n
+    bases: list[BatteryConfig] = [g.battery or scenario.devices.battery for g in groups for _ in range(g.count)]
+    bases = bases or [scenario.devices.battery] * n
+    if scenario.shared_battery is not None:
+        raise ScenarioError("shared_battery: not supported with a citylearn source (every home has its own battery)")
+    if "storage" in kinds:
+        raise ScenarioError("agents: kind 'storage' has no building in a CityLearn data set (use prosumer, pv-only "
+                            "or consumer)")  # fmt: skip
+    named = [i for g in groups for i in (g.ids or [])]
+    if named:
+        raise ScenarioError(f"agents.ids: with a citylearn source the ids are the building names, got {named[:3]}")
+    has_pv = np.array([k != "consumer" for k in kinds])
+    batteries = []
+    for i, (kind, base) in enumerate(zip(kinds, bases, strict=True)):
+        if kind != "prosumer":
+            batteries.append(BatteryConfig(capacity_kwh=0.0, power_kw=0.0))
+            continue
+        eta = float(dataset.battery_efficiency[i])
+        batteries.append(base.model_copy(update={
+            "capacity_kwh": float(dataset.battery_capacity_kwh[i]), "power_kw": float(dataset.battery_power_kw[i]),
+            "charge_efficiency": eta, "discharge_efficiency": eta,
+        }))  # fmt: skip
+    load_kwh = dataset.load_kw.mean(axis=0) * 8760.0
+    return AgentTable(dataset.buildings, tuple(kinds), dataset.pv_peak_kw * has_pv, load_kwh, _fleet(batteries))
 
 
 def _battery_accounts(
@@ -153,9 +208,20 @@ def _battery_accounts(
     return accounts
 
 
-def load_profiles(scenario: Scenario, grid: TimeGrid, agents: AgentTable) -> Profiles:
+def citylearn_inputs(scenario: Scenario, grid: TimeGrid) -> dict[str, np.ndarray] | None:
+    """The CityLearn window of the scenario (``powergrid.data.citylearn.window``), or None for other sources."""
+    data = scenario.data
+    if not isinstance(data, CityLearnData):
+        return None
+    start = pd.Timestamp(data.start) if data.start is not None else grid.start
+    return window(read_citylearn(data.path, data.buildings), grid, start)
+
+
+def load_profiles(
+    scenario: Scenario, grid: TimeGrid, agents: AgentTable, inputs: dict[str, np.ndarray] | None = None
+) -> Profiles:
     """Profiles from the scenario's data source for the households; storage agents have no load and no PV; PV is
-    zeroed for consumers whatever the source says."""
+    zeroed for consumers whatever the source says. ``inputs``: the CityLearn window (``citylearn_inputs``)."""
     kinds = np.array(agents.kinds)
     homes = np.flatnonzero(kinds != "storage")
     home_ids = tuple(agents.ids[i] for i in homes)
@@ -172,6 +238,9 @@ def load_profiles(scenario: Scenario, grid: TimeGrid, agents: AgentTable) -> Pro
             cloudiness=data.cloudiness,
             load_variability=data.load_variability,
         )
+    elif isinstance(data, CityLearnData):
+        inputs = citylearn_inputs(scenario, grid) if inputs is None else inputs
+        raw = Profiles(inputs["load_kw"], inputs["pv_kw"], home_ids)
     else:
         n = homes.size
         if isinstance(data, AusgridData) and data.customers is not None and len(data.customers) != n:
@@ -214,8 +283,10 @@ def build_community(scenario: Scenario) -> Community:
     """Expand agents, load data, build tariffs, carbon intensity and price bounds."""
     grid = time_grid(scenario)
     agents = expand_agents(scenario)
-    profiles = load_profiles(scenario, grid, agents)
-    tariff = build_tariff(scenario.tariff, grid)
+    inputs = citylearn_inputs(scenario, grid)
+    profiles = load_profiles(scenario, grid, agents, inputs)
+    tariff = build_tariff(scenario.tariff, grid, None if inputs is None else inputs["retail"])
+    carbon = inputs["carbon_kg_per_kwh"] if inputs is not None and scenario.carbon.kind == "data" else None
     lo, hi = price_band(scenario.market, tariff)
     return Community(
         scenario=scenario,
@@ -223,7 +294,7 @@ def build_community(scenario: Scenario) -> Community:
         agents=agents,
         profiles=profiles,
         tariff=tariff,
-        carbon_kg_per_kwh=build_carbon(scenario.carbon, grid),
+        carbon_kg_per_kwh=build_carbon(scenario.carbon, grid) if carbon is None else carbon,
         price_floor=lo,
         price_cap=hi,
         market=scenario.market,

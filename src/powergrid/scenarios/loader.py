@@ -10,7 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from powergrid.errors import ScenarioError
-from powergrid.scenarios.model import AusgridData, Scenario, TableData
+from powergrid.scenarios.model import AusgridData, CityLearnData, Scenario, TableData
 
 BUILTIN_PACKAGE = "powergrid.scenarios.builtin"
 
@@ -106,8 +106,8 @@ def scenario_from_dict(raw: Any, where: str = "(dict)", base_dir: Path | None = 
         scenario = Scenario.model_validate(raw)
     except ValidationError as err:
         raise ScenarioError(_format_validation(err, where)) from None
-    if base_dir is not None and isinstance(scenario.data, AusgridData | TableData):
-        if not scenario.data.path.is_absolute():
+    if base_dir is not None and isinstance(scenario.data, AusgridData | TableData | CityLearnData):
+        if scenario.data.path is not None and not scenario.data.path.is_absolute():
             scenario.data.path = (base_dir / scenario.data.path).resolve()
     return scenario
 

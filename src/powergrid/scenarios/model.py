@@ -5,11 +5,13 @@ Units: power kW, energy kWh, prices currency/kWh, carbon kg/kWh, times in local 
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validator
+from pydantic_core import PydanticCustomError
 
 AgentKind = Literal["prosumer", "pv-only", "consumer", "storage"]
 Mechanism = Literal["uniform", "pay-as-bid", "mcafee", "mid-market", "sdr", "none"]
@@ -119,13 +121,41 @@ class PeakWindow(Strict):
     weekdays_only: bool = Field(False, description="Apply Monday–Friday only.")
 
 
+def _price_or_data(value: Any) -> float | str:
+    """A retail price (finite, ≥ 0) or the word 'data' — one error message for both (not one per union member)."""
+    if value == "data":
+        return "data"
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if number is None and isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+    if number is None or not math.isfinite(number) or number < 0:
+        raise PydanticCustomError("price_or_data", "Input should be a finite number ≥ 0 or 'data', got {value!r}",
+                                  {"value": value})  # fmt: skip
+    return float(number)
+
+
+#: A retail price (currency/kWh) or 'data' (the data source's price series).
+PriceOrData = Annotated[float | Literal["data"], PlainValidator(_price_or_data)]
+
+
 class TariffConfig(Strict):
-    retail: NonNeg = Field(0.15, description="Base retail (grid buy) price (currency/kWh).")
+    retail: PriceOrData = Field(
+        0.15,
+        description="Base retail (grid buy) price (currency/kWh), or 'data': the data source's price series "
+        "(CityLearn's pricing.csv; the default with a citylearn source).",
+    )
     feed_in: NonNeg = Field(0.05, description="Base feed-in (grid sell) price (currency/kWh).")
     peak_windows: list[PeakWindow] = Field(default_factory=list, description="Time-of-use windows.")
 
     @model_validator(mode="after")
     def _feed_in_below_retail(self) -> TariffConfig:
+        if self.retail == "data":
+            if self.peak_windows:
+                raise ValueError("peak_windows cannot be combined with retail: data (the data's prices are used)")
+            return self  # feed-in against the data's prices: checked when the data is read
         if self.feed_in > self.retail:
             raise ValueError(f"feed_in ({self.feed_in}) must not exceed retail ({self.retail})")
         for i, w in enumerate(self.peak_windows):
@@ -136,7 +166,11 @@ class TariffConfig(Strict):
 
 
 class CarbonConfig(Strict):
-    kind: Literal["constant", "diurnal"] = Field("diurnal", description="Shape of grid carbon intensity.")
+    kind: Literal["constant", "diurnal", "data"] = Field(
+        "diurnal",
+        description="Shape of grid carbon intensity; 'data': the data source's series (CityLearn's "
+        "carbon_intensity.csv; the default with a citylearn source).",
+    )
     mean_kg_per_kwh: NonNeg = Field(0.4, description="Daily mean grid carbon intensity (kg/kWh).")
     solar_dip: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
         0.3, description="Relative dip at midday (diurnal only)."
@@ -164,6 +198,13 @@ class MarketConfig(Strict):
         "delivery: 'battery' — its battery follows the measured net load within its limits (as a home battery "
         "does), the rest goes to the grid; 'grid' — the grid takes all of it.",
     )
+    imbalance_price: NonNeg | None = Field(
+        None,
+        description="Price (currency/kWh) at which each agent's imbalance settles — its metered grid exchange minus "
+        "its position at gate closure (the exchange its orders, fills and battery set-point imply on the values it "
+        "bid on), + short / − long, single price both ways; none = the imbalance settles at retail/feed-in like any "
+        "grid exchange. Controllers deciding on the realised values (the oracle) and grid-only have no imbalance.",
+    )
 
 
 class GridConfig(Strict):
@@ -188,6 +229,25 @@ class TableData(Strict):
     source: Literal["table"]
     path: Path = Field(description="Long-format CSV/Parquet: agent_id, timestamp, load_kw, pv_kw.")
     native_minutes: Literal[15, 30, 60] | None = None
+
+
+class CityLearnData(Strict):
+    """A CityLearn data set: one prosumer per building, devices from its schema, prices and carbon from its files."""
+
+    source: Literal["citylearn"]
+    path: Path | None = Field(
+        None,
+        description="Folder of a CityLearn data set (schema.json and the CSVs it names), relative to the scenario "
+        "file; none = the bundled CityLearn Challenge 2022 set (17 homes, one year).",
+    )
+    buildings: list[str] | None = Field(
+        None, min_length=1, description="Building names in agent order (they become the agent ids); default: all."
+    )
+    start: datetime | None = Field(
+        None,
+        description="Timestamp of the data's first row (the start of its hour, local time); default: time.start. "
+        "The bundled 2022 set starts 2022-07-31T23:00. Rows are checked against this calendar.",
+    )
 
 
 class NetworkConfig(Strict):
@@ -273,7 +333,7 @@ class SafetyConfig(Strict):
     )
 
 
-DataConfig = Annotated[SyntheticData | AusgridData | TableData, Field(discriminator="source")]
+DataConfig = Annotated[SyntheticData | AusgridData | TableData | CityLearnData, Field(discriminator="source")]
 
 
 class Scenario(Strict):
@@ -285,7 +345,12 @@ class Scenario(Strict):
     time: TimeConfig
     location: LocationConfig = Field(default_factory=LocationConfig)
     devices: DeviceDefaults = Field(default_factory=DeviceDefaults)
-    agents: list[AgentGroup] = Field(min_length=1)
+    agents: list[AgentGroup] | None = Field(
+        None,
+        min_length=1,
+        description="Agent groups; required except with a citylearn data source (default: one prosumer per "
+        "building; given, the groups' counts must add up to the buildings and set their kinds).",
+    )
     tariff: TariffConfig = Field(default_factory=TariffConfig)
     carbon: CarbonConfig = Field(default_factory=CarbonConfig)
     market: MarketConfig = Field(default_factory=MarketConfig)
@@ -327,9 +392,40 @@ class Scenario(Strict):
             groups.append(group)
         return {**raw, "agents": groups}
 
+    @model_validator(mode="before")
+    @classmethod
+    def _citylearn_defaults(cls, raw: Any) -> Any:
+        """With a citylearn source, prices and carbon come from the data unless the scenario sets them; the data
+        has no feed-in price, so the scenario must state one."""
+        if not isinstance(raw, dict):
+            return raw
+        data = raw.get("data")
+        if not (isinstance(data, dict) and data.get("source") == "citylearn"):
+            return raw
+        tariff, carbon = raw.get("tariff") or {}, raw.get("carbon") or {}
+        if not isinstance(tariff, dict) or not isinstance(carbon, dict):
+            return raw
+        if "retail" not in tariff and not tariff.get("peak_windows"):
+            tariff = {**tariff, "retail": "data"}
+        if "feed_in" not in tariff:
+            raise ValueError("tariff.feed_in: CityLearn data has no feed-in price; the scenario must state one")
+        if "kind" not in carbon:
+            carbon = {**carbon, "kind": "data"}
+        return {**raw, "tariff": tariff, "carbon": carbon}
+
+    @model_validator(mode="after")
+    def _data_sources(self) -> Scenario:
+        citylearn = isinstance(self.data, CityLearnData)
+        if self.agents is None and not citylearn:
+            raise ValueError("agents: required (only a citylearn data source supplies its own agents)")
+        if not citylearn and (self.tariff.retail == "data" or self.carbon.kind == "data"):
+            field = "tariff.retail" if self.tariff.retail == "data" else "carbon.kind"
+            raise ValueError(f"{field}: 'data' needs a data source with prices and carbon (source: citylearn)")
+        return self
+
     @model_validator(mode="after")
     def _unique_ids(self) -> Scenario:
-        ids = [i for g in self.agents for i in (g.ids or [])]
+        ids = [i for g in self.agents or [] for i in (g.ids or [])]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"agent ids must be unique; repeated: {dupes[:5]}")
@@ -337,4 +433,5 @@ class Scenario(Strict):
 
     @property
     def n_agents(self) -> int:
-        return sum(g.count for g in self.agents)
+        """Agents the groups declare (0 when a citylearn source supplies them: see ``data.buildings``)."""
+        return sum(g.count for g in self.agents or [])

@@ -5,12 +5,14 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from powergrid.analytics import NA, RunTotals, compute_kpis, gini, totals_from_frames
 from powergrid.analytics.results import TIMESERIES, TRADES, RunWriter
+from powergrid.analytics.totals import calendar_codes
 from powergrid.simulate import simulate
 
 
@@ -156,3 +158,37 @@ def test_stored_change_matches_the_flows(tiny_community):
         totals.agent["charge"] * fleet.charge_efficiency - totals.agent["discharge"] / fleet.discharge_efficiency
     ).sum()
     assert kpis["stored_change_kwh"] == pytest.approx(stored, abs=1e-9)
+
+
+def _exchange_totals(p_kw: list[float], stamps: pd.DatetimeIndex, cost: float = 1.0, co2: float = 1.0) -> RunTotals:
+    """Totals whose community net exchange is ``p_kw`` (1 h steps) on the calendar ``stamps``."""
+    p = np.array(p_kw)
+    totals = RunTotals(("a",), np.array([0.0]), dt_hours=1.0, n_steps=p.size)
+    totals.step["imported"], totals.step["exported"] = np.maximum(p, 0), np.maximum(-p, 0)
+    totals.step.update(calendar_codes(stamps))
+    totals.agent["cash_cost"][:] = cost
+    totals.agent["co2_kg"][:] = co2
+    totals.steps_done = p.size
+    return totals
+
+
+def test_citylearn_style_kpis_by_hand():
+    # two days in January, one in February; hours 23:00, 00:00, 01:00 … laid out so days and months differ
+    stamps = pd.DatetimeIndex(["2024-01-30 22:00", "2024-01-30 23:00", "2024-01-31 00:00", "2024-01-31 01:00",
+                               "2024-02-01 00:00", "2024-02-01 01:00"])  # fmt: skip
+    p = [4.0, 2.0, -1.0, 3.0, 1.0, 1.0]
+    base = _exchange_totals([4.0, 4.0, 4.0, 4.0, 2.0, 2.0], stamps, cost=10.0, co2=5.0)
+    run = _exchange_totals(p, stamps, cost=4.0, co2=2.5)
+    k = compute_kpis(run, base).community
+    assert k["ramping_kw"] == pytest.approx(2 + 3 + 4 + 2 + 0)
+    january = 1 - np.mean([4, 2, 0, 3]) / 4  # P⁺ = max(P, 0)
+    assert k["one_minus_load_factor"] == pytest.approx(np.mean([january, 0.0]))
+    assert k["average_daily_peak_kw"] == pytest.approx(np.mean([4.0, 3.0, 1.0]))
+    assert k["peak_demand_kw"] == pytest.approx(4.0)
+    assert k["cost_normalised"] == pytest.approx(0.4) and k["co2_normalised"] == pytest.approx(0.5)
+    assert k["ramping_normalised"] == pytest.approx(11 / 2)
+    assert k["peak_demand_normalised"] == pytest.approx(1.0)
+    assert k["average_daily_peak_normalised"] == pytest.approx(np.mean([4.0, 3.0, 1.0]) / np.mean([4.0, 4.0, 2.0]))
+    assert isinstance(k["one_minus_load_factor_normalised"], NA)  # grid-only's load factor is flat: 1 − 1 = 0
+    earning = _exchange_totals([-1.0] * 6, stamps, cost=-3.0)
+    assert isinstance(compute_kpis(run, earning).community["cost_normalised"], NA)  # a negative baseline: n/a

@@ -23,22 +23,16 @@ def test_controllers_see_the_forecast_and_delivery_uses_the_realised_values():
     c = community("forecast")
     engine = CommunityEngine(c)
     load_fc, pv_fc = gate_forecasts(c)
+    bidder = make_controller("truthful-bidder")
+    bidder.reset(c)
     for t in range(30):
         obs = engine.observe()
         np.testing.assert_array_equal(obs.load_kw, load_fc[t])
         np.testing.assert_array_equal(obs.pv_kw, pv_fc[t])
-        r = engine.step(_truthful(obs), obs)  # balances are checked inside the step
+        r = engine.step(bidder.act(obs), obs)  # balances are checked inside the step
         np.testing.assert_allclose(r.load, c.profiles.load_kw[t] * c.grid.dt_hours)
     assert np.abs(load_fc[24:30] - c.profiles.load_kw[24:30]).max() > 0.01  # forecasts are not the truth
     np.testing.assert_allclose(load_fc[25:30], c.profiles.load_kw[1:6])  # seasonal naive, one step ahead
-
-
-def _truthful(obs):
-    from powergrid.controllers.rules import TruthfulBidder
-
-    bidder = TruthfulBidder()
-    bidder.n = obs.load_kw.size
-    return bidder.act(obs)
 
 
 def test_perfect_forecasts_at_the_gate_change_nothing():
@@ -78,3 +72,63 @@ def test_the_oracle_opts_out_of_balancing():
 def test_grid_only_keeps_its_battery_idle_behind_the_forecast_gate():
     totals = run_controllers(community("forecast"), ["grid-only"])["grid-only"].totals
     assert totals.agent["charge"].sum() == 0 and totals.agent["discharge"].sum() == 0
+
+
+def _step_all(c, controller: str):
+    ctrl = make_controller(controller)
+    ctrl.reset(c)
+    engine = CommunityEngine(c)
+    out = []
+    while not engine.done:
+        obs = engine.observe()
+        out.append((obs, engine.step(ctrl.act(obs), obs)))
+    return out
+
+
+@pytest.mark.parametrize("controller", ["self-consumption", "truthful-bidder", "greedy"])
+def test_there_is_no_imbalance_when_orders_are_placed_on_the_realised_values(controller):
+    raw = tiny_dict(market={"gate": "realised", "imbalance_price": 0.9})
+    for _, r in _step_all(build_community(load_scenario(raw)), controller):
+        assert np.all(r.imbalance == 0.0)
+
+
+@pytest.mark.parametrize("controller", ["oracle", "grid-only"])
+def test_controllers_deciding_on_the_realised_values_have_no_imbalance_behind_the_gate(controller):
+    c = build_community(load_scenario(tiny_dict(market={"gate": "forecast", "imbalance_price": 0.9})))
+    for _, r in _step_all(c, controller):
+        assert np.all(r.imbalance == 0.0)
+
+
+def test_without_a_battery_to_balance_the_imbalance_is_the_forecast_error():
+    c = build_community(load_scenario(tiny_dict(market={"gate": "forecast", "balancing": "grid"})))
+    dt = c.grid.dt_hours
+    for obs, r in _step_all(c, "self-consumption"):
+        surprise = (c.profiles.load_kw[r.t] - obs.load_kw) - (c.profiles.pv_kw[r.t] - obs.pv_kw)
+        np.testing.assert_allclose(r.imbalance, surprise * dt, atol=1e-12)
+
+
+def test_the_imbalance_settles_at_the_imbalance_price_and_the_position_at_the_tariff():
+    price = 0.55
+    raw = tiny_dict(market={"gate": "forecast", "balancing": "grid", "imbalance_price": price})
+    plain = run_controllers(build_community(load_scenario(tiny_dict(market={"gate": "forecast", "balancing": "grid"}))),
+                            ["truthful-bidder"])["truthful-bidder"]  # fmt: skip
+    c = build_community(load_scenario(raw))
+    short = long = 0.0
+    for _, r in _step_all(c, "truthful-bidder"):
+        position = r.imported - r.exported - r.imbalance
+        expected = np.maximum(position, 0) * r.retail - np.maximum(-position, 0) * r.feed_in + r.imbalance * price
+        np.testing.assert_allclose(r.grid_cost, expected, atol=1e-12)
+        short += r.imbalance[r.imbalance > 0].sum()
+        long += -r.imbalance[r.imbalance < 0].sum()
+    assert short > 1.0 and long > 1.0  # both directions occur
+    priced = run_controllers(c, ["truthful-bidder"])["truthful-bidder"]
+    assert priced.kpis.community["cost"] != pytest.approx(plain.kpis.community["cost"], rel=1e-6)
+    np.testing.assert_allclose(priced.totals.agent["imported"], plain.totals.agent["imported"])  # same physics
+
+
+@pytest.mark.parametrize("value", [-0.1, float("nan"), "cheap"])
+def test_a_bad_imbalance_price_is_a_scenario_error_naming_the_field(value):
+    from powergrid.errors import ScenarioError
+
+    with pytest.raises(ScenarioError, match="imbalance_price"):
+        load_scenario(tiny_dict(market={"gate": "forecast", "imbalance_price": value}))
