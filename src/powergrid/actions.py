@@ -78,3 +78,8 @@ class Observation:
     last_clearing_price: float  # NaN before the first trade of the run/episode
     last_fill_kwh: np.ndarray  # (N,) P2P bought − sold in the previous step (0 at the start)
     last_net_import_kwh: float  # community Σ(import − export) in the previous step (0 at the start)
+    #: (N,) the previous step's voltage (pu) at each agent's connection and the highest loading (fraction of
+    #: rating) on its path from the source; NaN without a feeder, at the start, or when the run defers its power
+    #: flows (``simulate`` does for controllers whose ``observes_network`` is False).
+    voltage_pu: np.ndarray
+    path_loading: np.ndarray

@@ -12,8 +12,9 @@ Per agent and step:
 - soc_penalty: distance of the end-of-step SoC outside the comfort band (fraction of capacity),
 - throughput: battery charge + discharge (kWh),
 - co2: kg from imports,
-- overload: with a feeder, the worst line/transformer loading above 100 % (fraction); on a copper plate, the
-  energy the feeder limits cut (unserved + curtailed) as a fraction of the community's load — shared by all,
+- overload: with a feeder, the step's violation cost — ``network.violation_penalty`` × (LV buses outside the voltage
+  band + branches above 100 %), the KPI ``violation_cost`` — shared equally by the agents (currency each); on a
+  copper plate, the energy the feeder limits cut (unserved + curtailed) as a fraction of the community's load,
 - gini: Gini of the agents' episode profits so far (shared by all).
 Every component is returned per agent, so each can be logged and plotted.
 """
@@ -63,7 +64,8 @@ class RewardTracker:
         cap = self.capacity
         outside = np.maximum(lo * cap - r.soc, 0.0) + np.maximum(r.soc - hi * cap, 0.0)
         if r.network is not None:
-            overload = max(r.network.max_line_loading, r.network.max_trafo_loading, 1.0) - 1.0
+            penalty = self.community.network.config.violation_penalty
+            overload = penalty * (r.network.violations + r.network.overloads) / n
         else:
             load = r.load.sum()
             overload = float((r.unserved.sum() + r.curtailed.sum()) / load) if load > 0 else 0.0

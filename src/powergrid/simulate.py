@@ -49,16 +49,17 @@ def simulate(
 ) -> RunTotals:
     """Run ``controller`` over the whole horizon; stream steps to ``writer``; return the totals.
 
-    With a feeder, every step's power flow is solved, ``network_batch`` steps per power-grid-model call: the
-    controllers here do not observe network results, so this gives the same outcome as solving step by step
-    (tested) at a fraction of the cost. Interactive faces (RL environments) solve every step on its own.
+    With a feeder, every step's power flow is solved, ``network_batch`` steps per power-grid-model call, for
+    controllers that do not observe network results (``observes_network`` False): the same outcome as solving
+    step by step (tested) at a fraction of the cost. Controllers that do (trained policies) and interactive faces
+    (RL environments) get every step solved on its own.
     """
     if isinstance(controller, str):
         controller = make_controller(controller)
     if network_batch < 1:
         raise ValueError(f"network_batch must be >= 1, got {network_batch}")
     controller.reset(community)
-    engine = CommunityEngine(community, defer_network=network_batch > 1)
+    engine = CommunityEngine(community, defer_network=network_batch > 1 and not controller.observes_network)
     engine.reset(start, stop)
     totals = RunTotals.for_community(community, engine.stop - start, first_step=start)
     pending = []

@@ -63,6 +63,7 @@ KPI_INFO: dict[str, tuple[str, str]] = {
     "unserved_kwh": ("kWh", "Σ load not served (feeder import limit)"),
     "curtailed_kwh": ("kWh", "Σ PV curtailed (feeder export limit)"),
     "imbalance_kwh": ("kWh", "Σ |metered exchange − position at gate closure| (orders placed on forecasts)"),
+    "network_curtailed_kwh": ("kWh", "Σ battery energy the network operator did not allow (network_constraints)"),
     "safety_clipped": ("count", "action components (battery, order, price) clipped to physics / the price band"),
     "safety_nonfinite": ("count", "agent-steps whose NaN/inf action was replaced by the safe action"),
     "safety_fallbacks": ("count", "agent-steps switched to grid-only by the SafetySupervisor (out of distribution)"),
@@ -74,6 +75,7 @@ KPI_INFO: dict[str, tuple[str, str]] = {
     "max_voltage_pu": ("pu", "highest LV bus voltage"),
     "max_line_loading_pct": ("%", "highest line or transformer loading"),
     "overloads": ("count", "branch-steps above 100 % loading"),
+    "violation_cost": ("currency", "(voltage violations + overloads) × network.violation_penalty (not in cost)"),
     "power_flow_fallbacks": ("count", "steps solved with the linear fallback (Newton–Raphson diverged)"),
     "ramping_kw": ("kW", "Σ_t |P_t − P_{t−1}| of the net grid exchange P (CityLearn's ramping)"),
     "one_minus_load_factor": ("-", "1 − mean(P⁺)/max(P⁺) per calendar month, averaged over months"),
@@ -283,6 +285,7 @@ def compute_kpis(totals: RunTotals, baseline: RunTotals | None = None) -> KPIRep
         unserved_kwh=float(a["unserved"].sum()),
         curtailed_kwh=float(a["curtailed"].sum()),
         imbalance_kwh=float(s["imbalance"].sum()),
+        network_curtailed_kwh=float(a["network_curtailed"].sum()),
         safety_clipped=float(
             sum(totals.interventions[k].sum() for k in ("battery_clipped", "trade_clipped", "price_clipped"))
         ),
@@ -335,7 +338,7 @@ def _network_kpis(totals: RunTotals) -> dict[str, Value]:
     if net is None:
         return {k: NA("no feeder in the scenario") for k in (
             "losses_kwh", "loss_cost", "voltage_violations", "min_voltage_pu", "max_voltage_pu",
-            "max_line_loading_pct", "overloads", "power_flow_fallbacks")}  # fmt: skip
+            "max_line_loading_pct", "overloads", "violation_cost", "power_flow_fallbacks")}  # fmt: skip
     return {
         "losses_kwh": float(net["losses_kwh"].sum()),
         "loss_cost": float(totals.agent["loss_cost"].sum() + net["operator_loss_cost"].sum()),
@@ -344,5 +347,6 @@ def _network_kpis(totals: RunTotals) -> dict[str, Value]:
         "max_voltage_pu": float(net["v_max"].max()),
         "max_line_loading_pct": 100.0 * float(max(net["max_line_loading"].max(), net["max_trafo_loading"].max())),
         "overloads": float(net["overloads"].sum()),
+        "violation_cost": totals.violation_penalty * float(net["violations"].sum() + net["overloads"].sum()),
         "power_flow_fallbacks": float((net["converged"] == 0).sum()),
     }

@@ -18,7 +18,7 @@ from powergrid.safety import Interventions
 AGENT_SUMS = (
     "load", "pv", "curtailed", "charge", "discharge", "bought", "sold", "imported", "exported", "unserved",
     "grid_cost", "p2p_payment", "fees", "degradation_cost", "loss_cost", "cash_cost", "unserved_cost", "co2_kg",
-    "stored_change", "imbalance",
+    "stored_change", "imbalance", "network_curtailed",
 )  # fmt: skip
 
 #: Per-step community series: import, export (kWh), P2P volume (kWh) and value (currency), agents trading, and
@@ -59,6 +59,7 @@ class RunTotals:
     charge_efficiency: np.ndarray | None = None
     discharge_efficiency: np.ndarray | None = None
     value_of_lost_load: float = 0.0
+    violation_penalty: float = 0.0  # currency per violating bus-step or overloaded branch-step (network section)
     optimiser_fallbacks: int = 0
     agent: dict[str, np.ndarray] = field(default_factory=dict)
     traded_any: np.ndarray = field(init=False)
@@ -88,7 +89,9 @@ class RunTotals:
         fleet = community.agents.battery
         totals = cls(community.agents.ids, fleet.capacity_kwh, community.grid.dt_hours, n_steps,
                      charge_efficiency=fleet.charge_efficiency, discharge_efficiency=fleet.discharge_efficiency,
-                     value_of_lost_load=community.value_of_lost_load, first_step=first_step)  # fmt: skip
+                     value_of_lost_load=community.value_of_lost_load, first_step=first_step,
+                     violation_penalty=0.0 if community.network is None
+                     else community.network.config.violation_penalty)  # fmt: skip
         totals.step.update(calendar_codes(community.grid.index[first_step : first_step + n_steps]))
         return totals
 
@@ -139,7 +142,7 @@ class RunTotals:
 def totals_from_frames(
     timeseries, trades, battery_capacity_kwh: np.ndarray, dt_hours: float, network=None,
     charge_efficiency: np.ndarray | None = None, discharge_efficiency: np.ndarray | None = None,
-    value_of_lost_load: float = 0.0,
+    value_of_lost_load: float = 0.0, violation_penalty: float = 0.0,
 ) -> RunTotals:  # fmt: skip
     """Rebuild RunTotals from a run's ``timeseries.parquet``, ``trades.parquet`` and, with a feeder,
     ``network.parquet`` (as pandas DataFrames)."""
@@ -150,7 +153,7 @@ def totals_from_frames(
     n_steps = int(steps.max()) + 1 if steps.size else 0
     totals = RunTotals(ids, np.asarray(battery_capacity_kwh, dtype=float), dt_hours, n_steps,
                        charge_efficiency=charge_efficiency, discharge_efficiency=discharge_efficiency,
-                       value_of_lost_load=value_of_lost_load)  # fmt: skip
+                       value_of_lost_load=value_of_lost_load, violation_penalty=violation_penalty)  # fmt: skip
     n = len(ids)
     for name in AGENT_SUMS:
         totals.agent[name] = np.bincount(codes, weights=timeseries[name].to_numpy(), minlength=n)
@@ -183,7 +186,7 @@ def merge_totals(parts: list[RunTotals]) -> RunTotals:
     first = parts[0]
     merged = RunTotals(first.agent_ids, first.battery_capacity_kwh, first.dt_hours, sum(p.n_steps for p in parts),
                        charge_efficiency=first.charge_efficiency, discharge_efficiency=first.discharge_efficiency,
-                       value_of_lost_load=first.value_of_lost_load,
+                       value_of_lost_load=first.value_of_lost_load, violation_penalty=first.violation_penalty,
                        optimiser_fallbacks=sum(p.optimiser_fallbacks for p in parts),
                        first_step=first.first_step)  # fmt: skip
     merged.merged_storage_adjustment = sum(p.storage_adjustment() for p in parts)

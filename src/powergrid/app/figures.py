@@ -47,10 +47,11 @@ def pooled_kpi_figure(stats: dict[str, dict], path: Path, title: str) -> Path:
 
 def timeseries_png(run, baseline, path: Path) -> Path:
     """The Playback page's six panels for one run (``run``, ``baseline``: ``powergrid.app.rundata.RunData``)."""
-    from powergrid.app.plots_playback import PANELS
+    from powergrid.app.plots_playback import panels_of
 
-    fig, axes = plt.subplots(len(PANELS), 1, figsize=(11, 2.1 * len(PANELS)), sharex=True, constrained_layout=True)
-    for ax, panel in zip(axes, PANELS, strict=True):
+    panels = panels_of(run)
+    fig, axes = plt.subplots(len(panels), 1, figsize=(11, 2.1 * len(panels)), sharex=True, constrained_layout=True)
+    for ax, panel in zip(axes, panels, strict=True):
         for name, values in panel.series(run).items():
             ax.plot(run.timestamps, values, linewidth=1.0, label=name)
             if panel.baseline and baseline is not None:

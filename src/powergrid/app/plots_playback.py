@@ -44,6 +44,20 @@ PANELS = (
 )  # fmt: skip
 
 
+#: With a feeder: the voltage band of the LV buses and the most loaded line or transformer, per step.
+NETWORK_PANELS = (
+    Panel("Voltage (pu): lowest and highest LV bus", lambda r: {"v min": r.network["v_min"],
+                                                                "v max": r.network["v_max"]}),
+    Panel("Most loaded line or transformer (% of rating)",
+          lambda r: {"max loading": 100.0 * np.maximum(r.network["max_line_loading"], r.network["max_trafo_loading"])}),
+)  # fmt: skip
+
+
+def panels_of(run: RunData) -> tuple[Panel, ...]:
+    """The panels a run has data for: PANELS, plus NETWORK_PANELS with a feeder."""
+    return PANELS + NETWORK_PANELS if run.network is not None else PANELS
+
+
 #: Series → the colour key of ``powergrid.app.colours`` (one colour per series in every figure).
 SERIES_COLOUR = {"wallet": "wallet", "grid buy": "import", "grid sell": "export", "stored": "stored",
                  "production": "production", "consumption": "consumption", "P2P volume": "p2p"}  # fmt: skip
@@ -51,12 +65,14 @@ SERIES_COLOUR = {"wallet": "wallet", "grid buy": "import", "grid sell": "export"
 
 def timeseries_figure(run: RunData, baseline: RunData | None = None, seeds: Sequence[RunData] = (),
                       step: int = 0, max_points: int = MAX_POINTS) -> go.Figure:  # fmt: skip
-    """Six panels sharing the time axis; ``baseline`` dashed; ``seeds`` (≥ 2 runs of the same scenario and
+    """Six panels sharing the time axis (eight with a feeder: the voltage band and the most loaded element, with the
+    scenario's band as dotted lines); ``baseline`` dashed; ``seeds`` (≥ 2 runs of the same scenario and
     controller with other seeds, this run included) as a 95 % confidence band; a line at ``step``."""
-    fig = make_subplots(rows=len(PANELS), cols=1, shared_xaxes=True, vertical_spacing=0.03,
-                        subplot_titles=[p.title for p in PANELS])  # fmt: skip
+    panels = panels_of(run)
+    fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.03,
+                        subplot_titles=[p.title for p in panels])  # fmt: skip
     x = decimate(run.timestamps, max_points, "first")
-    for row, panel in enumerate(PANELS, start=1):
+    for row, panel in enumerate(panels, start=1):
         values = panel.series(run)
         for k, (name, y) in enumerate(values.items()):
             colour = colour_of(SERIES_COLOUR.get(name, name))
@@ -77,10 +93,14 @@ def timeseries_figure(run: RunData, baseline: RunData | None = None, seeds: Sequ
                 fig.add_trace(go.Scatter(x=x, y=base, mode="lines", name=f"{baseline.info.controller} (baseline)",
                                          line={"color": "#555", "dash": "dash", "width": 1},
                                          legendgroup="baseline", showlegend=row == 1), row=row, col=1)  # fmt: skip
+    if run.network is not None:
+        for level in run.info.voltage_band or ():
+            fig.add_hline(y=level, line={"color": "#888", "dash": "dot", "width": 1}, row=len(PANELS) + 1, col=1)
+        fig.add_hline(y=100.0, line={"color": "#888", "dash": "dot", "width": 1}, row=len(PANELS) + 2, col=1)
     stamp = str(run.timestamps[min(step, run.n_steps - 1)])
     fig.add_shape(type="line", x0=stamp, x1=stamp, y0=0, y1=1, xref="x", yref="paper",
                   line={"color": "#d62728", "width": 1.5})  # fmt: skip
-    fig.update_layout(height=190 * len(PANELS), margin={"l": 60, "r": 20, "t": 60, "b": 70},
+    fig.update_layout(height=190 * len(panels), margin={"l": 60, "r": 20, "t": 60, "b": 70},
                       legend={"orientation": "h", "y": -0.02, "yanchor": "top"}, uirevision=run.info.key,
                       title={"text": run.info.label, "font": {"size": 13}})  # fmt: skip
     return fig

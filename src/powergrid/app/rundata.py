@@ -47,6 +47,7 @@ class RunInfo:
     has_ledger: bool
     feeder: str | None  # the feeder's name, None on a copper plate
     variant: str  # hash of the resolved scenario without its seed: runs that differ only by seed share it
+    voltage_band: tuple[float, float] | None = None  # the feeder's allowed band (pu), None on a copper plate
 
     @property
     def has_network(self) -> bool:
@@ -84,6 +85,7 @@ def read_run_info(folder: Path, key: str) -> RunInfo:
             has_ledger=(folder / LEDGER_FILE).exists(),
             feeder=run["feeder"],
             variant=scenario_variant(scenario),
+            voltage_band=tuple(scenario["network"]["voltage_band"]) if scenario.get("network") else None,
         )
     except (ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
         raise ResultsError(f"{folder}: unreadable {RUN} or {SCENARIO} ({exc})") from exc

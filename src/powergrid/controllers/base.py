@@ -20,6 +20,9 @@ class Controller(Protocol):
     fallbacks: int
     #: One line per fallback (step and reason), for the run's summary warning.
     fallback_events: Sequence[str]
+    #: Whether decisions read the network fields of the observation (``voltage_pu``, ``path_loading``); if not,
+    #: ``simulate`` solves the power flows of many steps in one batch after the fact (same outcome, faster).
+    observes_network: bool
 
     def reset(self, community: Community) -> None:
         """Prepare for a new run on ``community`` (static data: agents, devices, prices)."""

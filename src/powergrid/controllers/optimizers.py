@@ -81,6 +81,7 @@ class _Planner:
     name: str
     fallbacks: int
     fallback_events: list[str]
+    observes_network = False
 
     def _start(self, community: Community) -> None:
         self.c = community
@@ -199,6 +200,7 @@ class GreedyController:
 
     fallbacks = 0
     fallback_events: tuple[str, ...] = ()
+    observes_network = False
 
     def __init__(self, reserve: float = 0.2) -> None:
         self.reserve = reserve

@@ -56,6 +56,7 @@ class PolicyController:
     name = "ppo"
     fallbacks = 0
     fallback_events: tuple[str, ...] = ()
+    observes_network = True  # its features include the previous step's voltage and path loading
 
     def __init__(self, folder: Path, use_supervisor: bool = True) -> None:
         self.folder = Path(folder)

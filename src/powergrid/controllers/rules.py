@@ -22,6 +22,7 @@ class GridOnly:
 
     fallbacks = 0
     fallback_events: tuple[str, ...] = ()
+    observes_network = False
 
     def reset(self, community: Community) -> None:
         self.n = community.n_agents
@@ -36,6 +37,7 @@ class SelfConsumption:
 
     fallbacks = 0
     fallback_events: tuple[str, ...] = ()
+    observes_network = False
 
     def reset(self, community: Community) -> None:
         self.n = community.n_agents
@@ -71,6 +73,7 @@ class TruthfulBidder:
 
     fallbacks = 0
     fallback_events: tuple[str, ...] = ()
+    observes_network = False
 
     def reset(self, community: Community) -> None:
         self.n = community.n_agents
@@ -101,6 +104,7 @@ class ZeroIntelligenceConstrained:
 
     fallbacks = 0
     fallback_events: tuple[str, ...] = ()
+    observes_network = False
 
     def reset(self, community: Community) -> None:
         self.n = community.n_agents

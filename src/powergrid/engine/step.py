@@ -39,6 +39,7 @@ class StepResult:
     exported: np.ndarray
     unserved: np.ndarray
     imbalance: np.ndarray  # metered exchange minus the position at gate closure (kWh, + short / − long)
+    network_curtailed: np.ndarray  # battery energy the network operator did not allow (kWh, network_constraints)
     order: np.ndarray  # the filtered P2P order (kWh, + buy / − sell)
     limit_price: np.ndarray  # currency/kWh
     grid_cost: np.ndarray
@@ -88,6 +89,11 @@ class CommunityEngine:
         self._import_limit = np.inf if limits.import_capacity_kw is None else limits.import_capacity_kw * dt
         self._export_limit = np.inf if limits.export_capacity_kw is None else limits.export_capacity_kw * dt
         self.network = None if community.network is None else NetworkStage(community.network)
+        self.operator = None
+        if community.network is not None and community.market.network_constraints == "enforce":
+            from powergrid.network.operator import NetworkOperator
+
+            self.operator = NetworkOperator(community.network.solver())
         self._no_voltage = np.full(community.n_agents, np.nan)
         self.reset()
 
@@ -129,6 +135,7 @@ class CommunityEngine:
         self.last_clearing_price = float("nan")
         self.last_fill = np.zeros(self.n_agents)
         self.last_net_import = 0.0
+        self.last_voltage = self.last_path_loading = np.full(self.n_agents, np.nan)
         return self.observe()
 
     def observe(self) -> Observation:
@@ -155,6 +162,8 @@ class CommunityEngine:
             last_clearing_price=self.last_clearing_price,
             last_fill_kwh=self.last_fill,
             last_net_import_kwh=self.last_net_import,
+            voltage_pu=self.last_voltage,
+            path_loading=self.last_path_loading,
         )
 
     def surprise_kw(self, obs: Observation) -> np.ndarray:
@@ -212,6 +221,12 @@ class CommunityEngine:
 
         load = c.profiles.load_kw[t] * dt  # delivery: the realised values (imbalances settle with the grid)
         pv_available = c.profiles.pv_kw[t] * dt
+        curtailed_kw = np.zeros(self.n_agents)
+        if self.operator is not None:  # the network operator's check of the battery schedules (network/operator.py)
+            q_kvar = c.profiles.load_kw[t] * c.network.tan_phi
+            allowed = self.operator.limit(c.profiles.load_kw[t] - c.profiles.pv_kw[t], battery_kw, q_kvar)
+            curtailed_kw, scheduled = battery_kw - allowed, scheduled - (battery_kw - allowed)
+            battery_kw = allowed
         delivered = load - pv_available + battery_kw * dt - fill  # net exchange before the feeder limits (kWh)
         if actions.balancing:  # the position at gate closure: what the orders, fills and set-point imply
             position = obs.load_kw * dt - obs.pv_kw * dt + scheduled * dt - fill
@@ -252,6 +267,7 @@ class CommunityEngine:
             exported=settled.exported,
             unserved=settled.unserved,
             imbalance=imbalance,
+            network_curtailed=np.abs(curtailed_kw) * dt,
             order=order,
             limit_price=safe.limit_price,
             grid_cost=grid_cost,
@@ -278,6 +294,8 @@ class CommunityEngine:
         self.last_power = (settled.charge - settled.discharge) / dt
         self.last_fill = market.bought_kwh - market.sold_kwh
         self.last_net_import = float(settled.imported.sum() - settled.exported.sum())
+        if network is not None:
+            self.last_voltage, self.last_path_loading = network.agent_u_pu, network.agent_path_loading
         if market.trades.quantity.size:
             self.last_clearing_price = float(np.average(market.trades.price, weights=market.trades.quantity))
         self.t += 1

@@ -16,6 +16,8 @@ from powergrid.forecasting import Forecaster, make_forecaster
 from powergrid.scenarios.build import Community
 
 CLIP = 10.0
+#: Voltage deviations from 1 pu are given in units of this (pu): ±1 = the usual ±5 % band.
+VOLTAGE_SCALE = 0.05
 
 
 def feature_names(horizon: int) -> list[str]:
@@ -23,7 +25,7 @@ def feature_names(horizon: int) -> list[str]:
     names = [
         "load", "pv", "soc", "retail", "feed_in", "hour_sin", "hour_cos", "weekday_sin", "weekday_cos",
         "max_charge", "max_discharge", "net_load_per_power", "net_load", "last_clearing_price", "last_fill",
-        "community_imbalance", "co2_intensity",
+        "community_imbalance", "co2_intensity", "voltage", "path_loading",
     ]  # fmt: skip
     for quantity in ("load", "pv", "retail"):
         names += [f"{quantity}_forecast_{h}" for h in range(1, horizon + 1)]
@@ -102,6 +104,8 @@ class ObservationBuilder:
             obs.last_fill_kwh / (self.load_scale * obs.dt_hours),
             np.full(n, obs.last_net_import_kwh / community_load),
             np.full(n, obs.carbon_kg_per_kwh / self.carbon_scale),
+            np.nan_to_num((obs.voltage_pu - 1.0) / VOLTAGE_SCALE),  # last step's; 0 without a feeder
+            np.nan_to_num(obs.path_loading),
         ]
         features = np.concatenate([np.stack(columns, axis=1), load_fc.T, pv_fc.T, retail_fc.T], axis=1)
         return np.clip(features, -CLIP, CLIP).astype(np.float32)

@@ -47,6 +47,11 @@ _PANDAPOWER_FEEDERS: dict[str, tuple[Callable[[], object], str]] = {
         _pandapower("create_kerber_dorfnetz"),
         "Kerber 'Dorfnetz' rural German LV feeder (57 house connections; 10/0.4 kV, 400 kVA)",
     ),
+    "dickert-rural": (
+        _pandapower("create_dickert_lv_network", "long", "C&OHL", "multiple", "average"),
+        "Dickert et al. (2013) reference LV feeder, rural: long cable and overhead-line (NFA2X 4x70) sections, "
+        "90 house connections; 20/0.4 kV, 400 kVA",
+    ),
     "ieee-european-lv": (
         _pandapower("ieee_european_lv_asymmetric", "on_peak_566"),
         "IEEE European LV test feeder (55 single-phase house connections; 11/0.416 kV), asymmetric",

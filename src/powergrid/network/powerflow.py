@@ -39,6 +39,8 @@ class FlowResult:
     agent_u_pu: voltage at each agent's connection, on its own phase for asymmetric feeders (B, N).
     v_min, v_max: over the low-voltage nodes (B,); violations: count of LV nodes outside the band (B,).
     line_loading, trafo_loading: (B, n) fraction of rating; overloads: count of branches above 100 % (B,).
+    agent_path_loading: (B, N) the highest loading among the branches between the source and each agent's bus
+        (the breadth-first tree from the source: LV feeders are radial).
     converged: False where the linear fallback was used (B,).
     """
 
@@ -55,6 +57,36 @@ class FlowResult:
     trafo_loading: np.ndarray
     overloads: np.ndarray
     converged: np.ndarray
+    agent_path_loading: np.ndarray
+
+
+def branch_paths(data: dict[str, np.ndarray], branches: list, source: int, nodes: np.ndarray) -> np.ndarray:
+    """(len(nodes), n_branches) booleans: the branches on the path from ``source`` to each node, branches in the
+    order of ``branches`` with transformers last (the order of ``line_loading`` then ``trafo_loading``)."""
+    ordered = [c for c in branches if c != ComponentType.transformer] + [
+        c for c in branches if c == ComponentType.transformer
+    ]
+    ends = np.concatenate([np.stack([data[c]["from_node"], data[c]["to_node"]], axis=1) for c in ordered])
+    status = np.concatenate([(data[c]["from_status"] != 0) & (data[c]["to_status"] != 0) for c in ordered])
+    neighbours: dict[int, list[tuple[int, int]]] = {}
+    for k, (a, b) in enumerate(ends.tolist()):
+        if status[k]:
+            neighbours.setdefault(a, []).append((b, k))
+            neighbours.setdefault(b, []).append((a, k))
+    parent: dict[int, tuple[int, int]] = {source: (-1, -1)}
+    queue = [source]
+    while queue:
+        node = queue.pop(0)
+        for other, k in neighbours.get(node, []):
+            if other not in parent:
+                parent[other] = (node, k)
+                queue.append(other)
+    paths = np.zeros((len(nodes), len(ends)), dtype=bool)
+    for i, node in enumerate(np.asarray(nodes).tolist()):
+        while node in parent and parent[node][1] >= 0:
+            node, k = parent[node]
+            paths[i, k] = True
+    return paths
 
 
 class FeederSolver:
@@ -117,6 +149,7 @@ class FeederSolver:
         # behind its internal impedance and is off by ~1e-7 relative).
         src = feeder.source_node
         self._head_sides = {c: (data[c]["from_node"] == src, data[c]["to_node"] == src) for c in self._branches}
+        self._paths = branch_paths(data, self._branches, src, agent_nodes)
 
     def _update(
         self, p_kw: np.ndarray, q_kvar: np.ndarray, background_scale: np.ndarray | None = None
@@ -228,6 +261,8 @@ class FeederSolver:
             own = out[c]["p"][:, : len(self.feeder.input_data[c])]  # the feeder's own entries come first
             background = background + (-1.0 if c in _GENS else 1.0) * _per_scenario(own)
         lo, hi = self.band
+        loading = np.concatenate([line_loading, trafo_loading], axis=-1)
+        path_loading = np.where(self._paths[None], loading[:, None, :], 0.0).max(axis=-1, initial=0.0)
         return FlowResult(
             head_kw=head / 1e3,
             agents_kw=agents / 1e3,
@@ -242,6 +277,7 @@ class FeederSolver:
             trafo_loading=trafo_loading,
             overloads=(line_loading > 1.0).sum(axis=-1) + (trafo_loading > 1.0).sum(axis=-1),
             converged=converged,
+            agent_path_loading=path_loading,
         )
 
 

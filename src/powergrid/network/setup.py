@@ -104,6 +104,7 @@ class NetworkStep:
     overloads: int  # lines and transformers above 100 %
     converged: bool
     agent_u_pu: np.ndarray  # (N,) voltage at each agent's connection
+    agent_path_loading: np.ndarray  # (N,) highest loading (fraction) on the path from the source to each agent
 
 
 class NetworkStage:
@@ -156,5 +157,6 @@ class NetworkStage:
             overloads=int(flow.overloads[k]),
             converged=bool(flow.converged[k]),
             agent_u_pu=flow.agent_u_pu[k],
+            agent_path_loading=flow.agent_path_loading[k],
         )
         return step, loss_cost

@@ -198,6 +198,13 @@ class MarketConfig(Strict):
         "delivery: 'battery' — its battery follows the measured net load within its limits (as a home battery "
         "does), the rest goes to the grid; 'grid' — the grid takes all of it.",
     )
+    network_constraints: Literal["ignore", "enforce"] = Field(
+        "ignore",
+        description="With a feeder: 'ignore' — the power flow only measures; 'enforce' — the network operator "
+        "scales battery schedules down (pro rata per direction) where they would put more buses outside the "
+        "voltage band or branches above 100 % than load and PV alone; curtailed energy is counted and settles "
+        "with the grid.",
+    )
     imbalance_price: NonNeg | None = Field(
         None,
         description="Price (currency/kWh) at which each agent's imbalance settles — its metered grid exchange minus "
@@ -266,6 +273,11 @@ class NetworkConfig(Strict):
     power_factor: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
         0.97, description="Power factor of household load (inductive); PV and batteries run at unity."
     )
+    violation_penalty: NonNeg = Field(
+        1.0,
+        description="Currency per LV bus-step outside the voltage band and per branch-step above 100 %: the "
+        "KPI violation_cost and the RL reward's violation term price violations at it (every controller alike).",
+    )
     losses: Literal["operator", "allocated"] = Field(
         "operator",
         description="Who pays network losses at retail: the community operator, or agents pro rata to their flows.",
@@ -274,8 +286,8 @@ class NetworkConfig(Strict):
     @model_validator(mode="after")
     def _band(self) -> NetworkConfig:
         lo, hi = self.voltage_band
-        if not 0 < lo < hi:
-            raise ValueError(f"voltage_band must be (low, high) with 0 < low < high, got {self.voltage_band}")
+        if not 0.8 <= lo < hi <= 1.2:
+            raise ValueError(f"voltage_band must be (low, high) with 0.8 <= low < high <= 1.2 pu, got {lo, hi}")
         return self
 
 
@@ -309,7 +321,9 @@ class RewardConfig(Strict):
     w_soc: NonNeg = Field(0.1, description="Weight of leaving the SoC comfort band (fraction of capacity).")
     w_degrad: NonNeg = Field(0.0, description="Weight of battery throughput (per kWh charged + discharged).")
     w_co2: NonNeg = Field(0.0, description="Weight of CO₂ from imports (per kg).")
-    w_overload: NonNeg = Field(1.0, description="Weight of feeder overload (fraction above the limit).")
+    w_overload: NonNeg = Field(
+        1.0, description="Weight of the violation term (with a feeder: its share of the step's violation cost)."
+    )
     w_fair: NonNeg = Field(0.0, description="Weight of the Gini of the agents' episode profits so far.")
     soc_band: tuple[Fraction, Fraction] = Field((0.1, 0.9), description="SoC comfort band (fractions).")
 
@@ -412,6 +426,12 @@ class Scenario(Strict):
         if "kind" not in carbon:
             carbon = {**carbon, "kind": "data"}
         return {**raw, "tariff": tariff, "carbon": carbon}
+
+    @model_validator(mode="after")
+    def _network_constraints_need_a_feeder(self) -> Scenario:
+        if self.market.network_constraints == "enforce" and self.network is None:
+            raise ValueError("market.network_constraints: 'enforce' needs a feeder (a network section)")
+        return self
 
     @model_validator(mode="after")
     def _data_sources(self) -> Scenario:

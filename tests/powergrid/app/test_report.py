@@ -3,6 +3,7 @@ from __future__ import annotations
 import shutil
 import socket
 
+import numpy as np
 from typer.testing import CliRunner
 
 from powergrid.app.report import write_report
@@ -68,3 +69,23 @@ def test_report_pools_seeds_of_one_scenario_and_never_across_scenarios(runs_fold
     assert "KPIs: mean ± 95 % CI over seeds" in text
     for label in ("truthful-bidder · tiny", "grid-only · tiny", "truthful-bidder · tiny-feeder"):
         assert label in text
+
+
+def test_runs_on_a_feeder_plot_the_voltage_band_and_the_most_loaded_element(runs_folder, tmp_path):
+    from powergrid.app.plots_playback import PANELS, timeseries_figure
+    from powergrid.app.rundata import discover_runs, load_run
+
+    infos = {i.controller + ("-feeder" if i.has_network else ""): i for i in discover_runs(runs_folder)}
+    run = load_run(infos["truthful-bidder-feeder"])
+    fig = timeseries_figure(run)
+    titles = [a.text for a in fig.layout.annotations]
+    assert "Voltage (pu): lowest and highest LV bus" in titles
+    assert "Most loaded line or transformer (% of rating)" in titles
+    v_min = next(t for t in fig.data if t.name == "v min")
+    np.testing.assert_allclose(np.asarray(v_min.y, dtype=float), run.network["v_min"])
+    levels = sorted(s.y0 for s in fig.layout.shapes if s.y0 == s.y1)
+    assert levels == [0.95, 1.05, 100.0]  # the scenario's band and 100 % loading
+    plain = load_run(infos["grid-only"])
+    assert len(timeseries_figure(plain).layout.annotations) == len(PANELS)
+    html_path, _ = write_report([infos["truthful-bidder-feeder"].path], tmp_path / "rep")
+    assert "Voltage (pu)" in html_path.read_text()
