@@ -7,6 +7,7 @@ feeders trading with the P2PTradingProtocol, 24 one-hour steps); any other SCENA
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from powergrid.cli.common import (
     OverwriteOpt,
     ScenarioArg,
     console,
+    fmt,
     handle_errors,
     kpi_table,
     progress,
@@ -110,7 +112,8 @@ def evaluate(
     ] = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
-    """The trained policy against grid-only, self-consumption and truthful-bidder: KPI table and figures."""
+    """The trained policy on held-out days against grid-only, self-consumption, truthful-bidder, greedy, mpc and the
+    oracle: KPI table, figures, one kpis.json per controller, and each one's share of the oracle's savings."""
     if split not in ("test", "train"):
         raise HeronGridError(f"--split must be 'test' or 'train', got {split!r}")
     _require_rl()
@@ -126,8 +129,15 @@ def evaluate(
     with atomic_directory(resolved(shown), overwrite=overwrite) as tmp:
         evaluation_figures(result.grid_import, result.reward, tmp, result.dt_hours)
         write_kpi_csv(result.reports, tmp / "kpis.csv")
+        for name, report in result.reports.items():
+            (tmp / name).mkdir()
+            (tmp / name / "kpis.json").write_text(json.dumps(report.to_json(), indent=2, allow_nan=False),
+                                                  encoding="utf-8")  # fmt: skip
     console.print(kpi_table(result.reports, f"{model} · {split} days {result.days.tolist()} · savings vs grid-only"))
-    console.print(f"figures: [bold]{shown}[/bold] (grid_import.png, cumulative_reward.png, total_import.png)")
+    shares = {name: r.community["share_of_oracle_savings"] for name, r in result.reports.items()}
+    console.print("share_of_oracle_savings: " + ", ".join(f"{name} {fmt(v)}" for name, v in shares.items()))
+    console.print(f"written: [bold]{shown}[/bold] (kpis.csv, <controller>/kpis.json, grid_import.png, "
+                  "cumulative_reward.png, total_import.png)")  # fmt: skip
 
 
 def _require_rl() -> None:

@@ -77,7 +77,18 @@ class PolicyController:
         train, _ = day_split(community)
         self.builder = ObservationBuilder(community, day_steps(community, train), self.config["horizon"])
         if self.builder.names != self.config["features"]:
-            raise HeronGridError(f"{self.folder}: the model was trained on other observation features")
+            raise HeronGridError(
+                f"{self.folder}: the model was trained on {len(self.config['features'])} observation features, "
+                f"this version builds {len(self.builder.names)} (retrain it)"
+                if len(self.config["features"]) != len(self.builder.names)
+                else f"{self.folder}: the model was trained on other observation features (retrain it)"
+            )
+        trained = self._trained_agents()
+        if trained != community.n_agents:
+            raise HeronGridError(
+                f"{self.folder}: the model was trained on {trained} agents, scenario {community.scenario.name!r} has "
+                f"{community.n_agents}; evaluate it on the community it was trained for"
+            )
         self.power = community.agents.battery.power_kw
         if self.backend == "rllib":
             from powergrid.training.rllib_policy import RLlibActor, policy_ids
@@ -86,6 +97,15 @@ class PolicyController:
             self._act = RLlibActor(self.folder, policies).act
         else:
             self._act = self._sb3.act
+
+    def _trained_agents(self) -> int:
+        import yaml
+
+        from powergrid.scenarios.build import agent_count
+        from powergrid.scenarios.loader import scenario_from_dict
+
+        spec = scenario_from_dict(yaml.safe_load(self.config["scenario_yaml"]), f"{self.folder / CONFIG}")
+        return agent_count(spec)
 
     def act(self, obs: Observation) -> Actions:
         features = self.builder.build(obs, obs.stop)

@@ -50,10 +50,19 @@ def test_evaluate_compares_against_the_baselines_and_draws_the_figures(model_dir
     result = runner.invoke(app, ["evaluate", str(model_dir), "--out", str(out)])
     assert result.exit_code == 0, result.output
     header = next(line for line in result.output.splitlines() if "grid-only" in line and "ppo" in line)
-    assert "truthful-bidder" in header and "self-consumption" in header
+    assert "truthful-bidder" in header and "self-consumption" in header and "oracle" in header
     for figure in ("grid_import.png", "cumulative_reward.png", "total_import.png"):
         assert (out / figure).stat().st_size > 5_000
-    assert (out / "kpis.csv").read_text().startswith("kpi,unit,grid-only,self-consumption,truthful-bidder,ppo")
+    controllers = ["grid-only", "self-consumption", "truthful-bidder", "greedy", "mpc", "oracle", "ppo"]
+    assert (out / "kpis.csv").read_text().startswith("kpi,unit," + ",".join(controllers))
+    shares = {}
+    for name in controllers:
+        kpis = json.loads((out / name / "kpis.json").read_text())
+        shares[name] = kpis["community"]["share_of_oracle_savings"]
+    assert shares["oracle"] == pytest.approx(1.0) and shares["grid-only"] == pytest.approx(0.0)
+    assert all(s <= 1.0 + 1e-9 for s in shares.values())  # the oracle bounds every controller on the same days
+    printed = next(line for line in result.output.splitlines() if line.startswith("share_of_oracle_savings:"))
+    assert f"ppo {shares['ppo']:.4g}"[:8] in printed.replace("−", "-")
 
 
 def test_evaluate_accepts_the_model_zip_and_relative_paths(model_dir, tmp_path, monkeypatch):
@@ -87,3 +96,10 @@ def test_bad_training_arguments(args, message):
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
     assert message in result.output
+
+
+def test_evaluating_on_a_community_of_another_size_is_one_clear_error(model_dir, tmp_path):
+    result = runner.invoke(app, ["evaluate", str(model_dir), "--scenario", "prosumer-20", "--out", str(tmp_path / "e")])
+    assert result.exit_code == 2, result.output
+    assert "trained on 5 agents, scenario 'prosumer-20' has 20" in result.output
+    assert not (tmp_path / "e").exists()
