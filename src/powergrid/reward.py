@@ -1,13 +1,15 @@
 """RewardTracker: the learning signal, from the engine's own step results (no second ledger of money).
 
 Per agent and step:
-``R = w_profit·profit − w_grid·import − w_soc·soc_penalty − w_degrad·throughput − w_co2·co2 − w_overload·overload
-− w_fair·gini`` with
+``R = w_profit·profit + w_team·team − w_grid·import − w_soc·soc_penalty − w_degrad·throughput − w_co2·co2
+− w_overload·overload − w_fair·gini`` with
 - profit (currency): minus the agent's headline cost, so that over an episode the profit summed per agent is
   exactly − its headline cost of the episode (KPIS.md): each step pays −(cash cost + unserved cost) and is shaped by
   v·Δstored (v per agent: the midpoint of the episode's refill and salvage prices); the episode's last step
   takes the shaping back (−v·Σ Δstored) and pays the end-of-horizon storage adjustment. Shaping of this
   potential-based form changes no optimal policy and credits stored energy when it is stored,
+- team: the community's mean profit of the step (shared by all): with the defaults (w_profit = w_team = 1, the
+  other weights 0 but the violation term) the reward is aligned with the headline cost — own cost plus a team term,
 - import: grid import (kWh),
 - soc_penalty: distance of the end-of-step SoC outside the comfort band (fraction of capacity),
 - throughput: battery charge + discharge (kWh),
@@ -28,7 +30,7 @@ from powergrid.engine import StepResult
 from powergrid.engine.yardstick import TerminalPrices, terminal_prices
 from powergrid.scenarios.build import Community
 
-COMPONENTS = ("profit", "grid_import", "soc_penalty", "throughput", "co2", "overload", "gini")
+COMPONENTS = ("profit", "team", "grid_import", "soc_penalty", "throughput", "co2", "overload", "gini")
 
 
 class RewardTracker:
@@ -40,8 +42,8 @@ class RewardTracker:
         config = self.config = community.scenario.reward
         self.capacity = community.agents.battery.capacity_kwh
         self.weights = np.array([
-            config.w_profit, -config.w_grid, -config.w_soc, -config.w_degrad, -config.w_co2, -config.w_overload,
-            -config.w_fair,
+            config.w_profit, config.w_team, -config.w_grid, -config.w_soc, -config.w_degrad, -config.w_co2,
+            -config.w_overload, -config.w_fair,
         ])  # fmt: skip
         self.reset(0, community.n_steps)
 
@@ -77,6 +79,7 @@ class RewardTracker:
         fairness = gini(self.episode_profit)
         return {
             "profit": profit,
+            "team": np.full(n, profit.mean()),
             "grid_import": r.imported,
             "soc_penalty": np.divide(outside, cap, out=np.zeros(n), where=cap > 0),
             "throughput": r.charge + r.discharge,

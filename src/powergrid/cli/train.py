@@ -44,6 +44,9 @@ def train(
     address: Annotated[str | None, typer.Option(help="rllib: Ray cluster (HOST:6379, ray://HOST:10001).")] = None,
     num_env_runners: Annotated[int, typer.Option(help="rllib: parallel sampling processes.")] = 1,
     policy: Annotated[str, typer.Option(help="rllib: shared, per-type (agent kind) or per-agent.")] = "shared",
+    warm_start: Annotated[
+        str, typer.Option(help="sb3: clone a teacher on the training days first (oracle or mpc), or none.")
+    ] = "none",
 ) -> None:
     """Train PPO on the scenario's training days: one policy shared by all agents (SB3, extra `rl`), or
     multi-agent on Ray RLlib (`--backend rllib`, extra `ray`; SCENARIO `multi-microgrid` for MultiAgentMicrogrids)."""
@@ -57,6 +60,8 @@ def train(
         return _train_rllib(scenario, timesteps, seed, out, overwrite, address, num_env_runners, policy)
     if address is not None or num_env_runners != 1 or policy != "shared":
         raise HeronGridError("--address, --num-env-runners and --policy apply to --backend rllib only")
+    if warm_start not in ("none", "oracle", "mpc"):
+        raise HeronGridError(f"--warm-start must be oracle, mpc or none, got {warm_start!r}")
     _require_rl()
     from powergrid.analytics.results import atomic_directory
     from powergrid.scenarios import load_scenario
@@ -66,7 +71,8 @@ def train(
     shown = out or Path("models") / f"{spec.name}-ppo-seed{seed}"
     with atomic_directory(resolved(shown), overwrite=overwrite) as tmp, progress("agent-steps") as bar:
         task = bar.add_task(f"training PPO on {spec.name}", total=timesteps)
-        result = train_ppo(spec, tmp, timesteps=timesteps, seed=seed, on_progress=lambda k: bar.advance(task, k))
+        result = train_ppo(spec, tmp, timesteps=timesteps, seed=seed, on_progress=lambda k: bar.advance(task, k),
+                           warm_start=None if warm_start == "none" else warm_start)  # fmt: skip
     console.print(f"trained {result.timesteps:,} agent-steps in {result.wall_seconds:.0f} s → [bold]{shown}[/bold]")
 
 

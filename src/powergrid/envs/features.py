@@ -26,6 +26,8 @@ def feature_names(horizon: int) -> list[str]:
         "load", "pv", "soc", "retail", "feed_in", "hour_sin", "hour_cos", "weekday_sin", "weekday_cos",
         "max_charge", "max_discharge", "net_load_per_power", "net_load", "last_clearing_price", "last_fill",
         "community_imbalance", "co2_intensity", "voltage", "path_loading",
+        "pv_size", "battery_capacity", "battery_power", "is_prosumer", "is_pv_only", "is_consumer", "is_storage",
+        "retail_max_day", "retail_min_day", "hours_to_retail_max", "net_load_day",
     ]  # fmt: skip
     for quantity in ("load", "pv", "retail"):
         names += [f"{quantity}_forecast_{h}" for h in range(1, horizon + 1)]
@@ -59,6 +61,15 @@ class ObservationBuilder:
         self.power = np.maximum(community.agents.battery.power_kw, 1e-6)
         self.capacity = community.agents.battery.capacity_kwh
         self.names = feature_names(horizon)
+        agents = community.agents
+        kinds = np.array(agents.kinds)
+        self._descriptors = np.column_stack([  # static per agent: what a policy shared by different homes needs
+            agents.pv_peak_kw / max(float(agents.pv_peak_kw.max()), 1e-6),
+            self.capacity / max(float(self.capacity.max()), 1e-6),
+            agents.battery.power_kw / max(float(agents.battery.power_kw.max()), 1e-6),
+            *[(kinds == k).astype(float) for k in ("prosumer", "pv-only", "consumer", "storage")],
+        ])  # fmt: skip
+        self._day = max(1, round(24.0 / community.grid.dt_hours))
         index = community.grid.index
         hour = index.hour.to_numpy() + index.minute.to_numpy() / 60.0
         self._hour = np.stack([np.sin(2 * np.pi * hour / 24), np.cos(2 * np.pi * hour / 24)], axis=1)
@@ -69,21 +80,24 @@ class ObservationBuilder:
     def n_features(self) -> int:
         return len(self.names)
 
-    def _forecast(self, t: int, window_end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Load and PV (horizon, N) kW and retail (horizon,) forecast at ``t`` for steps t+1 … t+horizon, each
-        step past the window's last repeating that step's forecast."""
+    def _forecast(self, t: int, window_end: int):
+        """The forecast at ``t`` of the next day (steps t+1 … t+day, at least ``horizon``), each step past the
+        window's last repeating that step's forecast: load and PV (rows, N) kW, retail (rows,)."""
         last = max(min(window_end - 1, self.c.n_steps - 1) - t, 0)  # rows 1 … last lie inside the window
         f = self.forecaster.forecast(t, last + 1)
-        rows = np.minimum(np.arange(1, self.horizon + 1), last)
+        rows = np.minimum(np.arange(1, max(self.horizon, self._day) + 1), last)
         return f.load_kw[rows], f.pv_kw[rows], f.retail[rows]
 
     def build(self, obs: Observation, window_end: int) -> np.ndarray:
         """Features (N, F) for the observation of step ``obs.t``; forecasts stop at ``window_end`` (exclusive)."""
         t, n = min(obs.t, self.c.n_steps - 1), self.c.n_agents  # a terminal observation may sit past the data
-        load, pv, retail = self._forecast(t, window_end)
+        day_load, day_pv, day_retail = self._forecast(t, window_end)
+        load, pv, retail = day_load[: self.horizon], day_pv[: self.horizon], day_retail[: self.horizon]
         load_fc = load / self.load_scale
         pv_fc = pv / self.pv_scale
         retail_fc = np.broadcast_to(retail[:, None] / self.price_scale, (self.horizon, n))
+        peak = int(np.argmax(day_retail))  # the coming day (to the evening peak and beyond), from the forecaster
+        day_net = (day_load - day_pv).sum(axis=0) * obs.dt_hours
         last_price = 0.0 if np.isnan(obs.last_clearing_price) else obs.last_clearing_price / self.price_scale
         community_load = float(self.load_scale.sum()) * obs.dt_hours
         columns = [
@@ -106,6 +120,11 @@ class ObservationBuilder:
             np.full(n, obs.carbon_kg_per_kwh / self.carbon_scale),
             np.nan_to_num((obs.voltage_pu - 1.0) / VOLTAGE_SCALE),  # last step's; 0 without a feeder
             np.nan_to_num(obs.path_loading),
+            *self._descriptors.T,
+            np.full(n, day_retail.max() / self.price_scale),
+            np.full(n, day_retail.min() / self.price_scale),
+            np.full(n, (peak + 1) / self._day),
+            day_net / (self.load_scale * self._day * obs.dt_hours),
         ]
         features = np.concatenate([np.stack(columns, axis=1), load_fc.T, pv_fc.T, retail_fc.T], axis=1)
         return np.clip(features, -CLIP, CLIP).astype(np.float32)

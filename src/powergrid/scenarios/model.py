@@ -313,12 +313,23 @@ class SplitConfig(Strict):
 
 
 class RewardConfig(Strict):
-    """R = w_profit·profit − w_grid·import − w_soc·SoC penalty − w_degrad·throughput − w_co2·CO₂
+    """R = w_profit·profit + w_team·team profit − w_grid·import − w_soc·SoC penalty − w_degrad·throughput − w_co2·CO₂
     − w_overload·overload − w_fair·Gini (per agent and step)."""
 
     w_profit: NonNeg = Field(1.0, description="Weight of profit (−cost, currency).")
-    w_grid: NonNeg = Field(0.5, description="Weight of grid import (per kWh).")
-    w_soc: NonNeg = Field(0.1, description="Weight of leaving the SoC comfort band (fraction of capacity).")
+    w_team: NonNeg = Field(
+        1.0,
+        description="Weight of the team term: the community's mean profit (−headline cost) per agent, so a shared "
+        "policy also learns what its choices do to the neighbours (P2P prices move money, not the community's cost).",
+    )
+    w_grid: NonNeg = Field(
+        0.0, description="Weight of grid import (per kWh); 0 by default: not part of the headline cost."
+    )
+    w_soc: NonNeg = Field(
+        0.0,
+        description="Weight of leaving the SoC comfort band (fraction of capacity); 0 by default: the end-of-"
+        "horizon storage rule already prices the stored energy.",
+    )
     w_degrad: NonNeg = Field(0.0, description="Weight of battery throughput (per kWh charged + discharged).")
     w_co2: NonNeg = Field(0.0, description="Weight of CO₂ from imports (per kg).")
     w_overload: NonNeg = Field(

@@ -40,8 +40,11 @@ def train_ppo(
     horizon: int = 4,
     progress_bar: bool = False,
     on_progress: Callable[[int], None] | None = None,
+    warm_start: str | None = None,
 ) -> TrainResult:
-    """Train one shared PPO policy for all agents on the scenario's training days; write ``folder``."""
+    """Train one shared PPO policy for all agents on the scenario's training days; write ``folder``.
+    ``warm_start`` (``"oracle"`` or ``"mpc"``): first clone that teacher on the training days
+    (``powergrid.training.imitation``), then fine-tune with PPO."""
     import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback
@@ -68,6 +71,13 @@ def train_ppo(
         tensorboard_log=str(folder / "tb"),
         verbose=0,
     )
+    start = time.perf_counter()
+    bc_error = None
+    if warm_start is not None:
+        from powergrid.training.imitation import behaviour_clone, teacher_dataset
+
+        features, actions = teacher_dataset(env, warm_start)
+        bc_error = behaviour_clone(model, venv, features, actions, seed=seed)
     callbacks: list = [
         CheckpointCallback(save_freq=max(timesteps // (4 * n_agents), 1), save_path=str(folder / "checkpoints"))
     ]
@@ -80,7 +90,6 @@ def train_ppo(
                 return True
 
         callbacks.append(Progress())
-    start = time.perf_counter()
     model.learn(total_timesteps=timesteps, callback=callbacks, progress_bar=progress_bar)
     wall = time.perf_counter() - start
     model.save(folder / MODEL)
@@ -88,7 +97,7 @@ def train_ppo(
     stats = training_observation_stats(model, venv, env, spec.safety.ood_method, spec.safety.ood_threshold)
     config = {
         "backend": "sb3", "algo": "ppo", "scenario_yaml": dump_scenario(spec), "seed": seed, "horizon": horizon,
-        "timesteps": timesteps, "wall_seconds": wall,
+        "timesteps": timesteps, "wall_seconds": wall, "warm_start": warm_start, "bc_mse": bc_error,
         "features": env.builder.names, "train_days": day_split(env.community)[0].tolist(),
     }  # fmt: skip
     write_model_files(folder, stats, config)

@@ -151,7 +151,9 @@ def test_reward_profit_sums_to_minus_the_headline_cost_and_weights_apply(env):
         parts, r = info["components"], info["result"]
         totals.add(r)
         profit += parts["profit"]
-        expected = (w.w_profit * parts["profit"] - w.w_grid * parts["grid_import"] - w.w_soc * parts["soc_penalty"]
+        np.testing.assert_allclose(parts["team"], parts["profit"].mean())
+        expected = (w.w_profit * parts["profit"] + w.w_team * parts["team"] - w.w_grid * parts["grid_import"]
+                    - w.w_soc * parts["soc_penalty"]
                     - w.w_degrad * parts["throughput"] - w.w_co2 * parts["co2"] - w.w_overload * parts["overload"]
                     - w.w_fair * parts["gini"])  # fmt: skip
         np.testing.assert_allclose(rewards, expected)

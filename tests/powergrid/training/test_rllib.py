@@ -80,7 +80,8 @@ def test_evaluate_works_on_an_rllib_model_directory(rllib_model, tmp_path, monke
     out = rllib_model.parent / "eval"
     result = runner.invoke(app, ["evaluate", rllib_model.name, "--out", "eval"])
     assert result.exit_code == 0, result.output
-    assert (out / "kpis.csv").read_text().startswith("kpi,unit,grid-only,self-consumption,truthful-bidder,ppo")
+    header = "kpi,unit,grid-only,self-consumption,truthful-bidder,greedy,mpc,oracle,ppo"
+    assert (out / "kpis.csv").read_text().startswith(header)
     assert (out / "grid_import.png").stat().st_size > 5_000
 
 
