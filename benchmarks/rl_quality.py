@@ -1,6 +1,6 @@
 """The RL quality goal: PPO (parameter sharing) vs the rule-based baselines on prosumer-20's held-out days.
 
-    python benchmarks/rl_quality.py [--timesteps 1000000] [--seeds 0,1,2] [--out /tmp/rl-quality]
+    python benchmarks/rl_quality.py [--timesteps 1000000] [--seeds 0,1,2] [--out /tmp/rl-quality] [--warm-start oracle]
 
 Trains one policy per seed on the training days (one core, torch with one thread), evaluates each on the held-out
 days with `evaluate_policy` (same engine, KPIs and reward for every controller), and prints per-seed figures and
@@ -16,11 +16,13 @@ import os
 import statistics
 from pathlib import Path
 
+from powergrid.analytics.kpis import NA
 from powergrid.training.evaluate import evaluate_policy
 from powergrid.training.sb3 import train_ppo
 
 KPIS = (
     "cost",
+    "share_of_oracle_savings",
     "cash_cost",
     "storage_adjustment",
     "stored_change_kwh",
@@ -37,6 +39,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--scenario", default="prosumer-20")
     parser.add_argument("--out", type=Path, default=Path("/tmp/rl-quality"))
+    parser.add_argument("--warm-start", choices=("none", "oracle", "mpc"), default="none")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
@@ -44,12 +47,14 @@ def main() -> None:
     for seed in (int(s) for s in args.seeds.split(",")):
         folder = args.out / f"seed{seed}"
         folder.mkdir(parents=True, exist_ok=False)
-        trained = train_ppo(args.scenario, folder, timesteps=args.timesteps, seed=seed)
+        warm = None if args.warm_start == "none" else args.warm_start
+        trained = train_ppo(args.scenario, folder, timesteps=args.timesteps, seed=seed, warm_start=warm)
         ev = evaluate_policy(folder)
         for name, report in ev.reports.items():
             row = {"seed": seed, "controller": name, "stored_kwh_at_end": ev.final_stored_kwh[name],
                    "train_s": trained.wall_seconds if name == "ppo" else 0.0}  # fmt: skip
-            row.update({k: float(report.community[k]) for k in KPIS})
+            row.update({k: float(report.community[k]) if not isinstance(report.community[k], NA) else float("nan")
+                        for k in KPIS})  # fmt: skip
             rows.append(row)
             print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
     print(f"\n{args.scenario}, held-out days, {args.timesteps:,} agent-steps per seed, mean ± std over seeds")
