@@ -40,9 +40,10 @@ def main() -> None:
     parser.add_argument("--scenario", default="prosumer-20")
     parser.add_argument("--out", type=Path, default=Path("/tmp/rl-quality"))
     parser.add_argument("--warm-start", choices=("none", "oracle", "mpc"), default="none")
+    parser.add_argument("--cpu", type=int, default=-1, help="core to pin to (index into the allowed cores)")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[args.cpu]})
     rows = []
     for seed in (int(s) for s in args.seeds.split(",")):
         folder = args.out / f"seed{seed}"

@@ -8,8 +8,9 @@ Per agent and step:
   v·Δstored (v per agent: the midpoint of the episode's refill and salvage prices); the episode's last step
   takes the shaping back (−v·Σ Δstored) and pays the end-of-horizon storage adjustment. Shaping of this
   potential-based form changes no optimal policy and credits stored energy when it is stored,
-- team: the community's mean profit of the step (shared by all): with the defaults (w_profit = w_team = 1, the
-  other weights 0 but the violation term) the reward is aligned with the headline cost — own cost plus a team term,
+- team: the community's mean profit of the step (shared by all; weight 0 by default). With the defaults (w_profit 1,
+  w_grid = w_soc = 0) the reward is aligned with the headline cost: the agents' profits sum to −the community's
+  headline cost over an episode; the team term adds each agent's share of the community's,
 - import: grid import (kWh),
 - soc_penalty: distance of the end-of-step SoC outside the comfort band (fraction of capacity),
 - throughput: battery charge + discharge (kWh),

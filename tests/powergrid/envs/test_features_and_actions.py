@@ -64,3 +64,18 @@ def test_no_action_in_the_box_is_ever_clipped_by_the_filter():
         _, flags = safety.apply(a, obs)
         assert not (flags.battery_clipped.any() or flags.trade_clipped.any() or flags.price_clipped.any())
         engine.step(a, obs)
+
+
+def test_the_team_term_adds_the_communitys_mean_profit():
+    from powergrid.actions import Actions
+    from powergrid.reward import RewardTracker
+
+    for w_team in (0.0, 1.0):
+        c = build_community(load_scenario({"extends": "community-5", "name": "t", "reward": {"w_team": w_team}}))
+        engine = CommunityEngine(c)
+        tracker = RewardTracker(c)
+        tracker.reset(0, c.n_steps)
+        obs = engine.observe()
+        rewards, parts = tracker.step(engine.step(Actions.idle(c.n_agents, obs.price_floor), obs))
+        np.testing.assert_allclose(parts["team"], parts["profit"].mean())
+        np.testing.assert_allclose(rewards, parts["profit"] + w_team * parts["profit"].mean())
