@@ -34,8 +34,16 @@ for command in (dashboard, report, sweep):
     app.command()(command)
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"warning: {message}\n"
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: warnings are one line each ("warning: …"), each distinct one shown once."""
+    import warnings
+
+    warnings.formatwarning = _one_line_warning
+    warnings.simplefilter("once", RuntimeWarning)
     sys.exit(app())
 
 

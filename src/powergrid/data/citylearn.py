@@ -11,7 +11,9 @@ direction is √η here (CityLearn's power-dependent efficiency curves and capac
 
 Calendar: rows carry ``month``, ``hour`` (1–24, the hour *ending*) and ``day_type`` (1 = Monday … 7 = Sunday,
 8 = holiday) but no year. Row ``r`` is the hour starting at ``first_row + r h``; :func:`select_rows` checks every
-selected row against that calendar and names the first row that disagrees.
+selected row against that calendar and names the first row that disagrees (rows of the bundled Parquet files are
+0-based, CSV lines count the header). A start off by whole weeks keeps month, hour and weekday and cannot be
+detected.
 """
 
 from __future__ import annotations
@@ -198,7 +200,7 @@ def _checked(df: pd.DataFrame, where: str, parquet: bool) -> pd.DataFrame:
             bad = values.to_numpy(dtype=float) < 0
         if bad.any():
             i = int(np.argmax(bad))
-            line = f"row {i}" if parquet else f"line {i + 2}"
+            line = f"row {i} (0-based)" if parquet else f"line {i + 2}"
             text = str(raw.iloc[i])
             what = "is empty" if text.strip() in ("", "nan", "None") else f"{text!r} is not a non-negative number"
             raise DataError(f"{where} {line}, column {column!r}: {what}")
@@ -269,9 +271,10 @@ def select_rows(data: CityLearnSet, grid: TimeGrid, first_row: pd.Timestamp) -> 
         i = int(np.argmax(wrong))
         r = rows[i]
         raise DataError(
-            f"{data.building_file} row {r}: month {data.month[r]}, hour {data.hour[r]}, day_type {data.day_type[r]} "
-            f"but the scenario's calendar puts {stamps[i]} there (month {expected['month'][i]}, hour ending "
-            f"{expected['hour'][i]}, day_type {expected['day_type'][i]}); check time.start and data.start"
+            f"{data.building_file} row {r} (0-based): month {data.month[r]}, hour {data.hour[r]}, "
+            f"day_type {data.day_type[r]} but the scenario's calendar puts {stamps[i]} there "
+            f"(month {expected['month'][i]}, hour ending {expected['hour'][i]}, day_type {expected['day_type'][i]}); "
+            "check time.start and data.start"
         )
     return rows
 

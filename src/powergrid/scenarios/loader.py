@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,10 +27,15 @@ def builtin_names() -> list[str]:
 def _format_validation(err: ValidationError, where: str) -> str:
     lines = [f"invalid scenario {where}:"]
     for e in err.errors():
-        loc = ".".join(str(part) for part in e["loc"]) or "(top level)"
-        msg = e["msg"]
+        loc = ".".join(str(part) for part in e["loc"])
+        msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = "unknown field (check the spelling; see the Scenario schema)"
+        named = re.match(r"^([a-z_]+(?:\.[a-z_]+)*): (.*)$", msg, flags=re.S)
+        if named:  # a model-level check naming its field: show it at that field
+            loc = f"{loc}.{named.group(1)}" if loc else named.group(1)
+            msg = named.group(2)
+        loc = loc or "(top level)"
         lines.append(f"  - {loc}: {msg}")
     return "\n".join(lines)
 

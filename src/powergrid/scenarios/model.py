@@ -287,7 +287,7 @@ class NetworkConfig(Strict):
     def _band(self) -> NetworkConfig:
         lo, hi = self.voltage_band
         if not 0.8 <= lo < hi <= 1.2:
-            raise ValueError(f"voltage_band must be (low, high) with 0.8 <= low < high <= 1.2 pu, got {lo, hi}")
+            raise ValueError(f"voltage_band: must be (low, high) with 0.8 <= low < high <= 1.2 pu, got {lo, hi}")
         return self
 
 

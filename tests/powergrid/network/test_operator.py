@@ -103,8 +103,8 @@ def test_violations_are_priced_at_the_penalty_for_every_controller(runs):
     ("change", "message"),
     [
         ({"market": {"network_constraints": "enforce"}}, "network_constraints: 'enforce' needs a feeder"),
-        ({"network": {"feeder": "cigre-lv", "voltage_band": [0.7, 1.05]}}, "voltage_band must be"),
-        ({"network": {"feeder": "cigre-lv", "voltage_band": [0.95, 1.25]}}, "voltage_band must be"),
+        ({"network": {"feeder": "cigre-lv", "voltage_band": [0.7, 1.05]}}, "network.voltage_band: must be"),
+        ({"network": {"feeder": "cigre-lv", "voltage_band": [0.95, 1.25]}}, "network.voltage_band: must be"),
         ({"network": {"feeder": "cigre-lv", "violation_penalty": -1}}, "violation_penalty: Input should be greater"),
     ],
 )

@@ -65,7 +65,7 @@ def test_explicit_ids_and_collisions():
         ({"market": {"k": -0.1}}, r"market\.k: Input should be greater than or equal to 0"),
         ({"market": {"fee_per_kwh": -0.01}}, r"market\.fee_per_kwh: Input should be greater than or equal to 0"),
         ({"market": {"imbalance_price": -0.2}}, r"market\.imbalance_price: Input should be greater than or equal"),
-        ({"tariff": {"retail": 0.1, "feed_in": 0.2}}, r"tariff: Value error, feed_in \(0.2\) must not exceed retail"),
+        ({"tariff": {"retail": 0.1, "feed_in": 0.2}}, r"tariff: feed_in \(0.2\) must not exceed retail"),
         ({"agents": []}, r"agents: List should have at least 1 item"),
         ({"agents": [{"kind": "consumer", "battery": {}}]}, r"agents\.0: .*a consumer agent has no battery"),
         (
