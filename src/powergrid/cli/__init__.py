@@ -34,16 +34,22 @@ for command in (dashboard, report, sweep):
     app.command()(command)
 
 
-def _one_line_warning(message, category, filename, lineno, line=None) -> str:
-    return f"warning: {message}\n"
+_SHOWN: set[str] = set()
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one line on stderr ("warning: …"), each distinct text once per command."""
+    text = str(message)
+    if text not in _SHOWN:
+        _SHOWN.add(text)
+        sys.stderr.write(f"warning: {text}\n")
 
 
 def main() -> None:
-    """Console-script entry point: warnings are one line each ("warning: …"), each distinct one shown once."""
+    """Console-script entry point: warnings are one line each, each distinct one shown once."""
     import warnings
 
-    warnings.formatwarning = _one_line_warning
-    warnings.simplefilter("once", RuntimeWarning)
+    warnings.showwarning = _show_warning
     sys.exit(app())
 
 
