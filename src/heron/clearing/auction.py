@@ -26,17 +26,14 @@ import numpy as np
 from heron.clearing.book import (
     QUANTITY_EPS,
     ClearingResult,
+    Segments,
     as_book,
     crossing,
-    fills_from_trades,
     gather,
     no_trades,
-    overlap_segments,
+    paired_result,
     pro_rata,
     sorted_sides,
-    trades_from_segments,
-    valid_pairs,
-    volume_from_trades,
 )
 
 Pricing = Literal["uniform", "pay-as-bid"]
@@ -83,24 +80,17 @@ def clear_double_auction(
     fill_s *= has_trade[:, None]
 
     # 3. Pairing: lay the fills on one axis in priority order and cut at every breakpoint.
-    pairs = overlap_segments(fill_b, fill_s)
-    valid = valid_pairs(pairs, kb, ks)
     uniform_price = k * upper + (1.0 - k) * lower
-    if pricing == "uniform":
-        pair_price = np.broadcast_to(uniform_price[:, None], pairs.end.shape)
-    else:
+
+    def pair_price(pairs: Segments) -> np.ndarray:
+        if pricing == "uniform":
+            return np.broadcast_to(uniform_price[:, None], pairs.end.shape)
         pair_bid = gather(bp, np.minimum(pairs.bpos, kb - 1))
         pair_ask = gather(sp, np.minimum(pairs.spos, ks - 1))
-        pair_price = k * pair_bid + (1.0 - k) * pair_ask
-    trades = trades_from_segments(pairs, valid, buy.order, sell.order, pair_price)
-    traded = volume_from_trades(trades, m)
-    market_price = np.where((traded > 0) & (pricing == "uniform"), uniform_price, np.nan)
-    return ClearingResult(
-        filled=fills_from_trades(trades, m, n).reshape(*batch_shape, n),
-        price=market_price.reshape(batch_shape),
-        volume=traded.reshape(batch_shape),
-        trades=trades,
-    )
+        return k * pair_bid + (1.0 - k) * pair_ask
+
+    market_price = uniform_price if pricing == "uniform" else np.full(m, np.nan)
+    return paired_result(fill_b, fill_s, buy, sell, n, batch_shape, pair_price, market_price)
 
 
 def clearing_interval(

@@ -7,6 +7,7 @@ the last axis: no Python loop over orders or markets.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -197,6 +198,27 @@ def trades_from_segments(
         seller=sell_order.ravel().take(market * sell_order.shape[-1] + spos),
         quantity=seg.end.ravel().take(flat) - seg.start.ravel().take(flat),
         price=np.ascontiguousarray(price).ravel().take(flat),
+    )
+
+
+def paired_result(
+    fill_b: np.ndarray, fill_s: np.ndarray, buy: Side, sell: Side, n_orders: int, batch_shape: tuple[int, ...],
+    pair_price: Callable[[Segments], np.ndarray], market_price: np.ndarray, seller_price: np.ndarray | None = None,
+) -> ClearingResult:  # fmt: skip
+    """The common end of every kernel: lay the fills (M, K) of each side on one axis in priority order, cut at every
+    breakpoint into trades priced by ``pair_price(segments)`` (M, Kb + Ks), and report fills, ``market_price`` (M,)
+    (NaN where nothing traded), volume and trades in the book's batch shape."""
+    pairs = overlap_segments(fill_b, fill_s)
+    valid = valid_pairs(pairs, buy.width, sell.width)
+    trades = trades_from_segments(pairs, valid, buy.order, sell.order, pair_price(pairs))
+    m = fill_b.shape[0]
+    traded = volume_from_trades(trades, m)
+    return ClearingResult(
+        filled=fills_from_trades(trades, m, n_orders).reshape(*batch_shape, n_orders),
+        price=np.where(traded > 0, market_price, np.nan).reshape(batch_shape),
+        volume=traded.reshape(batch_shape),
+        trades=trades,
+        seller_price=None if seller_price is None else np.where(traded > 0, seller_price, np.nan),
     )
 
 

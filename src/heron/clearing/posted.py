@@ -15,14 +15,10 @@ import numpy as np
 from heron.clearing.book import (
     ClearingResult,
     as_book,
-    fills_from_trades,
     no_trades,
-    overlap_segments,
+    paired_result,
     pro_rata,
     sort_side,
-    trades_from_segments,
-    valid_pairs,
-    volume_from_trades,
 )
 
 
@@ -64,15 +60,5 @@ def clear_posted_price(quantity: np.ndarray, price: np.ndarray) -> ClearingResul
     volume = np.minimum(buy.qty.sum(axis=-1), sell.qty.sum(axis=-1))
     fill_b = pro_rata(buy.qty, buy.qty > 0, volume)
     fill_s = pro_rata(sell.qty, sell.qty > 0, volume)
-    pairs = overlap_segments(fill_b, fill_s)
-    valid = valid_pairs(pairs, buy.width, sell.width)
-    trades = trades_from_segments(
-        pairs, valid, buy.order, sell.order, np.broadcast_to(posted[:, None], pairs.end.shape)
-    )
-    traded = volume_from_trades(trades, m)
-    return ClearingResult(
-        filled=fills_from_trades(trades, m, n).reshape(*batch_shape, n),
-        price=np.where(traded > 0, posted, np.nan).reshape(batch_shape),
-        volume=traded.reshape(batch_shape),
-        trades=trades,
-    )
+    return paired_result(fill_b, fill_s, buy, sell, n, batch_shape,
+                         lambda pairs: np.broadcast_to(posted[:, None], pairs.end.shape), posted)  # fmt: skip

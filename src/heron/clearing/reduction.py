@@ -26,14 +26,10 @@ from heron.clearing.book import (
     ClearingResult,
     as_book,
     crossing,
-    fills_from_trades,
     no_trades,
-    overlap_segments,
+    paired_result,
     pro_rata,
     sorted_sides,
-    trades_from_segments,
-    valid_pairs,
-    volume_from_trades,
 )
 
 
@@ -65,15 +61,6 @@ def clear_trade_reduction(quantity: np.ndarray, price: np.ndarray) -> ClearingRe
     fill_b = pro_rata(bq, win_b, volume)  # the longer side rationed pro rata to quantity, never by price
     fill_s = pro_rata(sq, win_s, volume)
 
-    pairs = overlap_segments(fill_b, fill_s)
-    valid = valid_pairs(pairs, kb, ks)
-    trades = trades_from_segments(pairs, valid, buy.order, sell.order, np.broadcast_to(marginal_bid[:, None],
-                                                                                      pairs.end.shape))  # fmt: skip
-    traded = volume_from_trades(trades, m)
-    return ClearingResult(
-        filled=fills_from_trades(trades, m, n).reshape(*batch_shape, n),
-        price=np.where(traded > 0, marginal_bid, np.nan).reshape(batch_shape),
-        volume=traded.reshape(batch_shape),
-        trades=trades,
-        seller_price=np.where(traded > 0, marginal_ask, np.nan),
-    )
+    return paired_result(fill_b, fill_s, buy, sell, n, batch_shape,
+                         lambda pairs: np.broadcast_to(marginal_bid[:, None], pairs.end.shape), marginal_bid,
+                         seller_price=marginal_ask)  # fmt: skip
