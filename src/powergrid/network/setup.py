@@ -16,7 +16,7 @@ from powergrid.errors import ConservationError, ScenarioError
 from powergrid.network.feeders import load_feeder
 from powergrid.network.model import Feeder
 from powergrid.network.powerflow import FeederSolver, FlowResult
-from powergrid.scenarios.model import NetworkConfig
+from powergrid.scenarios.schema.network import NetworkConfig
 
 _PHASES = {"a": 0, "b": 1, "c": 2}
 

@@ -17,16 +17,8 @@ from powergrid.data.tariffs import Tariff, build_tariff, default_value_of_lost_l
 from powergrid.devices.battery import BatteryFleet
 from powergrid.errors import ScenarioError
 from powergrid.network.setup import NetworkSetup, connect_agents
-from powergrid.scenarios.model import (
-    AusgridData,
-    BatteryConfig,
-    CityLearnData,
-    GridConfig,
-    MarketConfig,
-    PVConfig,
-    Scenario,
-    SyntheticData,
-)
+from powergrid.scenarios.model import BatteryConfig, GridConfig, MarketConfig, PVConfig, Scenario
+from powergrid.scenarios.schema.data_sources import AusgridData, CityLearnData, SyntheticData
 
 KIND_CODES = {"prosumer": 0, "pv-only": 1, "consumer": 2}
 

@@ -11,7 +11,8 @@ import yaml
 from pydantic import ValidationError
 
 from powergrid.errors import ScenarioError
-from powergrid.scenarios.model import AusgridData, CityLearnData, Scenario, TableData
+from powergrid.scenarios.model import Scenario
+from powergrid.scenarios.schema.data_sources import AusgridData, CityLearnData, TableData
 
 BUILTIN_PACKAGE = "powergrid.scenarios.builtin"
 

@@ -7,24 +7,14 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, time
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validator
+from pydantic import Field, PlainValidator, model_validator
 from pydantic_core import PydanticCustomError
 
-AgentKind = Literal["prosumer", "pv-only", "consumer", "storage"]
-Mechanism = Literal["uniform", "pay-as-bid", "mcafee", "mid-market", "sdr", "none"]
-
-Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNeg = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
-
-
-class Strict(BaseModel):
-    """Base: unknown keys are errors, values are validated on assignment."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+from powergrid.scenarios.schema.base import AgentKind, Fraction, Mechanism, NonNeg, Positive, Strict
+from powergrid.scenarios.schema.data_sources import CityLearnData, DataConfig, SyntheticData
+from powergrid.scenarios.schema.network import NetworkConfig
 
 
 class TimeConfig(Strict):
@@ -219,78 +209,6 @@ class GridConfig(Strict):
     export_capacity_kw: Positive | None = Field(None, description="Feeder export limit (kW); none = unlimited.")
 
 
-class SyntheticData(Strict):
-    source: Literal["synthetic"] = "synthetic"
-    cloudiness: Fraction = Field(0.3, description="0 = always clear sky, 1 = very cloudy.")
-    load_variability: NonNeg = Field(0.25, description="Std of per-household multiplicative load noise.")
-
-
-class AusgridData(Strict):
-    source: Literal["ausgrid"]
-    path: Path = Field(description="Ausgrid Solar Home CSV (relative to the scenario file).")
-    customers: list[int] | None = Field(None, description="Customer numbers, in agent order.")
-    fill_missing: Literal["error", "previous-day"] = "error"
-
-
-class TableData(Strict):
-    source: Literal["table"]
-    path: Path = Field(description="Long-format CSV/Parquet: agent_id, timestamp, load_kw, pv_kw.")
-    native_minutes: Literal[15, 30, 60] | None = None
-
-
-class CityLearnData(Strict):
-    """A CityLearn data set: one prosumer per building, devices from its schema, prices and carbon from its files."""
-
-    source: Literal["citylearn"]
-    path: Path | None = Field(
-        None,
-        description="Folder of a CityLearn data set (schema.json and the CSVs it names), relative to the scenario "
-        "file; none = the bundled CityLearn Challenge 2022 set (17 homes, one year).",
-    )
-    buildings: list[str] | None = Field(
-        None, min_length=1, description="Building names in agent order (they become the agent ids); default: all."
-    )
-    start: datetime | None = Field(
-        None,
-        description="Timestamp of the data's first row (the start of its hour, local time); default: time.start. "
-        "The bundled 2022 set starts 2022-07-31T23:00. Rows are checked against this calendar.",
-    )
-
-
-class NetworkConfig(Strict):
-    """A feeder under the community: AC power flow every step (no section = copper plate)."""
-
-    feeder: str = Field(
-        description="Feeder name: cigre-lv, kerber-dorfnetz, ieee-european-lv, ieee13, simbench:<code>."
-    )
-    agent_buses: dict[str, int] | None = Field(
-        None, description="Explicit node id per agent id; other agents are spread evenly (seeded) over load buses."
-    )
-    agent_phases: dict[str, Literal["a", "b", "c"]] | None = Field(
-        None, description="Phase per agent on asymmetric feeders; default: seeded, spread over the bus's phases."
-    )
-    voltage_band: tuple[float, float] = Field((0.95, 1.05), description="Allowed voltage (pu) on LV buses.")
-    power_factor: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
-        0.97, description="Power factor of household load (inductive); PV and batteries run at unity."
-    )
-    violation_penalty: NonNeg = Field(
-        1.0,
-        description="Currency per LV bus-step outside the voltage band and per branch-step above 100 %: the "
-        "KPI violation_cost and the RL reward's violation term price violations at it (every controller alike).",
-    )
-    losses: Literal["operator", "allocated"] = Field(
-        "operator",
-        description="Who pays network losses at retail: the community operator, or agents pro rata to their flows.",
-    )
-
-    @model_validator(mode="after")
-    def _band(self) -> NetworkConfig:
-        lo, hi = self.voltage_band
-        if not 0.8 <= lo < hi <= 1.2:
-            raise ValueError(f"voltage_band: must be (low, high) with 0.8 <= low < high <= 1.2 pu, got {lo, hi}")
-        return self
-
-
 class SharedBatteryConfig(Strict):
     """One community battery owned in shares: each household has its own kWh account and power share of it."""
 
@@ -357,9 +275,6 @@ class SafetyConfig(Strict):
     ood_threshold: Positive = Field(
         6.0, description="An agent is out of distribution when its max |z| (or Mahalanobis distance) exceeds this."
     )
-
-
-DataConfig = Annotated[SyntheticData | AusgridData | TableData | CityLearnData, Field(discriminator="source")]
 
 
 class Scenario(Strict):

@@ -1,0 +1,1 @@
+"""Parts of the scenario schema (``powergrid.scenarios.model`` assembles them into ``Scenario``)."""

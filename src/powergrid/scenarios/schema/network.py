@@ -1,0 +1,43 @@
+"""The ``network`` section of a scenario: the feeder under the community and how it is accounted."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from powergrid.scenarios.schema.base import NonNeg, Strict
+
+
+class NetworkConfig(Strict):
+    """A feeder under the community: AC power flow every step (no section = copper plate)."""
+
+    feeder: str = Field(
+        description="Feeder name: cigre-lv, kerber-dorfnetz, ieee-european-lv, ieee13, simbench:<code>."
+    )
+    agent_buses: dict[str, int] | None = Field(
+        None, description="Explicit node id per agent id; other agents are spread evenly (seeded) over load buses."
+    )
+    agent_phases: dict[str, Literal["a", "b", "c"]] | None = Field(
+        None, description="Phase per agent on asymmetric feeders; default: seeded, spread over the bus's phases."
+    )
+    voltage_band: tuple[float, float] = Field((0.95, 1.05), description="Allowed voltage (pu) on LV buses.")
+    power_factor: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        0.97, description="Power factor of household load (inductive); PV and batteries run at unity."
+    )
+    violation_penalty: NonNeg = Field(
+        1.0,
+        description="Currency per LV bus-step outside the voltage band and per branch-step above 100 %: the "
+        "KPI violation_cost and the RL reward's violation term price violations at it (every controller alike).",
+    )
+    losses: Literal["operator", "allocated"] = Field(
+        "operator",
+        description="Who pays network losses at retail: the community operator, or agents pro rata to their flows.",
+    )
+
+    @model_validator(mode="after")
+    def _band(self) -> NetworkConfig:
+        lo, hi = self.voltage_band
+        if not 0.8 <= lo < hi <= 1.2:
+            raise ValueError(f"voltage_band: must be (low, high) with 0.8 <= low < high <= 1.2 pu, got {lo, hi}")
+        return self
