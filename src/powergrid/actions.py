@@ -37,8 +37,10 @@ class Actions:
         """No battery use, no orders."""
         return cls(np.zeros(n_agents), np.zeros(n_agents), np.full(n_agents, price))
 
-    def validated(self, n_agents: int) -> Actions:
-        """Float arrays of shape (n_agents,); wrong shape or type is an ActionError (NaN/inf pass, see safety)."""
+    def validated(self, shape: int | tuple[int, ...]) -> Actions:
+        """Float arrays of shape ``(n_agents,)`` (an int) or ``shape`` (e.g. (K, N) for a batched engine); wrong shape
+        or type is an ActionError (NaN/inf pass, see safety)."""
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
         out = {}
         for name in ("battery_kw", "trade_kw", "limit_price"):
             value = getattr(self, name)
@@ -46,8 +48,8 @@ class Actions:
                 arr = np.asarray(value, dtype=float)
             except (TypeError, ValueError):
                 raise ActionError(f"actions.{name} is not numeric: {type(value).__name__}") from None
-            if arr.shape != (n_agents,):
-                raise ActionError(f"actions.{name} must have shape ({n_agents},), got {arr.shape}")
+            if arr.shape != shape:
+                raise ActionError(f"actions.{name} must have shape {shape}, got {arr.shape}")
             out[name] = arr
         return Actions(**out, fallback=self.fallback, balancing=self.balancing, follow_fill=self.follow_fill)
 
@@ -60,6 +62,9 @@ class Observation:
     power feasible this step (rating, state of charge, ramp) is ``[-max_discharge_kw, max_charge_kw]`` (signed,
     + charge; a ramp limit may exclude 0, e.g. ``max_discharge_kw = -2`` means "charge at least 2 kW", see
     ``BatteryFleet.power_bounds``). Prices in currency/kWh.
+
+    From a batched engine (K copies, ``CommunityEngine(copies=K)``): arrays (K, N), ``t`` and ``stop`` (K,), and
+    the per-step scalars (prices, carbon, last clearing price and net import) (K, 1), so they broadcast with (K, N).
     """
 
     t: int

@@ -25,71 +25,85 @@ _FLOWS = ("pv", "curtailed", "charge", "discharge", "bought", "sold", "imported"
 def check_step_balances(
     r: StepResult, pv_available: np.ndarray, fleet: BatteryFleet, soc_before: np.ndarray, ids: tuple[str, ...]
 ) -> None:
-    """Check one step's result; raise ConservationError on the first violation found."""
+    """Check one step's result (arrays (N,), or (K, N) for K copies: every copy's balances); raise
+    ConservationError on the first violation found."""
     energy = r.pv + r.discharge + r.bought + r.imported + r.unserved - (r.load + r.charge + r.sold + r.exported)
     pv_gap = r.pv + r.curtailed - pv_available
     stored = fleet.next_soc(soc_before, r.charge, r.discharge)
     worst_gap = max(np.abs(energy).max(), np.abs(pv_gap).max(), np.abs(stored - r.soc).max())
-    lowest = np.concatenate([getattr(r, name) for name in _FLOWS]).min()
+    lowest = min(getattr(r, name).min() for name in _FLOWS)
     both = np.minimum(r.charge, r.discharge).max()
     outside = max((fleet.soc_min_kwh - r.soc).max(), (r.soc - fleet.soc_max_kwh).max())
-    p2p_energy = abs(r.bought.sum() - r.sold.sum())
-    p2p_money = abs(r.p2p_payment.sum() - r.market_surplus)
+    bought = r.bought.sum(axis=-1)  # per market: () or (K,)
+    p2p_energy = np.abs(bought - r.sold.sum(axis=-1))
+    p2p_money = np.abs(r.p2p_payment.sum(axis=-1) - r.market_surplus)
     if (
         worst_gap <= TOLERANCE
         and lowest >= -TOLERANCE
         and both <= TOLERANCE
         and outside <= TOLERANCE
-        and p2p_energy <= TOLERANCE * max(1.0, r.bought.sum())
-        and p2p_money <= TOLERANCE * max(1.0, np.abs(r.p2p_payment).sum())
+        and (p2p_energy <= TOLERANCE * np.maximum(1.0, bought)).all()
+        and (p2p_money <= TOLERANCE * np.maximum(1.0, np.abs(r.p2p_payment).sum(axis=-1))).all()
     ):
         return
     _raise_first_violation(r, pv_available, fleet, stored, energy, pv_gap, ids)
 
 
 def _raise_first_violation(r, pv_available, fleet, stored, energy, pv_gap, ids) -> None:
-    t = r.t
+    n = len(ids)
+
+    def first(bad: np.ndarray) -> tuple[int, str, str]:
+        """Flat index, agent id and step (with the copy under a batch) of the first flagged entry."""
+        flat = int(np.argmax(bad))
+        copy, i = divmod(flat, n)
+        step = f"{int(np.ravel(r.t)[copy])}" + (f" (copy {copy})" if bad.ndim == 2 else "")
+        return flat, ids[i], step
+
     bad = np.abs(energy) > TOLERANCE
     if bad.any():
-        i = int(np.argmax(bad))
+        k, agent, t = first(bad)
         raise ConservationError(
-            f"energy balance of agent {ids[i]!r} at step {t}: pv {r.pv[i]:.12g} + discharge {r.discharge[i]:.12g}"
-            f" + bought {r.bought[i]:.12g} + import {r.imported[i]:.12g} + unserved {r.unserved[i]:.12g}"
-            f" != load {r.load[i]:.12g} + charge {r.charge[i]:.12g} + sold {r.sold[i]:.12g}"
-            f" + export {r.exported[i]:.12g} (kWh)"
+            f"energy balance of agent {agent!r} at step {t}: pv {r.pv.flat[k]:.12g} + discharge "
+            f"{r.discharge.flat[k]:.12g} + bought {r.bought.flat[k]:.12g} + import {r.imported.flat[k]:.12g} + "
+            f"unserved {r.unserved.flat[k]:.12g} != load {r.load.flat[k]:.12g} + charge {r.charge.flat[k]:.12g} + "
+            f"sold {r.sold.flat[k]:.12g} + export {r.exported.flat[k]:.12g} (kWh)"
         )
     bad = np.abs(pv_gap) > TOLERANCE
     if bad.any():
-        i = int(np.argmax(bad))
+        k, agent, t = first(bad)
         raise ConservationError(
-            f"PV balance of agent {ids[i]!r} at step {t}: used {r.pv[i]:.12g} + curtailed {r.curtailed[i]:.12g}"
-            f" != available {pv_available[i]:.12g} kWh"
+            f"PV balance of agent {agent!r} at step {t}: used {r.pv.flat[k]:.12g} + curtailed "
+            f"{r.curtailed.flat[k]:.12g} != available {pv_available.flat[k]:.12g} kWh"
         )
     for name in _FLOWS:
         values = getattr(r, name)
         bad = values < -TOLERANCE
         if bad.any():
-            i = int(np.argmax(bad))
-            raise ConservationError(f"negative {name} ({values[i]:.12g} kWh) for agent {ids[i]!r} at step {t}")
+            k, agent, t = first(bad)
+            raise ConservationError(f"negative {name} ({values.flat[k]:.12g} kWh) for agent {agent!r} at step {t}")
     bad = (r.charge > TOLERANCE) & (r.discharge > TOLERANCE)
     if bad.any():
-        i = int(np.argmax(bad))
-        raise ConservationError(f"battery of agent {ids[i]!r} charges and discharges at once at step {t}")
-    bad = (
-        (np.abs(stored - r.soc) > TOLERANCE)
-        | (r.soc < fleet.soc_min_kwh - TOLERANCE)
-        | (r.soc > fleet.soc_max_kwh + TOLERANCE)
-    )
+        k, agent, t = first(bad)
+        raise ConservationError(f"battery of agent {agent!r} charges and discharges at once at step {t}")
+    soc_min = np.broadcast_to(fleet.soc_min_kwh, r.soc.shape)
+    soc_max = np.broadcast_to(fleet.soc_max_kwh, r.soc.shape)
+    bad = (np.abs(stored - r.soc) > TOLERANCE) | (r.soc < soc_min - TOLERANCE) | (r.soc > soc_max + TOLERANCE)
     if bad.any():
-        i = int(np.argmax(bad))
+        k, agent, t = first(bad)
         raise ConservationError(
-            f"battery of agent {ids[i]!r} at step {t}: stored {r.soc[i]:.12g} kWh (expected {stored[i]:.12g}, "
-            f"bounds [{fleet.soc_min_kwh[i]:.12g}, {fleet.soc_max_kwh[i]:.12g}])"
+            f"battery of agent {agent!r} at step {t}: stored {r.soc.flat[k]:.12g} kWh (expected "
+            f"{stored.flat[k]:.12g}, bounds [{soc_min.flat[k]:.12g}, {soc_max.flat[k]:.12g}])"
         )
-    bought, sold = r.bought.sum(), r.sold.sum()
-    if abs(bought - sold) > TOLERANCE * max(1.0, bought):
-        raise ConservationError(f"P2P energy at step {t}: bought {bought:.12g} != sold {sold:.12g} kWh")
-    paid = r.p2p_payment.sum() - r.market_surplus
+    bought, sold = np.atleast_1d(r.bought.sum(axis=-1)), np.atleast_1d(r.sold.sum(axis=-1))
+    bad = np.abs(bought - sold) > TOLERANCE * np.maximum(1.0, bought)
+    if bad.any():
+        c = int(np.argmax(bad))
+        raise ConservationError(
+            f"P2P energy at step {np.ravel(r.t)[c]}: bought {bought[c]:.12g} != sold {sold[c]:.12g} kWh"
+        )
+    paid = np.atleast_1d(r.p2p_payment.sum(axis=-1) - r.market_surplus)
+    c = int(np.argmax(np.abs(paid)))
     raise ConservationError(
-        f"P2P money at step {t}: buyers paid {paid:.12g} more than sellers received and the operator kept"
+        f"P2P money at step {np.ravel(r.t)[c]}: buyers paid {paid[c]:.12g} more than sellers received and the "
+        "operator kept"
     )

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from powergrid.analytics.kpis import NA, gini
+from powergrid.analytics.kpis import gini_rows
 from powergrid.engine import StepResult
 from powergrid.engine.yardstick import TerminalPrices, terminal_prices
 from powergrid.scenarios.build import Community
@@ -35,62 +35,90 @@ COMPONENTS = ("profit", "team", "grid_import", "soc_penalty", "throughput", "co2
 
 
 class RewardTracker:
-    """Weighted reward components per agent and step; keeps the episode's running profit for the Gini term."""
+    """Weighted reward components per agent and step; keeps the episode's running profit for the Gini term.
 
-    def __init__(self, community: Community) -> None:
+    ``copies=K`` tracks K copies of the community at once (the batched engine's results, arrays (K, N)), each
+    with its own episode (``restart``); ``None`` (default) one community, arrays (N,).
+    """
+
+    def __init__(self, community: Community, copies: int | None = None) -> None:
         """Weights from the scenario's ``reward`` section; call ``reset(start, stop)`` at each episode's start."""
         self.community = community
+        self.copies = copies
         config = self.config = community.scenario.reward
         self.capacity = community.agents.battery.capacity_kwh
         self.weights = np.array([
             config.w_profit, config.w_team, -config.w_grid, -config.w_soc, -config.w_degrad, -config.w_co2,
             -config.w_overload, -config.w_fair,
         ])  # fmt: skip
+        shape = self.capacity.shape if copies is None else (copies, self.capacity.size)
+        self.stop = np.full(shape[:-1], community.n_steps)
+        self.terminal = TerminalPrices(np.zeros(shape), np.zeros(shape))
+        self.storage_value = np.zeros(shape)
+        self.episode_profit = np.zeros(shape)
+        self.episode_stored = np.zeros(shape)
         self.reset(0, community.n_steps)
 
-    def reset(self, start: int, stop: int) -> None:
-        """Start an episode over steps ``start … stop − 1``: its end-of-horizon prices, zero running sums."""
+    def reset(self, start: int | np.ndarray, stop: int | np.ndarray) -> None:
+        """Start an episode over steps ``start … stop − 1`` (per copy: ints or (K,) arrays): its end-of-horizon
+        prices, zero running sums."""
+        everything = np.ones(self.stop.shape, dtype=bool)
+        self.restart(everything, start, stop)
+
+    def restart(self, which: np.ndarray, start: int | np.ndarray, stop: int | np.ndarray) -> None:
+        """Start new episodes for the copies selected by ``which`` (K,) bool (``()`` for one community)."""
         c = self.community
         fleet = c.agents.battery
-        self.stop = stop
-        self.terminal: TerminalPrices = terminal_prices(c.tariff.retail[start:stop], c.tariff.feed_in[start:stop],
-                                                        c.grid.dt_hours, fleet.charge_efficiency,
-                                                        fleet.discharge_efficiency)  # fmt: skip
-        self.storage_value = 0.5 * (self.terminal.refill + self.terminal.salvage)
-        self.episode_profit = np.zeros_like(self.capacity)
-        self.episode_stored = np.zeros_like(self.capacity)
+        start = np.broadcast_to(np.asarray(start), which.shape)
+        stop = np.broadcast_to(np.asarray(stop), which.shape)
+        refill, salvage = self.terminal.refill.copy(), self.terminal.salvage.copy()
+        for k in zip(*np.nonzero(which), strict=True) if which.ndim else [()]:
+            prices = terminal_prices(c.tariff.retail[start[k] : stop[k]], c.tariff.feed_in[start[k] : stop[k]],
+                                     c.grid.dt_hours, fleet.charge_efficiency, fleet.discharge_efficiency)  # fmt: skip
+            refill[k], salvage[k] = prices.refill, prices.salvage
+        self.terminal = TerminalPrices(refill, salvage)
+        self.storage_value = 0.5 * (refill + salvage)
+        self.stop = np.where(which, stop, self.stop)
+        rows = which[..., None]
+        self.episode_profit = np.where(rows, 0.0, self.episode_profit)
+        self.episode_stored = np.where(rows, 0.0, self.episode_stored)
 
     def components(self, r: StepResult) -> dict[str, np.ndarray]:
-        """The unweighted components of step ``r`` (arrays (N,))."""
-        n = r.cash_cost.size
+        """The unweighted components of step ``r`` (arrays (N,), or (K, N) for copies)."""
+        shape = r.cash_cost.shape
+        n = shape[-1]
         lo, hi = self.config.soc_band
         cap = self.capacity
         outside = np.maximum(lo * cap - r.soc, 0.0) + np.maximum(r.soc - hi * cap, 0.0)
         if r.network is not None:
             penalty = self.community.network.config.violation_penalty
-            overload = penalty * (r.network.violations + r.network.overloads) / n
+            overload = penalty * (np.asarray(r.network.violations) + np.asarray(r.network.overloads)) / n
         else:
-            load = r.load.sum()
-            overload = float((r.unserved.sum() + r.curtailed.sum()) / load) if load > 0 else 0.0
+            load = r.load.sum(axis=-1)
+            cut = r.unserved.sum(axis=-1) + r.curtailed.sum(axis=-1)
+            overload = np.divide(cut, load, out=np.zeros_like(load), where=load > 0)
         self.episode_stored = self.episode_stored + r.stored_change
         profit = -(r.cash_cost + r.unserved_cost) + self.storage_value * r.stored_change
-        if r.t == self.stop - 1:  # the episode's last step: undo the shaping, pay the end-of-horizon rule
-            profit = profit - self.storage_value * self.episode_stored - self.terminal.adjustment(self.episode_stored)
+        last = (np.asarray(r.t) == self.stop - 1)[..., None]  # the episode's last step: undo the shaping, pay the rule
+        if last.any():
+            settle = self.storage_value * self.episode_stored + self.terminal.adjustment(self.episode_stored)
+            profit = profit - np.where(last, settle, 0.0)
         self.episode_profit = self.episode_profit + profit
-        fairness = gini(self.episode_profit)
+        fairness = gini_rows(self.episode_profit.reshape(-1, n)).reshape(shape[:-1])
+        per_copy = np.ones(shape)
         return {
             "profit": profit,
-            "team": np.full(n, profit.mean()),
+            "team": profit.mean(axis=-1, keepdims=True) * per_copy,
             "grid_import": r.imported,
-            "soc_penalty": np.divide(outside, cap, out=np.zeros(n), where=cap > 0),
+            "soc_penalty": np.divide(outside, cap, out=np.zeros(shape), where=cap > 0),
             "throughput": r.charge + r.discharge,
             "co2": r.co2_kg,
-            "overload": np.full(n, overload),
-            "gini": np.full(n, 0.0 if isinstance(fairness, NA) else fairness),
+            "overload": np.asarray(overload)[..., None] * per_copy,
+            "gini": fairness[..., None] * per_copy,
         }
 
     def step(self, r: StepResult) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """(rewards (N,), components) for step ``r``."""
+        """(rewards (N,) or (K, N), components) for step ``r``."""
         parts = self.components(r)
         rewards = sum(w * parts[name] for w, name in zip(self.weights, COMPONENTS, strict=True))
         return rewards, parts

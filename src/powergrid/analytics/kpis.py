@@ -103,15 +103,18 @@ def gini(x: np.ndarray) -> Value:
     0 when all x are 0 — and when Σ|x| <= 1e-12, which is rounding noise, not a distribution.
     """
     x = np.asarray(x, dtype=float)
-    n = x.size
-    if n == 0:
+    if x.size == 0:
         return NA("no agents")
-    scale = np.abs(x).sum()
-    if scale <= ZERO:
-        return 0.0
-    s = np.sort(x)
-    pair_sum = 2.0 * np.sum((2.0 * np.arange(1, n + 1) - n - 1) * s)
-    return float(pair_sum / (2.0 * n * scale))
+    return float(gini_rows(x.reshape(1, -1))[0])
+
+
+def gini_rows(x: np.ndarray) -> np.ndarray:
+    """``gini`` of each row of (K, N) values (N >= 1), shape (K,)."""
+    n = x.shape[-1]
+    scale = np.abs(x).sum(axis=-1)
+    s = np.sort(x, axis=-1)
+    pair_sum = 2.0 * np.sum((2.0 * np.arange(1, n + 1) - n - 1) * s, axis=-1)
+    return np.divide(pair_sum, 2.0 * n * scale, out=np.zeros_like(scale), where=scale > ZERO)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,11 @@ from powergrid.scenarios.build import Community
 
 @dataclass(frozen=True)
 class StepResult:
-    """Outcome of step ``t``. Arrays (N,) in kWh (energies) or currency (money) unless noted."""
+    """Outcome of step ``t``. Arrays (N,) in kWh (energies) or currency (money) unless noted.
+
+    From a batched engine (K copies): arrays (K, N); ``t``, ``clearing_price`` and ``market_surplus`` (K,);
+    ``retail``, ``feed_in`` and ``carbon_kg_per_kwh`` (K, 1); trades carry the copy in ``market``; ``network`` has
+    (K,) scalars."""
 
     t: int
     load: np.ndarray
@@ -69,14 +73,33 @@ def order_limits(community: Community) -> tuple[np.ndarray, np.ndarray]:
 
 
 class CommunityEngine:
-    """Steps a Community through time. State: stored energy and last battery power per agent (arrays)."""
+    """Steps a Community through time. State: stored energy and last battery power per agent (arrays).
 
-    def __init__(self, community: Community, check_balances: bool = True, defer_network: bool = False) -> None:
+    Batched: with ``copies=K`` the engine steps K independent copies of the community in one call, every array
+    with a leading copy axis — state, observation, actions and results (K, N), per-copy scalars (K, 1) in the
+    observation (retail, feed-in, price band, carbon, last clearing price and net import) and (K,) for the step
+    ``t``, the episode's ``stop`` and per-market results (clearing price, operator surplus); the K markets clear in
+    one call of the clearing kernel and, with a feeder, the K power flows in one power-grid-model batch. Each copy
+    runs its own window (``restart`` restarts a subset). ``copies=None`` (default) is the unbatched engine, (N,).
+    """
+
+    def __init__(
+        self,
+        community: Community,
+        check_balances: bool = True,
+        defer_network: bool = False,
+        copies: int | None = None,
+    ) -> None:
         """``defer_network``: skip the power flow in ``step`` and solve pending steps together in ``complete``
-        (for callers whose decisions do not depend on the network outcome of the same run, e.g. ``simulate``)."""
+        (for callers whose decisions do not depend on the network outcome of the same run, e.g. ``simulate``).
+        ``copies``: K ≥ 1 for a batched engine (see the class docstring)."""
+        if copies is not None and (copies < 1 or defer_network):
+            raise ValueError(f"copies must be >= 1 and without defer_network, got copies={copies}")
         self.community = community
         self.check_balances = check_balances
         self.defer_network = defer_network
+        self.copies = copies
+        self.shape = (community.n_agents,) if copies is None else (copies, community.n_agents)
         self.gate_forecast = community.market.gate == "forecast"
         self.safety = FeasibilityFilter(order_limits(community) if self.gate_forecast else None)
         self._seen_load, self._seen_pv = community.profiles.load_kw, community.profiles.pv_kw
@@ -94,7 +117,7 @@ class CommunityEngine:
             from powergrid.network.operator import NetworkOperator
 
             self.operator = NetworkOperator(community.network.solver())
-        self._no_voltage = np.full(community.n_agents, np.nan)
+        self._no_voltage = np.full(self.shape, np.nan)
         self.reset()
 
     @property
@@ -102,8 +125,13 @@ class CommunityEngine:
         return self.community.n_agents
 
     @property
-    def done(self) -> bool:
+    def done(self) -> bool | np.ndarray:
+        """Whether the run has ended ((K,) per copy for a batched engine)."""
         return self.t >= self.stop
+
+    def _per_copy(self, values: np.ndarray) -> float | np.ndarray:
+        """A per-step scalar as the observation carries it: a float, or (K, 1) for a batched engine."""
+        return float(values) if self.copies is None else values[:, None]
 
     def complete(self, results: list[StepResult]) -> list[StepResult]:
         """Solve the power flows of deferred steps in one batch; returns the results with network outcome,
@@ -120,45 +148,69 @@ class CommunityEngine:
             for r, (net, loss) in zip(results, solved, strict=True)
         ]
 
-    def reset(self, start: int = 0, stop: int | None = None) -> Observation:
+    def reset(self, start: int | np.ndarray = 0, stop: int | np.ndarray | None = None) -> Observation:
         """Start a run (or an episode) at step ``start`` with the initial state of charge; it ends before ``stop``
-        (default: the end of the data)."""
+        (default: the end of the data). Batched: ``start``/``stop`` are ints or (K,) arrays, one window per copy."""
         n = self.community.n_steps
         stop = n if stop is None else stop
-        if not 0 <= start < stop <= n:
-            raise ValueError(f"need 0 <= start < stop <= {n}, got start={start}, stop={stop}")
-        fleet = self.community.agents.battery
-        self.t = self.start = start
-        self.stop = stop
-        self.soc = fleet.initial_soc_kwh.copy()
-        self.last_power = np.zeros(self.n_agents)
-        self.last_clearing_price = float("nan")
-        self.last_fill = np.zeros(self.n_agents)
-        self.last_net_import = 0.0
-        self.last_voltage = self.last_path_loading = np.full(self.n_agents, np.nan)
+        if self.copies is None:
+            if not 0 <= start < stop <= n:
+                raise ValueError(f"need 0 <= start < stop <= {n}, got start={start}, stop={stop}")
+            fleet = self.community.agents.battery
+            self.t = self.start = int(start)
+            self.stop = int(stop)
+            self.soc = fleet.initial_soc_kwh.copy()
+            self.last_power = np.zeros(self.n_agents)
+            self.last_clearing_price = float("nan")
+            self.last_fill = np.zeros(self.n_agents)
+            self.last_net_import = 0.0
+            self.last_voltage = self.last_path_loading = np.full(self.n_agents, np.nan)
+            return self.observe()
+        k = self.copies
+        self.t, self.start, self.stop = np.zeros(k, np.int64), np.zeros(k, np.int64), np.ones(k, np.int64)
+        self.soc, self.last_power, self.last_fill = np.zeros(self.shape), np.zeros(self.shape), np.zeros(self.shape)
+        self.last_clearing_price, self.last_net_import = np.full((k, 1), np.nan), np.zeros((k, 1))
+        self.last_voltage, self.last_path_loading = np.full(self.shape, np.nan), np.full(self.shape, np.nan)
+        self.restart(np.ones(k, dtype=bool), start, stop)
         return self.observe()
+
+    def restart(self, which: np.ndarray, start: int | np.ndarray, stop: int | np.ndarray) -> None:
+        """Batched engine: restart the copies selected by ``which`` (K,) bool with windows ``start … stop − 1``
+        (ints or (K,) arrays, read where ``which``); the other copies keep running."""
+        n = self.community.n_steps
+        start = np.broadcast_to(np.asarray(start, dtype=np.int64), which.shape)[which]
+        stop = np.broadcast_to(np.asarray(stop, dtype=np.int64), which.shape)[which]
+        if not ((start >= 0) & (start < stop) & (stop <= n)).all():
+            raise ValueError(f"need 0 <= start < stop <= {n} for every copy, got start={start}, stop={stop}")
+        self.t[which], self.start[which], self.stop[which] = start, start, stop
+        self.soc[which] = self.community.agents.battery.initial_soc_kwh
+        for state in (self.last_power, self.last_fill, self.last_net_import):
+            state[which] = 0.0
+        for state in (self.last_clearing_price, self.last_voltage, self.last_path_loading):
+            state[which] = np.nan
 
     def observe(self) -> Observation:
         """The observation at the start of the current step. Once the run is done it is the *terminal* observation:
         the state after the last step (stored energy, last power, last fills) with the data of step ``stop`` — or,
         when the run ends with the data, of the data's last step (nothing is known beyond it)."""
         c, t, dt = self.community, self.t, self.community.grid.dt_hours
-        k = min(t, c.n_steps - 1)  # the data row (the terminal observation of a run ending with the data: the last)
+        k = np.minimum(t, c.n_steps - 1)  # the data row (a terminal observation of a run ending with the data: last)
         max_charge, max_discharge = c.agents.battery.power_bounds(self.soc, dt, self.last_power)
+        per_copy = self._per_copy
         return Observation(
-            t=t,
-            stop=self.stop,
+            t=t if self.copies is None else t.copy(),
+            stop=self.stop if self.copies is None else self.stop.copy(),
             dt_hours=dt,
             load_kw=self._seen_load[k],  # what controllers know when they bid: realised, or the gate's forecast
             pv_kw=self._seen_pv[k],
             soc_kwh=self.soc.copy(),
             max_charge_kw=max_charge,
             max_discharge_kw=max_discharge,
-            retail=float(c.tariff.retail[k]),
-            feed_in=float(c.tariff.feed_in[k]),
-            price_floor=float(c.price_floor[k]),
-            price_cap=float(c.price_cap[k]),
-            carbon_kg_per_kwh=float(c.carbon_kg_per_kwh[k]),
+            retail=per_copy(c.tariff.retail[k]),
+            feed_in=per_copy(c.tariff.feed_in[k]),
+            price_floor=per_copy(c.price_floor[k]),
+            price_cap=per_copy(c.price_cap[k]),
+            carbon_kg_per_kwh=per_copy(c.carbon_kg_per_kwh[k]),
             last_clearing_price=self.last_clearing_price,
             last_fill_kwh=self.last_fill,
             last_net_import_kwh=self.last_net_import,
@@ -171,9 +223,9 @@ class CommunityEngine:
         forecasts. With ``market.balancing: battery`` the engine moves each battery's set-point (after the
         FeasibilityFilter) by −surprise at delivery, within the step's battery limits, so a battery that was to
         cover the forecast net load covers the measured one; the rest of the surprise goes to the grid."""
-        c, k = self.community, min(obs.t, self.community.n_steps - 1)
+        c, k = self.community, np.minimum(obs.t, self.community.n_steps - 1)
         if not self.gate_forecast:
-            return np.zeros(self.n_agents)
+            return np.zeros(self.shape)
         return (c.profiles.load_kw[k] - obs.load_kw) - (c.profiles.pv_kw[k] - obs.pv_kw)
 
     def _battery_at_delivery(
@@ -184,9 +236,9 @@ class CommunityEngine:
         battery to follow the fill. Delivered: also moved by −surprise under real-time balancing. Both stay in the
         step's battery limits; agents switched to the idle safe action (fallback, non-finite) are not moved."""
         dt = obs.dt_hours
-        shift = unfilled_kwh / dt if actions.follow_fill else np.zeros(self.n_agents)
+        shift = unfilled_kwh / dt if actions.follow_fill else np.zeros(self.shape)
         balance = self.gate_forecast and self.community.market.balancing == "battery" and actions.balancing
-        surprise = self.surprise_kw(obs) if balance else np.zeros(self.n_agents)
+        surprise = self.surprise_kw(obs) if balance else np.zeros(self.shape)
         if not (actions.follow_fill or balance):
             return safe.battery_kw, safe.battery_kw
         idle = flags.fallback | flags.nonfinite
@@ -206,13 +258,14 @@ class CommunityEngine:
 
     def step(self, actions: Actions, obs: Observation | None = None, fallback: np.ndarray | None = None) -> StepResult:
         """Apply one step of actions and advance time. ``obs`` may pass the observation already computed;
-        ``fallback`` (N,) marks agents whose action the SafetySupervisor replaced by grid-only."""
-        if self.done:
-            raise RuntimeError(f"the run has ended after {self.stop - self.start} steps; call reset()")
+        ``fallback`` (N,) marks agents whose action the SafetySupervisor replaced by grid-only. Batched: arrays
+        (K, N); every copy must be running (``restart`` the ended ones first)."""
+        if np.any(self.done):
+            raise RuntimeError(f"the run has ended after {np.max(self.stop - self.start)} steps; call reset()")
         c, t, dt = self.community, self.t, self.community.grid.dt_hours
         fleet = c.agents.battery
-        obs = obs if obs is not None and obs.t == t else self.observe()
-        actions = actions.validated(self.n_agents)
+        obs = obs if obs is not None and np.array_equal(obs.t, t) else self.observe()
+        actions = actions.validated(self.shape)
         safe, flags = self.safety.apply(actions, obs, fallback if fallback is not None else actions.fallback)
         order = safe.trade_kw * dt
         market = clear_market(c.market, order, safe.limit_price, obs.price_floor, obs.price_cap)
@@ -221,10 +274,9 @@ class CommunityEngine:
 
         load = c.profiles.load_kw[t] * dt  # delivery: the realised values (imbalances settle with the grid)
         pv_available = c.profiles.pv_kw[t] * dt
-        curtailed_kw = np.zeros(self.n_agents)
+        curtailed_kw = np.zeros(self.shape)
         if self.operator is not None:  # the network operator's check of the battery schedules (network/operator.py)
-            q_kvar = c.profiles.load_kw[t] * c.network.tan_phi
-            allowed = self.operator.limit(c.profiles.load_kw[t] - c.profiles.pv_kw[t], battery_kw, q_kvar)
+            allowed = self._network_limit(t, battery_kw)
             curtailed_kw, scheduled = battery_kw - allowed, scheduled - (battery_kw - allowed)
             battery_kw = allowed
         delivered = load - pv_available + battery_kw * dt - fill  # net exchange before the feeder limits (kWh)
@@ -246,14 +298,15 @@ class CommunityEngine:
         soc_next = fleet.next_soc(self.soc, settled.charge, settled.discharge)
         grid_cost = self._grid_cost(settled.imported - settled.exported, imbalance, obs)
         degradation = settled.discharge * fleet.degradation_cost
-        network, loss_cost, voltage = None, np.zeros(self.n_agents), self._no_voltage
+        network, loss_cost, voltage = None, np.zeros(self.shape), self._no_voltage
         if self.network is not None and not self.defer_network:
             served = load - settled.unserved
             consumption = served + settled.charge - settled.pv - settled.discharge
-            network, loss_cost = self.network.run(t, served, consumption, dt, obs.retail)
+            run = self.network.run if self.copies is None else self.network.run_copies
+            network, loss_cost = run(t, served, consumption, dt, obs.retail)
             voltage = network.agent_u_pu
         result = StepResult(
-            t=t,
+            t=t if self.copies is None else t.copy(),
             load=load,
             pv=settled.pv,
             curtailed=settled.curtailed,
@@ -293,10 +346,31 @@ class CommunityEngine:
         self.soc = soc_next
         self.last_power = (settled.charge - settled.discharge) / dt
         self.last_fill = market.bought_kwh - market.sold_kwh
-        self.last_net_import = float(settled.imported.sum() - settled.exported.sum())
+        net_import = settled.imported.sum(axis=-1) - settled.exported.sum(axis=-1)
+        self.last_net_import = self._per_copy(net_import)
         if network is not None:
             self.last_voltage, self.last_path_loading = network.agent_u_pu, network.agent_path_loading
-        if market.trades.quantity.size:
-            self.last_clearing_price = float(np.average(market.trades.price, weights=market.trades.quantity))
+        self._remember_price(market.trades)
         self.t += 1
         return result
+
+    def _remember_price(self, trades: Trades) -> None:
+        """The volume-weighted mean trade price of the step, per market; kept where nothing traded."""
+        if not trades.quantity.size:
+            return
+        if self.copies is None:
+            self.last_clearing_price = float(np.average(trades.price, weights=trades.quantity))
+            return
+        volume = np.bincount(trades.market, weights=trades.quantity, minlength=self.copies)
+        value = np.bincount(trades.market, weights=trades.quantity * trades.price, minlength=self.copies)
+        traded = volume > 0
+        self.last_clearing_price[traded, 0] = value[traded] / volume[traded]
+
+    def _network_limit(self, t: int | np.ndarray, battery_kw: np.ndarray) -> np.ndarray:
+        """The network operator's allowed battery power (kW) for the step (per copy under a batch)."""
+        c = self.community
+        load, pv = c.profiles.load_kw[t], c.profiles.pv_kw[t]
+        if self.copies is None:
+            return self.operator.limit(load - pv, battery_kw, load * c.network.tan_phi)
+        tan_phi = c.network.tan_phi
+        return np.stack([self.operator.limit(load[k] - pv[k], battery_kw[k], load[k] * tan_phi) for k in range(len(t))])

@@ -18,16 +18,17 @@ def scale_actions(a: np.ndarray, obs: Observation, power_kw: np.ndarray) -> Acti
       (a deficit is bid, a surplus offered): −1 trades nothing, +1 everything, 0 half;
     - limit price: placed linearly in the step's price band.
 
-    ``power_kw`` (N,) is kept for the interface (the step's limits already carry the rating). Values outside
-    [-1, 1] are clipped; NaN/inf pass through to the FeasibilityFilter, which replaces and counts them."""
+    A batched observation (K copies) takes ``a`` (K, N, 3). ``power_kw`` (N,) is kept for the interface (the step's
+    limits already carry the rating). Values outside [-1, 1] are clipped; NaN/inf pass through to the
+    FeasibilityFilter, which replaces and counts them."""
     a = np.asarray(a, dtype=float)
     a = np.where(np.isfinite(a), np.clip(a, -1.0, 1.0), a)
     lo, hi = -obs.max_discharge_kw, np.maximum(obs.max_charge_kw, -obs.max_discharge_kw)
     own = np.clip(obs.pv_kw - obs.load_kw, lo, hi)  # self-consumption
-    battery = own + np.where(a[:, 0] > 0, a[:, 0] * (hi - own), a[:, 0] * (own - lo))
+    battery = own + np.where(a[..., 0] > 0, a[..., 0] * (hi - own), a[..., 0] * (own - lo))
     residual = obs.load_kw + battery - obs.pv_kw
-    trade = 0.5 * (a[:, 1] + 1.0) * residual
-    price = obs.price_floor + 0.5 * (a[:, 2] + 1.0) * (obs.price_cap - obs.price_floor)
+    trade = 0.5 * (a[..., 1] + 1.0) * residual
+    price = obs.price_floor + 0.5 * (a[..., 2] + 1.0) * (obs.price_cap - obs.price_floor)
     return Actions(battery, trade, price)
 
 

@@ -72,6 +72,8 @@ class EnergyMarketEnv(ParallelEnv):
         self.agents: list[str] = []
         self._obs_space = spaces.Box(-CLIP, CLIP, (self.builder.n_features,), np.float32)
         self._act_space = spaces.Box(-1.0, 1.0, (3,), np.float32)
+        n, f = len(self.possible_agents), self.builder.n_features
+        self.state_space = spaces.Box(-CLIP, CLIP, (n * f,), np.float32)  # every agent's features (centralised critic)
         self.observation_spaces = {a: self._obs_space for a in self.possible_agents}
         self.action_spaces = {a: self._act_space for a in self.possible_agents}
         self._rng = np.random.default_rng(seed)
@@ -119,6 +121,10 @@ class EnergyMarketEnv(ParallelEnv):
         return self._features, rewards, done, {"result": result, "components": components}
 
     # --- PettingZoo ParallelEnv ------------------------------------------------------------------------------
+    def state(self) -> np.ndarray:
+        """The global state for a centralised critic (MAPPO): every agent's current features, (N·F,) float32."""
+        return self._features.reshape(-1)
+
     def reset(self, seed: int | None = None, options: dict | None = None):
         features = self.reset_array(seed, (options or {}).get("day"))
         self.agents = self.possible_agents[:]

@@ -16,6 +16,8 @@ from powergrid.forecasting import Forecaster, make_forecaster
 from powergrid.scenarios.build import Community
 
 CLIP = 10.0
+#: Look-ahead feature blocks kept per (step, window end) before the memo is cleared.
+AHEAD_CACHE_SIZE = 100_000
 #: Voltage deviations from 1 pu are given in units of this (pu): ±1 = the usual ±5 % band.
 VOLTAGE_SCALE = 0.05
 
@@ -70,6 +72,7 @@ class ObservationBuilder:
             *[(kinds == k).astype(float) for k in ("prosumer", "pv-only", "consumer", "storage")],
         ])  # fmt: skip
         self._day = max(1, round(24.0 / community.grid.dt_hours))
+        self._ahead_cache: dict[tuple[int, int], np.ndarray] = {}
         index = community.grid.index
         hour = index.hour.to_numpy() + index.minute.to_numpy() / 60.0
         self._hour = np.stack([np.sin(2 * np.pi * hour / 24), np.cos(2 * np.pi * hour / 24)], axis=1)
@@ -88,43 +91,70 @@ class ObservationBuilder:
         rows = np.minimum(np.arange(1, max(self.horizon, self._day) + 1), last)
         return f.load_kw[rows], f.pv_kw[rows], f.retail[rows]
 
-    def build(self, obs: Observation, window_end: int) -> np.ndarray:
-        """Features (N, F) for the observation of step ``obs.t``; forecasts stop at ``window_end`` (exclusive)."""
-        t, n = min(obs.t, self.c.n_steps - 1), self.c.n_agents  # a terminal observation may sit past the data
+    def _ahead(self, t: int, window_end: int, dt: float) -> np.ndarray:
+        """The features that look ahead from step ``t`` (N, 4 + 3·horizon): the coming day's retail maximum and
+        minimum, hours to the maximum, net load; then the load, PV and retail forecasts. Memoised per
+        (t, window_end): the forecaster is fitted once, so they depend on nothing else."""
+        key = (t, window_end)
+        cached = self._ahead_cache.get(key)
+        if cached is not None:
+            return cached
+        n = self.c.n_agents
         day_load, day_pv, day_retail = self._forecast(t, window_end)
         load, pv, retail = day_load[: self.horizon], day_pv[: self.horizon], day_retail[: self.horizon]
-        load_fc = load / self.load_scale
-        pv_fc = pv / self.pv_scale
-        retail_fc = np.broadcast_to(retail[:, None] / self.price_scale, (self.horizon, n))
         peak = int(np.argmax(day_retail))  # the coming day (to the evening peak and beyond), from the forecaster
-        day_net = (day_load - day_pv).sum(axis=0) * obs.dt_hours
-        last_price = 0.0 if np.isnan(obs.last_clearing_price) else obs.last_clearing_price / self.price_scale
+        day_net = (day_load - day_pv).sum(axis=0) * dt
+        summary = np.stack([
+            np.full(n, day_retail.max() / self.price_scale),
+            np.full(n, day_retail.min() / self.price_scale),
+            np.full(n, (peak + 1) / self._day),
+            day_net / (self.load_scale * self._day * dt),
+        ], axis=1)  # fmt: skip
+        retail_fc = np.broadcast_to(retail[:, None] / self.price_scale, (self.horizon, n))
+        block = np.concatenate([summary, (load / self.load_scale).T, (pv / self.pv_scale).T, retail_fc.T], axis=1)
+        if len(self._ahead_cache) >= AHEAD_CACHE_SIZE:
+            self._ahead_cache.clear()
+        self._ahead_cache[key] = block
+        return block
+
+    def build(self, obs: Observation, window_end: int | np.ndarray) -> np.ndarray:
+        """Features (N, F) for the observation of step ``obs.t``; forecasts stop at ``window_end`` (exclusive).
+        For a batched observation (K copies: ``obs.t`` (K,), arrays (K, N)) ``window_end`` is (K,) and the features
+        are (K, N, F)."""
+        t = np.minimum(obs.t, self.c.n_steps - 1)  # a terminal observation may sit past the data
+        shape = obs.load_kw.shape
+        if t.ndim:
+            ahead = np.stack([self._ahead(int(k), int(e), obs.dt_hours) for k, e in zip(t, window_end, strict=True)])
+            hour, weekday = self._hour[t][:, None, :], self._weekday[t][:, None, :]
+        else:
+            ahead = self._ahead(int(t), int(window_end), obs.dt_hours)
+            hour, weekday = self._hour[t], self._weekday[t]
+        last_price = np.nan_to_num(np.asarray(obs.last_clearing_price) / self.price_scale)
         community_load = float(self.load_scale.sum()) * obs.dt_hours
         columns = [
             obs.load_kw / self.load_scale,
             obs.pv_kw / self.pv_scale,
-            np.divide(obs.soc_kwh, self.capacity, out=np.zeros(n), where=self.capacity > 0),
-            np.full(n, obs.retail / self.price_scale),
-            np.full(n, obs.feed_in / self.price_scale),
-            np.full(n, self._hour[t, 0]),
-            np.full(n, self._hour[t, 1]),
-            np.full(n, self._weekday[t, 0]),
-            np.full(n, self._weekday[t, 1]),
+            np.divide(obs.soc_kwh, self.capacity, out=np.zeros(shape), where=self.capacity > 0),
+            np.asarray(obs.retail) / self.price_scale,
+            np.asarray(obs.feed_in) / self.price_scale,
+            hour[..., 0],
+            hour[..., 1],
+            weekday[..., 0],
+            weekday[..., 1],
             obs.max_charge_kw / self.power,
             obs.max_discharge_kw / self.power,
             (obs.load_kw - obs.pv_kw) / self.power,  # the self-consumption battery set-point, in ratings
             (obs.load_kw - obs.pv_kw) / self.load_scale,
-            np.full(n, last_price),
+            last_price,
             obs.last_fill_kwh / (self.load_scale * obs.dt_hours),
-            np.full(n, obs.last_net_import_kwh / community_load),
-            np.full(n, obs.carbon_kg_per_kwh / self.carbon_scale),
+            np.asarray(obs.last_net_import_kwh) / community_load,
+            np.asarray(obs.carbon_kg_per_kwh) / self.carbon_scale,
             np.nan_to_num((obs.voltage_pu - 1.0) / VOLTAGE_SCALE),  # last step's; 0 without a feeder
             np.nan_to_num(obs.path_loading),
             *self._descriptors.T,
-            np.full(n, day_retail.max() / self.price_scale),
-            np.full(n, day_retail.min() / self.price_scale),
-            np.full(n, (peak + 1) / self._day),
-            day_net / (self.load_scale * self._day * obs.dt_hours),
         ]
-        features = np.concatenate([np.stack(columns, axis=1), load_fc.T, pv_fc.T, retail_fc.T], axis=1)
-        return np.clip(features, -CLIP, CLIP).astype(np.float32)
+        features = np.empty((*shape, self.n_features), dtype=np.float32)
+        for j, column in enumerate(columns):  # assignment broadcasts per-copy scalars over the agents
+            features[..., j] = column
+        features[..., len(columns) :] = ahead
+        return np.clip(features, -CLIP, CLIP, out=features)

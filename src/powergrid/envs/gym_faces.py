@@ -5,6 +5,8 @@
 - ``SharedPolicyVecEnv``: an SB3 ``VecEnv`` in which every agent is one entry, so one policy is shared by all
   agents (parameter sharing). Our own small wrapper (SuperSuit is semi-deprecated). Episodes end for all
   entries together; the VecEnv resets itself and returns the terminal observation in ``infos``, as SB3 expects.
+  Over a ``BatchedEnergyMarketEnv`` (K copies) every agent of every copy is one entry (K·N entries, copy-major);
+  each copy's entries end and restart together.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
+from powergrid.envs.batched import BatchedEnergyMarketEnv
 from powergrid.envs.energy_market import EnergyMarketEnv
+from powergrid.envs.features import CLIP
 
 
 class CentralizedEnv(gym.Env):
@@ -41,31 +45,44 @@ class CentralizedEnv(gym.Env):
 
 
 class SharedPolicyVecEnv(VecEnv):
-    """Each agent of one EnergyMarketEnv is one entry of this VecEnv (one shared policy)."""
+    """Each agent of one EnergyMarketEnv — or of every copy of a BatchedEnergyMarketEnv — is one entry of this
+    VecEnv (one shared policy)."""
 
-    def __init__(self, env: EnergyMarketEnv) -> None:
+    def __init__(self, env: EnergyMarketEnv | BatchedEnergyMarketEnv) -> None:
         self.env = env
-        super().__init__(env.n_agents, env._obs_space, env._act_space)
+        self.batched = isinstance(env, BatchedEnergyMarketEnv)
+        copies = env.copies if self.batched else 1
+        observation = spaces.Box(-CLIP, CLIP, (env.builder.n_features,), np.float32)
+        super().__init__(copies * env.n_agents, observation, spaces.Box(-1.0, 1.0, (3,), np.float32))
         self._actions: np.ndarray | None = None
 
     def reset(self) -> np.ndarray:
         seed = self._seeds[0] if self._seeds and self._seeds[0] is not None else None
         self._reset_seeds()
-        return self.env.reset_array(seed)
+        features = self.env.reset(seed) if self.batched else self.env.reset_array(seed)
+        return features.reshape(self.num_envs, -1)
 
     def step_async(self, actions: np.ndarray) -> None:
         self._actions = np.asarray(actions)
 
     def step_wait(self):
-        features, rewards, done, _ = self.env.step_array(self._actions)
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
-        dones = np.full(self.num_envs, done)
-        if done:
-            for i in range(self.num_envs):
-                infos[i]["terminal_observation"] = features[i]
-                infos[i]["TimeLimit.truncated"] = True
-            features = self.env.reset_array()
-        return features, rewards.astype(np.float32), dones, infos
+        if self.batched:
+            features, rewards, ended, info = self.env.step(self._actions.reshape(self.env.copies, self.env.n_agents, 3))
+            dones = np.repeat(ended, self.env.n_agents)
+            terminal = info.get("terminal_features")
+            terminal = None if terminal is None else terminal.reshape(self.num_envs, -1)
+            features = features.reshape(self.num_envs, -1)
+        else:
+            features, rewards, done, _ = self.env.step_array(self._actions)
+            dones = np.full(self.num_envs, done)
+            terminal = features
+            if done:
+                features = self.env.reset_array()
+        for i in np.flatnonzero(dones):
+            infos[i]["terminal_observation"] = terminal[i]
+            infos[i]["TimeLimit.truncated"] = True
+        return features, rewards.reshape(-1).astype(np.float32), dones, infos
 
     def close(self) -> None:
         return None

@@ -35,20 +35,21 @@ from powergrid.scenarios.model import MarketConfig
 
 @dataclass(frozen=True)
 class MarketOutcome:
-    """One step's P2P result. Arrays (N,): kWh bought and sold, net P2P payment (+ paid, currency), fees paid.
+    """One step's P2P result. Arrays (N,) — or (K, N) for K independent markets (copies of a community): kWh
+    bought and sold, net P2P payment (+ paid, currency), fees paid.
 
-    ``trades`` holds buyer, seller, kWh and price per trade (the buyer's price); ``price`` is the uniform/posted
-    price (NaN if none). ``operator_surplus`` (currency) is what buyers paid beyond what sellers received (McAfee's
-    trade reduction; 0 for the budget-balanced mechanisms).
+    ``trades`` holds market (copy), buyer, seller, kWh and price per trade (the buyer's price); ``price`` is the
+    uniform/posted price (NaN if none; (K,) for K markets). ``operator_surplus`` (currency, (K,) for K markets) is
+    what buyers paid beyond what sellers received (McAfee's trade reduction; 0 for the budget-balanced mechanisms).
     """
 
     bought_kwh: np.ndarray
     sold_kwh: np.ndarray
     p2p_payment: np.ndarray
     fees: np.ndarray
-    price: float
+    price: float | np.ndarray
     trades: Trades
-    operator_surplus: float = 0.0
+    operator_surplus: float | np.ndarray = 0.0
 
 
 def _no_trades() -> Trades:
@@ -56,39 +57,63 @@ def _no_trades() -> Trades:
     return Trades(empty_i, empty_i, empty_i, np.zeros(0), np.zeros(0))
 
 
+def _nothing_traded(shape: tuple[int, ...]) -> MarketOutcome:
+    zeros = np.zeros(shape)
+    none = float("nan") if len(shape) == 1 else np.full(shape[0], np.nan)
+    surplus = 0.0 if len(shape) == 1 else np.zeros(shape[0])
+    return MarketOutcome(zeros, zeros.copy(), zeros.copy(), zeros.copy(), none, _no_trades(), surplus)
+
+
+def _per_market(value: float | np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A per-market value (scalar, (K,) or (K, 1)) as an array of the book's batch shape."""
+    value = np.asarray(value, dtype=float)
+    return np.broadcast_to(value[:, 0] if value.ndim == 2 else value, shape[:-1])
+
+
 def clear_market(
-    config: MarketConfig, order_kwh: np.ndarray, limit_price: np.ndarray, price_floor: float, price_cap: float
+    config: MarketConfig,
+    order_kwh: np.ndarray,
+    limit_price: np.ndarray,
+    price_floor: float | np.ndarray,
+    price_cap: float | np.ndarray,
 ) -> MarketOutcome:
-    """Clear the step's orders (+ buy / − sell, kWh) with the scenario's mechanism."""
-    n = order_kwh.shape[0]
+    """Clear the step's orders (+ buy / − sell, kWh) with the scenario's mechanism.
+
+    ``order_kwh`` and ``limit_price`` are (N,) for one market or (K, N) for K independent markets cleared in one
+    call (``price_floor``/``price_cap`` then (K, 1) or scalars); the outcome has the orders' shape."""
+    shape = order_kwh.shape
+    batched = len(shape) == 2
     fee = config.fee_per_kwh
     if config.mechanism == "none" or not ((order_kwh > 0).any() and (order_kwh < 0).any()):
-        zeros = np.zeros(n)
-        return MarketOutcome(zeros, zeros.copy(), zeros.copy(), zeros.copy(), float("nan"), _no_trades())
+        return _nothing_traded(shape)
     if config.mechanism in ("uniform", "pay-as-bid"):
         limits = fee_adjusted_limits(order_kwh, limit_price, fee)
         result = clear_double_auction(order_kwh, limits, k=config.k, pricing=config.mechanism)
     elif config.mechanism == "mcafee":
         result = clear_trade_reduction(order_kwh, fee_adjusted_limits(order_kwh, limit_price, fee))
     else:
-        lo, hi = fee_band(price_floor, price_cap, fee)
-        if lo > hi:  # the fees exceed the price band: no trade leaves both sides better off
-            zeros = np.zeros(n)
-            return MarketOutcome(zeros, zeros.copy(), zeros.copy(), zeros.copy(), float("nan"), _no_trades())
+        lo, hi = (_per_market(x, shape) for x in fee_band(price_floor, price_cap, fee))
+        empty = lo > hi  # the fees exceed the price band: no trade leaves both sides better off
+        if empty.all():
+            return _nothing_traded(shape)
+        if empty.any():
+            order_kwh = np.where(empty[:, None], 0.0, order_kwh)
+            lo, hi = np.where(empty, 0.0, lo), np.where(empty, 0.0, hi)
         if config.mechanism == "mid-market":
             posted = mid_band_price(lo, hi)
         else:
-            supply = -order_kwh[order_kwh < 0].sum()
-            demand = order_kwh[order_kwh > 0].sum()
+            supply = np.maximum(-order_kwh, 0.0).sum(axis=-1)
+            demand = np.maximum(order_kwh, 0.0).sum(axis=-1)
             posted = supply_demand_ratio_price(supply, demand, lo, hi)
         result = clear_posted_price(order_kwh, np.asarray(posted, dtype=float))
-    payment, fees = settle_trades(result.trades, order_kwh.shape, fee, result.seller_price)
+    payment, fees = settle_trades(result.trades, shape, fee, result.seller_price)
+    surplus = payment.sum(axis=-1) if result.seller_price is not None else np.zeros(shape[:-1])
     return MarketOutcome(
         bought_kwh=np.maximum(result.filled, 0.0),
         sold_kwh=np.maximum(-result.filled, 0.0),
         p2p_payment=payment,
         fees=fees,
-        price=float(result.price),
+        price=result.price if batched else float(result.price),
         trades=result.trades,
-        operator_surplus=float(payment.sum()) if result.seller_price is not None else 0.0,
+        operator_surplus=surplus if batched else float(surplus),
     )

@@ -1,7 +1,7 @@
 """Grid settlement: what the P2P market did not match is imported or exported, within the feeder's limits.
 
-All quantities are energies of one step (kWh), arrays (N,). Each agent has its own meter: its residual
-``load + charge + sold - pv - discharge - bought`` is imported if positive, exported if negative.
+All quantities are energies of one step (kWh), arrays (N,) (or (K, N) for K copies). Each agent has its own meter:
+its residual ``load + charge + sold - pv - discharge - bought`` is imported if positive, exported if negative.
 
 The feeder limits apply to the community's *net* exchange at the connection point (sum of imports minus sum of
 exports). When the net import exceeds the limit, grid-charging of batteries is cut first (pro rata among agents
@@ -44,33 +44,34 @@ def settle_with_grid(
     import_limit_kwh: float,
     export_limit_kwh: float,
 ) -> GridSettlement:
-    """Settle one step with the grid. Limits are energies over the step (``inf`` = unlimited)."""
+    """Settle one step with the grid. Arrays (N,), or (K, N) for K copies of a community (each copy has its own
+    connection point and limits). Limits are energies over the step (``inf`` = unlimited)."""
     residual = load + charge + sold - pv - discharge - bought
     imported = np.maximum(residual, 0.0)
     exported = np.maximum(-residual, 0.0)
     curtailed = np.zeros_like(pv)
     unserved = np.zeros_like(load)
-    net = imported.sum() - exported.sum()
+    net = imported.sum(axis=-1) - exported.sum(axis=-1)  # () or (K,)
 
-    if net > import_limit_kwh:
-        excess = net - import_limit_kwh
+    excess = np.maximum(net - import_limit_kwh, 0.0)
+    if (excess > 0).any():
         less_charge = pro_rata(np.minimum(charge, imported), True, excess)
         charge = charge - less_charge
         imported = imported - less_charge
-        unserved = pro_rata(imported, True, excess - less_charge.sum())
+        unserved = pro_rata(imported, True, excess - less_charge.sum(axis=-1))
         imported = imported - unserved
-    elif -net > export_limit_kwh:
-        excess = -net - export_limit_kwh
+    excess = np.maximum(-net - export_limit_kwh, 0.0)
+    if (excess > 0).any():
         curtailed = pro_rata(np.minimum(pv, exported), True, excess)
         exported = exported - curtailed
-        less_discharge = pro_rata(np.minimum(discharge, exported), True, excess - curtailed.sum())
+        less_discharge = pro_rata(np.minimum(discharge, exported), True, excess - curtailed.sum(axis=-1))
         discharge = discharge - less_discharge
         exported = exported - less_discharge
-        left = exported.sum() - imported.sum() - export_limit_kwh
-        if left > 1e-9 * max(1.0, export_limit_kwh):
+        left = exported.sum(axis=-1) - imported.sum(axis=-1) - export_limit_kwh
+        if (left > 1e-9 * max(1.0, export_limit_kwh)).any():
             raise ConservationError(
-                f"export limit {export_limit_kwh:.6g} kWh cannot be met: {left:.6g} kWh of exports come from "
-                "neither PV nor batteries (P2P purchases re-exported?)"
+                f"export limit {export_limit_kwh:.6g} kWh cannot be met: {np.max(left):.6g} kWh of exports come "
+                "from neither PV nor batteries (P2P purchases re-exported?)"
             )
     return GridSettlement(
         pv=pv - curtailed,

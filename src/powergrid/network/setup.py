@@ -91,7 +91,11 @@ def connect_agents(config: NetworkConfig, agent_ids: tuple[str, ...], seed: int)
 
 @dataclass(frozen=True)
 class NetworkStep:
-    """Network outcome of one step: energies kWh, voltages pu, loadings as fractions of rating."""
+    """Network outcome of one step: energies kWh, voltages pu, loadings as fractions of rating.
+
+    For K copies of a community stepped together (a batched engine) every scalar field is an array (K,) and the
+    per-agent fields are (K, N).
+    """
 
     head_kwh: float  # + import into the feeder from the upstream grid
     losses_kwh: float
@@ -106,6 +110,23 @@ class NetworkStep:
     agent_u_pu: np.ndarray  # (N,) voltage at each agent's connection
     agent_path_loading: np.ndarray  # (N,) highest loading (fraction) on the path from the source to each agent
 
+    def row(self, k: int) -> NetworkStep:
+        """Scenario ``k`` of a batched outcome, with plain Python scalars."""
+        return NetworkStep(
+            head_kwh=float(self.head_kwh[k]),
+            losses_kwh=float(self.losses_kwh[k]),
+            operator_loss_cost=float(self.operator_loss_cost[k]),
+            v_min=float(self.v_min[k]),
+            v_max=float(self.v_max[k]),
+            violations=int(self.violations[k]),
+            max_line_loading=float(self.max_line_loading[k]),
+            max_trafo_loading=float(self.max_trafo_loading[k]),
+            overloads=int(self.overloads[k]),
+            converged=bool(self.converged[k]),
+            agent_u_pu=self.agent_u_pu[k],
+            agent_path_loading=self.agent_path_loading[k],
+        )
+
 
 class NetworkStage:
     """Runs the power flow of each engine step and settles the losses."""
@@ -117,46 +138,56 @@ class NetworkStage:
     def run(self, t: int, served_load: np.ndarray, net_kwh: np.ndarray, dt: float, retail: float):
         """Power flow for consumption ``net_kwh`` (N,) over the step; returns (NetworkStep, loss_cost (N,))."""
         flow = self.solver.solve(net_kwh / dt, served_load / dt * self.setup.tan_phi)
-        return self._account(flow, 0, t, net_kwh, dt, retail)
+        step, loss_cost = self._account(flow, np.array([t]), net_kwh[None, :], dt, np.array([retail], dtype=float))
+        return step.row(0), loss_cost[0]
+
+    def run_copies(self, t: np.ndarray, served_load: np.ndarray, net_kwh: np.ndarray, dt: float, retail: np.ndarray):
+        """K flows in one power-flow call (K copies of the community, or K steps): arrays (K, N) and (K,); returns
+        (NetworkStep with (K,) fields, loss_cost (K, N))."""
+        flow = self.solver.solve_batch(net_kwh / dt, served_load / dt * self.setup.tan_phi)
+        return self._account(flow, np.asarray(t), net_kwh, dt, np.asarray(retail, dtype=float).reshape(-1))
 
     def run_batch(self, t: list[int], served_load: np.ndarray, net_kwh: np.ndarray, dt: float, retail: np.ndarray):
         """Many steps in one power-flow call: arrays (B, N) and (B,); returns a list of (NetworkStep, loss_cost)."""
-        flow = self.solver.solve_batch(net_kwh / dt, served_load / dt * self.setup.tan_phi)
-        return [self._account(flow, k, t[k], net_kwh[k], dt, float(retail[k])) for k in range(len(t))]
+        steps, loss_cost = self.run_copies(np.asarray(t), served_load, net_kwh, dt, retail)
+        return [(steps.row(k), loss_cost[k]) for k in range(len(t))]
 
-    def _account(self, flow: FlowResult, k: int, t: int, net_kwh: np.ndarray, dt: float, retail: float):
-        losses_kwh = float(flow.losses_kw[k]) * dt
-        head_kwh = float(flow.head_kw[k]) * dt
+    def _account(self, flow: FlowResult, t: np.ndarray, net_kwh: np.ndarray, dt: float, retail: np.ndarray):
+        """Check Kirchhoff on every solved flow (B rows) and price the losses: (NetworkStep of (B,), loss (B, N))."""
+        losses_kwh = flow.losses_kw * dt
+        head_kwh = flow.head_kw * dt
         # Kirchhoff on the solved flow (the agents' power as solved: under the linear fallback it differs from
         # the request, which is why that step is flagged).
-        agents_kwh = float(flow.agents_kw[k]) * dt
-        background_kwh = float(flow.background_kw[k]) * dt
+        agents_kwh = flow.agents_kw * dt
+        background_kwh = flow.background_kw * dt
         gap = head_kwh - losses_kwh - agents_kwh - background_kwh
-        if abs(gap) > FLOW_BALANCE_TOL * max(1.0, abs(head_kwh) + float(np.abs(net_kwh).sum())):
+        bad = np.abs(gap) > FLOW_BALANCE_TOL * np.maximum(1.0, np.abs(head_kwh) + np.abs(net_kwh).sum(axis=-1))
+        if bad.any():
+            k = int(np.argmax(bad))
             raise ConservationError(
-                f"feeder energy balance at step {t}: head {head_kwh:.9g} != agents {agents_kwh:.9g}"
-                f" + feeder loads {background_kwh:.9g} + losses {losses_kwh:.9g} kWh"
+                f"feeder energy balance at step {int(t[k])}: head {head_kwh[k]:.9g} != agents {agents_kwh[k]:.9g}"
+                f" + feeder loads {background_kwh[k]:.9g} + losses {losses_kwh[k]:.9g} kWh"
             )
         loss_value = losses_kwh * retail
         if self.setup.config.losses == "allocated":
             weight = np.abs(net_kwh)
-            total = weight.sum()
-            share = weight / total if total > 0 else np.full(weight.shape, 1.0 / weight.size)
-            loss_cost, operator_cost = loss_value * share, 0.0
+            total = weight.sum(axis=-1, keepdims=True)
+            share = np.divide(weight, total, out=np.full(weight.shape, 1.0 / weight.shape[-1]), where=total > 0)
+            loss_cost, operator_cost = loss_value[:, None] * share, np.zeros_like(loss_value)
         else:
             loss_cost, operator_cost = np.zeros_like(net_kwh), loss_value
         step = NetworkStep(
             head_kwh=head_kwh,
             losses_kwh=losses_kwh,
             operator_loss_cost=operator_cost,
-            v_min=float(flow.v_min[k]),
-            v_max=float(flow.v_max[k]),
-            violations=int(flow.violations[k]),
-            max_line_loading=float(flow.line_loading[k].max(initial=0.0)),
-            max_trafo_loading=float(flow.trafo_loading[k].max(initial=0.0)),
-            overloads=int(flow.overloads[k]),
-            converged=bool(flow.converged[k]),
-            agent_u_pu=flow.agent_u_pu[k],
-            agent_path_loading=flow.agent_path_loading[k],
+            v_min=flow.v_min,
+            v_max=flow.v_max,
+            violations=flow.violations,
+            max_line_loading=flow.line_loading.max(axis=-1, initial=0.0),
+            max_trafo_loading=flow.trafo_loading.max(axis=-1, initial=0.0),
+            overloads=flow.overloads,
+            converged=flow.converged,
+            agent_u_pu=flow.agent_u_pu,
+            agent_path_loading=flow.agent_path_loading,
         )
         return step, loss_cost
