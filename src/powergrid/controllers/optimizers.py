@@ -20,7 +20,7 @@ import numpy as np
 from heron.clearing import pro_rata
 from powergrid.actions import Actions, Observation
 from powergrid.controllers.base import register
-from powergrid.controllers.community_lp import BATTERY_TIE_BREAK, CommunityLP
+from powergrid.controllers.community_lp import BATTERY_TIE_BREAK, CommunityLP, network_limits
 from powergrid.controllers.rules import self_consumption_battery
 from powergrid.engine.yardstick import terminal_prices
 from powergrid.errors import HeronGridError
@@ -115,7 +115,8 @@ class MPCController(_Planner):
 
             choice = None if choice == "perfect" else make_forecaster(choice)
         self.forecaster = choice
-        self.lp = CommunityLP(community, self.horizon, self.solver, soft_ramp=True, battery_tie_break=BATTERY_TIE_BREAK)
+        self.lp = CommunityLP(community, self.horizon, self.solver, soft_ramp=True, battery_tie_break=BATTERY_TIE_BREAK,
+                              network=network_limits(community))  # fmt: skip
         if self.forecaster is not None:
             fit_forecaster(self.forecaster, community)
 
@@ -166,7 +167,8 @@ class OracleController(_Planner):
         p, tariff, fleet = c.profiles, c.tariff, c.agents.battery
         retail, feed_in = tariff.retail[start:stop], tariff.feed_in[start:stop]
         terminal = terminal_prices(retail, feed_in, obs.dt_hours, fleet.charge_efficiency, fleet.discharge_efficiency)
-        lp = CommunityLP(c, stop - start, solver="HIGHS", exact_terminal=not terminal.convex.all())
+        lp = CommunityLP(c, stop - start, solver="HIGHS", exact_terminal=not terminal.convex.all(),
+                         network=network_limits(c))  # fmt: skip
         self._open = p2p_open(c, start, stop)
         plan = lp.solve(p.load_kw[start:stop].T, p.pv_kw[start:stop].T, retail, feed_in, obs.soc_kwh,
                         first_range(obs), terminal, fleet.initial_soc_kwh, self._open)  # fmt: skip

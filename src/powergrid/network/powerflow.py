@@ -60,27 +60,42 @@ class FlowResult:
     agent_path_loading: np.ndarray
 
 
-def branch_paths(data: dict[str, np.ndarray], branches: list, source: int, nodes: np.ndarray) -> np.ndarray:
-    """(len(nodes), n_branches) booleans: the branches on the path from ``source`` to each node, branches in the
-    order of ``branches`` with transformers last (the order of ``line_loading`` then ``trafo_loading``)."""
+def tree_parents(
+    data: dict[str, np.ndarray], branches: list, source: int
+) -> tuple[list[tuple[ComponentType, int]], tuple[dict[int, tuple[int, int]], list[int]]]:
+    """The breadth-first tree of a feeder from ``source`` over its closed branches.
+
+    Returns ``ends``: (component, row) per branch, lines before transformers (the order of ``line_loading`` then
+    ``trafo_loading``); and (``parent``, ``order``): node id → (parent node id, branch index into ``ends``; −1, −1
+    for the source) and the node ids in breadth-first order."""
     ordered = [c for c in branches if c != ComponentType.transformer] + [
         c for c in branches if c == ComponentType.transformer
     ]
-    ends = np.concatenate([np.stack([data[c]["from_node"], data[c]["to_node"]], axis=1) for c in ordered])
+    ends = [(c, row) for c in ordered for row in range(len(data[c]))]
+    pairs = np.concatenate([np.stack([data[c]["from_node"], data[c]["to_node"]], axis=1) for c in ordered])
     status = np.concatenate([(data[c]["from_status"] != 0) & (data[c]["to_status"] != 0) for c in ordered])
     neighbours: dict[int, list[tuple[int, int]]] = {}
-    for k, (a, b) in enumerate(ends.tolist()):
+    for k, (a, b) in enumerate(pairs.tolist()):
         if status[k]:
             neighbours.setdefault(a, []).append((b, k))
             neighbours.setdefault(b, []).append((a, k))
     parent: dict[int, tuple[int, int]] = {source: (-1, -1)}
-    queue = [source]
-    while queue:
-        node = queue.pop(0)
+    order = [source]
+    head = 0
+    while head < len(order):
+        node = order[head]
+        head += 1
         for other, k in neighbours.get(node, []):
             if other not in parent:
                 parent[other] = (node, k)
-                queue.append(other)
+                order.append(other)
+    return ends, (parent, order)
+
+
+def branch_paths(data: dict[str, np.ndarray], branches: list, source: int, nodes: np.ndarray) -> np.ndarray:
+    """(len(nodes), n_branches) booleans: the branches on the path from ``source`` to each node, branches in the
+    order of ``branches`` with transformers last (the order of ``line_loading`` then ``trafo_loading``)."""
+    ends, (parent, _) = tree_parents(data, branches, source)
     paths = np.zeros((len(nodes), len(ends)), dtype=bool)
     for i, node in enumerate(np.asarray(nodes).tolist()):
         while node in parent and parent[node][1] >= 0:
