@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from powergrid.actions import Actions, Observation
 from powergrid.engine import CommunityEngine
 from powergrid.errors import ScenarioError
 from powergrid.scenarios import load_scenario
@@ -14,6 +15,23 @@ from powergrid.simulate import run_controllers, simulate
 from scenario_factory import tiny_dict
 
 DAYS = 2
+
+
+class NightCharger:
+    """Grid-blind on purpose: every battery charges at full power in the cheap night window (01:00–05:00)."""
+
+    name = "night-charger"
+    fallbacks = 0
+    fallback_events: tuple[str, ...] = ()
+    observes_network = False
+
+    def reset(self, community) -> None:
+        self.hours = community.grid.index.hour.to_numpy()
+
+    def act(self, obs: Observation) -> Actions:
+        night = 1 <= self.hours[obs.t] < 5
+        battery = obs.max_charge_kw if night else np.zeros_like(obs.max_charge_kw)
+        return Actions(battery, np.zeros_like(battery), np.full_like(battery, obs.price_floor))
 
 
 def feeder(constraints: str):
@@ -29,9 +47,9 @@ def runs():
     for constraints in ("ignore", "enforce"):
         steps: dict[str, list] = {}
         c = feeder(constraints)
-        for name in ("grid-only", "mpc"):
+        for name in ("grid-only", "mpc", "night-charger"):
             steps[name] = []
-            simulate(c, name, on_step=steps[name].append)
+            simulate(c, NightCharger() if name == "night-charger" else name, on_step=steps[name].append)
         out[constraints] = (c, steps)
     return out
 
@@ -40,15 +58,27 @@ def _violations(steps) -> np.ndarray:
     return np.array([r.network.violations + r.network.overloads for r in steps])
 
 
-def test_grid_blind_charging_breaks_the_feeder_and_the_operator_stops_it(runs):
+@pytest.mark.parametrize("blind", ["mpc", "night-charger"])
+def test_grid_blind_charging_breaks_the_feeder(runs, blind):
+    base = _violations(runs["ignore"][1]["grid-only"])
+    assert _violations(runs["ignore"][1][blind]).sum() > base.sum()  # batteries charging together at night
+
+
+def test_the_operator_stops_a_grid_blind_controller(runs):
     _, ignore = runs["ignore"]
     _, enforce = runs["enforce"]
     base = _violations(ignore["grid-only"])
-    assert _violations(ignore["mpc"]).sum() > base.sum()  # batteries charging together in the cheap window
     np.testing.assert_array_equal(_violations(enforce["grid-only"]), base)  # nothing to curtail without batteries
-    assert np.all(_violations(enforce["mpc"]) <= base)  # step by step: no worse than load and PV alone
-    curtailed = sum(r.network_curtailed.sum() for r in enforce["mpc"])
-    assert curtailed > 0 and sum(r.network_curtailed.sum() for r in ignore["mpc"]) == 0
+    assert np.all(_violations(enforce["night-charger"]) <= base)  # step by step: no worse than load and PV alone
+    curtailed = sum(r.network_curtailed.sum() for r in enforce["night-charger"])
+    assert curtailed > 0 and sum(r.network_curtailed.sum() for r in ignore["night-charger"]) == 0
+
+
+def test_mpc_plans_within_the_linearised_limits(runs):
+    """Under enforce MPC's LP carries the feeder: nothing of its plan breaks a limit or needs curtailing."""
+    _, enforce = runs["enforce"]
+    assert np.all(_violations(enforce["mpc"]) <= _violations(enforce["grid-only"]))
+    assert sum(r.network_curtailed.sum() for r in enforce["mpc"]) == pytest.approx(0.0, abs=1e-9)
 
 
 def test_enforcement_keeps_most_of_the_savings(runs):
@@ -65,7 +95,7 @@ def test_curtailed_battery_energy_is_part_of_the_position_not_an_imbalance():
     raw = {"extends": "pv-rich-feeder", "name": "f", "time": {"n_steps": 24},
            "market": {"gate": "realised", "imbalance_price": 5.0}}  # fmt: skip
     steps: list = []
-    simulate(build_community(load_scenario(raw)), "mpc", on_step=steps.append)
+    simulate(build_community(load_scenario(raw)), NightCharger(), on_step=steps.append)
     assert sum(r.network_curtailed.sum() for r in steps) > 0
     for r in steps:
         np.testing.assert_allclose(r.imbalance, 0.0, atol=1e-9)
@@ -77,7 +107,6 @@ def test_observations_carry_the_last_steps_voltage_and_path_loading():
     engine = CommunityEngine(c)
     first = engine.observe()
     assert np.isnan(first.voltage_pu).all() and np.isnan(first.path_loading).all()
-    from powergrid.actions import Actions
 
     r = engine.step(Actions.idle(c.n_agents, first.price_floor))
     second = engine.observe()
