@@ -1,6 +1,7 @@
 """The RL quality goal: PPO (parameter sharing) vs the rule-based baselines on prosumer-20's held-out days.
 
     python benchmarks/rl_quality.py [--timesteps 1000000] [--seeds 0,1,2] [--out /tmp/rl-quality] [--warm-start oracle]
+                                    [--algo ppo|mappo|ippo]
 
 Trains one policy per seed on the training days (one core, torch with one thread), evaluates each on the held-out
 days with `evaluate_policy` (same engine, KPIs and reward for every controller), and prints per-seed figures and
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from powergrid.analytics.kpis import NA
 from powergrid.training.evaluate import evaluate_policy
+from powergrid.training.mappo import train_mappo
 from powergrid.training.sb3 import train_ppo
 
 KPIS = (
@@ -41,6 +43,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("/tmp/rl-quality"))
     parser.add_argument("--warm-start", choices=("none", "oracle", "mpc"), default="none")
     parser.add_argument("--cpu", type=int, default=-1, help="core to pin to (index into the allowed cores)")
+    parser.add_argument("--algo", choices=("ppo", "mappo", "ippo"), default="ppo")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[args.cpu]})
@@ -49,11 +52,14 @@ def main() -> None:
         folder = args.out / f"seed{seed}"
         folder.mkdir(parents=True, exist_ok=False)
         warm = None if args.warm_start == "none" else args.warm_start
-        trained = train_ppo(args.scenario, folder, timesteps=args.timesteps, seed=seed, warm_start=warm)
+        if args.algo == "ppo":
+            trained = train_ppo(args.scenario, folder, timesteps=args.timesteps, seed=seed, warm_start=warm)
+        else:
+            trained = train_mappo(args.scenario, folder, timesteps=args.timesteps, seed=seed, algo=args.algo)
         ev = evaluate_policy(folder)
         for name, report in ev.reports.items():
             row = {"seed": seed, "controller": name, "stored_kwh_at_end": ev.final_stored_kwh[name],
-                   "train_s": trained.wall_seconds if name == "ppo" else 0.0}  # fmt: skip
+                   "train_s": trained.wall_seconds if name == args.algo else 0.0}  # fmt: skip
             row.update({k: float(report.community[k]) if not isinstance(report.community[k], NA) else float("nan")
                         for k in KPIS})  # fmt: skip
             rows.append(row)

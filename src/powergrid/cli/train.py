@@ -26,12 +26,19 @@ from powergrid.cli.common import (
 from powergrid.errors import HeronGridError
 
 MICROGRIDS = "multi-microgrid"
+ALGOS = ("ppo", "mappo", "ippo")
 
 
 @handle_errors
 def train(
     scenario: ScenarioArg,
-    algo: Annotated[str, typer.Option(help="Learning algorithm: ppo (stable-baselines3, parameter sharing).")] = "ppo",
+    algo: Annotated[
+        str,
+        typer.Option(
+            help="ppo (stable-baselines3, parameter sharing), mappo (TorchRL, shared actor, centralised critic) or "
+            "ippo (TorchRL, shared actor, per-agent critic)."
+        ),
+    ] = "ppo",
     timesteps: Annotated[
         int, typer.Option(help="Agent-steps of experience (each env step gives one per agent).")
     ] = 200_000,
@@ -50,10 +57,14 @@ def train(
 ) -> None:
     """Train PPO on the scenario's training days: one policy shared by all agents (SB3, extra `rl`), or
     multi-agent on Ray RLlib (`--backend rllib`, extra `ray`; SCENARIO `multi-microgrid` for MultiAgentMicrogrids)."""
-    if algo != "ppo":
-        raise HeronGridError(f"--algo: only 'ppo' is available, got {algo!r}")
+    if algo not in ALGOS:
+        raise HeronGridError(f"--algo must be one of {', '.join(ALGOS)}, got {algo!r}")
     if timesteps <= 0:
         raise HeronGridError(f"--timesteps must be > 0, got {timesteps}")
+    if algo != "ppo":
+        if backend != "sb3" or warm_start != "none" or address is not None or num_env_runners != 1:
+            raise HeronGridError("--backend, --warm-start, --address and --num-env-runners apply to --algo ppo only")
+        return _train_mappo(scenario, algo, timesteps, seed, out, overwrite)
     if backend not in ("sb3", "rllib"):
         raise HeronGridError(f"--backend must be 'sb3' or 'rllib', got {backend!r}")
     if backend == "rllib":
@@ -74,6 +85,22 @@ def train(
         result = train_ppo(spec, tmp, timesteps=timesteps, seed=seed, on_progress=lambda k: bar.advance(task, k),
                            warm_start=None if warm_start == "none" else warm_start)  # fmt: skip
     console.print(f"trained {result.timesteps:,} agent-steps in {result.wall_seconds:.0f} s → [bold]{shown}[/bold]")
+
+
+def _train_mappo(scenario: str, algo: str, timesteps: int, seed: int, out: Path | None, overwrite: bool) -> None:
+    """MAPPO/IPPO on TorchRL over K copies of the community (default out: models/<scenario>-<algo>-seed<N>)."""
+    _require_rl()
+    from powergrid.analytics.results import atomic_directory
+    from powergrid.scenarios import load_scenario
+    from powergrid.training.mappo import train_mappo
+
+    spec = load_scenario(scenario, seed=seed)
+    shown = out or Path("models") / f"{spec.name}-{algo}-seed{seed}"
+    with atomic_directory(resolved(shown), overwrite=overwrite) as tmp, progress("agent-steps") as bar:
+        task = bar.add_task(f"training {algo.upper()} on {spec.name}", total=timesteps)
+        result = train_mappo(spec, tmp, timesteps, seed, algo, on_progress=lambda k: bar.advance(task, k))
+    console.print(f"trained {result.timesteps:,} agent-steps in {result.wall_seconds:.0f} s "
+                  f"({result.agent_steps_per_second:,.0f}/s) → [bold]{shown}[/bold]")  # fmt: skip
 
 
 def _train_rllib(scenario: str, timesteps: int, seed: int, out: Path | None, overwrite: bool,
@@ -150,6 +177,7 @@ def _require_rl() -> None:
     try:
         import stable_baselines3  # noqa: F401
         import torch  # noqa: F401
+        import torchrl  # noqa: F401
     except ImportError:
         raise HeronGridError(
             "training needs the `rl` extra: pip install 'heron-grid[rl]' (make install does)"

@@ -2,8 +2,8 @@
 SafetySupervisor switching out-of-distribution agents to grid-only (counted by the engine).
 
 The backend recorded in ``train_config.json`` picks how actions are computed: ``sb3`` (stable-baselines3 PPO with
-its VecNormalize statistics; model directories without a ``backend`` entry are SB3's) or ``rllib`` (the
-checkpoint's RLModules, one per policy id, loaded without Ray).
+its VecNormalize statistics; model directories without a ``backend`` entry are SB3's), ``rllib`` (the
+checkpoint's RLModules, one per policy id, loaded without Ray) or ``torchrl`` (the shared actor of MAPPO/IPPO).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from powergrid.scenarios.build import Community
 from powergrid.scenarios.split import day_split, day_steps
 from powergrid.training.model_dir import CONFIG, OOD
 
-BACKENDS = ("sb3", "rllib")
+BACKENDS = ("sb3", "rllib", "torchrl")
 
 
 class SB3Actor:
@@ -65,6 +65,7 @@ class PolicyController:
             raise HeronGridError(f"{self.folder} is not a trained model directory: missing {', '.join(missing)}")
         self.config = json.loads((self.folder / CONFIG).read_text(encoding="utf-8"))
         self.backend = self.config.get("backend", "sb3")
+        self.name = self.config.get("algo", "ppo")  # ppo, mappo or ippo: the policy's label in tables
         if self.backend not in BACKENDS:
             raise HeronGridError(f"{self.folder / CONFIG}: unknown backend {self.backend!r}; known: {BACKENDS}")
         if self.config.get("env", "energy-market") != "energy-market":
@@ -95,6 +96,10 @@ class PolicyController:
 
             policies = policy_ids(self.config["policy"], community.agents.ids, community.agents.kinds)
             self._act = RLlibActor(self.folder, policies).act
+        elif self.backend == "torchrl":
+            from powergrid.training.mappo import TorchRLActor
+
+            self._act = TorchRLActor.load(self.folder, self.config, trained).act
         else:
             self._act = self._sb3.act
 

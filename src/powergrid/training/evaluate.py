@@ -79,7 +79,7 @@ def evaluate_policy(model_dir: Path, scenario: ScenarioLike | None = None, split
     blocks = contiguous_blocks(days)
     per_day = steps_per_day(community)
     controllers = {name: make_controller(name) for name in BASELINES}
-    controllers["ppo"] = policy
+    controllers[policy.name] = policy
     totals, grid_import, reward, stored = {}, {}, {}, {}
     for name, ctrl in controllers.items():
         totals[name], grid_import[name], reward[name], stored[name] = _run(community, ctrl, blocks, per_day)

@@ -87,7 +87,7 @@ def test_the_shared_policy_vecenv_raises_no_render_mode_warning():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["train", "community-5", "--algo", "dqn"], "only 'ppo' is available"),
+        (["train", "community-5", "--algo", "dqn"], "--algo must be one of ppo, mappo, ippo"),
         (["train", "community-5", "--timesteps", "0"], "--timesteps must be > 0"),
         (["evaluate", "/nonexistent/model"], "not a trained model directory"),
     ],
