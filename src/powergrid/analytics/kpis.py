@@ -33,7 +33,7 @@ KPI_INFO: dict[str, tuple[str, str]] = {
     "cost": ("currency", "headline cost: cash cost + unserved cost + storage adjustment (every comparison uses it)"),
     "cash_cost": (
         "currency",
-        "money that changed hands: grid bills − feed-in revenue + P2P payments + fees + "
+        "money that changed hands: grid bills − feed-in revenue + P2P payments + fees + network charges + "
         "degradation (+ allocated losses)",
     ),
     "unserved_cost": ("currency", "value of lost load × unserved energy"),
@@ -64,6 +64,7 @@ KPI_INFO: dict[str, tuple[str, str]] = {
     "curtailed_kwh": ("kWh", "Σ PV curtailed (feeder export limit)"),
     "imbalance_kwh": ("kWh", "Σ |metered exchange − position at gate closure| (orders placed on forecasts)"),
     "network_curtailed_kwh": ("kWh", "Σ battery energy the network operator did not allow (network_constraints)"),
+    "network_charges": ("currency", "Σ use-of-system charges paid on P2P energy (market.network_charge_per_kwh)"),
     "safety_clipped": ("count", "action components (battery, order, price) clipped to physics / the price band"),
     "safety_nonfinite": ("count", "agent-steps whose NaN/inf action was replaced by the safe action"),
     "safety_fallbacks": ("count", "agent-steps switched to grid-only by the SafetySupervisor (out of distribution)"),
@@ -289,6 +290,7 @@ def compute_kpis(totals: RunTotals, baseline: RunTotals | None = None) -> KPIRep
         curtailed_kwh=float(a["curtailed"].sum()),
         imbalance_kwh=float(s["imbalance"].sum()),
         network_curtailed_kwh=float(a["network_curtailed"].sum()),
+        network_charges=float(a["network_charges"].sum()),
         safety_clipped=float(
             sum(totals.interventions[k].sum() for k in ("battery_clipped", "trade_clipped", "price_clipped"))
         ),

@@ -40,11 +40,16 @@ def train(
         ),
     ] = "ppo",
     timesteps: Annotated[
-        int, typer.Option(help="Agent-steps of experience (each env step gives one per agent).")
-    ] = 200_000,
+        int | None,
+        typer.Option(
+            help="Agent-steps of experience (each env step gives one per agent); default 200,000 for ppo, "
+            "5,000,000 for mappo and ippo (about 2 minutes)."
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of data, episode sampling and the network initialisation.")] = 0,
     out: Annotated[
-        Path | None, typer.Option(help="Model directory; default models/<scenario>-ppo-seed<N> (rllib: -rllib-).")
+        Path | None,
+        typer.Option(help="Model directory; default models/<scenario>-<algo>-seed<N> (rllib: -rllib-)."),
     ] = None,
     overwrite: OverwriteOpt = False,
     backend: Annotated[str, typer.Option(help="sb3 (one machine) or rllib (Ray; extra `ray`).")] = "sb3",
@@ -55,10 +60,13 @@ def train(
         str, typer.Option(help="sb3: clone a teacher on the training days first (oracle or mpc), or none.")
     ] = "none",
 ) -> None:
-    """Train PPO on the scenario's training days: one policy shared by all agents (SB3, extra `rl`), or
-    multi-agent on Ray RLlib (`--backend rllib`, extra `ray`; SCENARIO `multi-microgrid` for MultiAgentMicrogrids)."""
+    """Train on the scenario's training days: PPO with one policy shared by all agents (SB3, extra `rl`), MAPPO or
+    IPPO on 32 copies of the community (TorchRL, extra `rl`), or multi-agent PPO on Ray RLlib (`--backend rllib`,
+    extra `ray`; SCENARIO `multi-microgrid` for MultiAgentMicrogrids)."""
     if algo not in ALGOS:
         raise HeronGridError(f"--algo must be one of {', '.join(ALGOS)}, got {algo!r}")
+    if timesteps is None:
+        timesteps = 200_000 if algo == "ppo" else 5_000_000
     if timesteps <= 0:
         raise HeronGridError(f"--timesteps must be > 0, got {timesteps}")
     if algo != "ppo":

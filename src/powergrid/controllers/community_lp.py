@@ -216,7 +216,7 @@ class CommunityLP:
             metered = imp - exp + p2p_in - p2p_out  # the agents' power at their connection (kW)
             more, network_cost = self._network_constraints(network, metered, h)
             constraints += more
-        fee = c.market.fee_per_kwh + TIE_BREAK
+        fee = c.market.fee_per_kwh + 0.5 * c.market.network_charge_per_kwh + TIE_BREAK  # per side and kWh
         cost = network_cost + dt * (
             cp.sum(imp @ self.retail) - cp.sum(exp @ self.feed_in) + fee * cp.sum(p2p_in + p2p_out)
             + cp.sum(cp.multiply(fleet.degradation_cost[:, None], discharge)) + voll * cp.sum(unserved)

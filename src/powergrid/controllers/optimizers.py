@@ -66,7 +66,7 @@ def p2p_open(community: Community, start: int, stop: int) -> np.ndarray:
     and an ask at the floor), and retail − feed-in exceeds the two fees."""
     if community.market.mechanism in ("none", "mcafee"):  # trade reduction leaves out orders at the cap and floor
         return np.zeros(stop - start)
-    fees = 2.0 * community.market.fee_per_kwh
+    fees = 2.0 * community.market.fee_per_kwh + community.market.network_charge_per_kwh
     band = community.price_cap[start:stop] - community.price_floor[start:stop]
     spread = community.tariff.retail[start:stop] - community.tariff.feed_in[start:stop]
     return ((band >= fees) & (spread > fees)).astype(float)

@@ -1,7 +1,7 @@
 """One community step: actions → safety → market → settlement → accounting (numpy over agents).
 
 Every simulator face (``heron run``, the RL environments, the dashboard) drives this engine. Per agent and
-step, energies are kWh over the step and money is currency: ``cash_cost = grid_cost + p2p_payment + fees +
+step, energies are kWh over the step and money is currency: ``cash_cost = grid_cost + p2p_payment + fees + network_charges +
 degradation_cost + loss_cost`` (positive = the agent pays) and ``unserved_cost = VoLL × unserved``. The headline
 cost of a run adds the end-of-horizon storage adjustment (``powergrid.engine.yardstick``) to their sums.
 """
@@ -49,9 +49,12 @@ class StepResult:
     grid_cost: np.ndarray
     p2p_payment: np.ndarray
     fees: np.ndarray
+    network_charges: np.ndarray  # use-of-system charges on P2P energy (market.network_charge_per_kwh)
     degradation_cost: np.ndarray
     loss_cost: np.ndarray  # network losses allocated to the agent (0 unless losses are "allocated")
-    cash_cost: np.ndarray  # the money that changed hands: grid_cost + p2p_payment + fees + degradation + losses
+    cash_cost: (
+        np.ndarray
+    )  # money that changed hands: grid + P2P payment + fees + network charges + degradation + losses
     unserved_cost: np.ndarray  # value of lost load × unserved
     co2_kg: np.ndarray
     clearing_price: float  # uniform/posted P2P price of the step (NaN if no trade or discriminatory)
@@ -326,9 +329,10 @@ class CommunityEngine:
             grid_cost=grid_cost,
             p2p_payment=market.p2p_payment,
             fees=market.fees,
+            network_charges=market.network_charges,
             degradation_cost=degradation,
             loss_cost=loss_cost,
-            cash_cost=grid_cost + market.p2p_payment + market.fees + degradation + loss_cost,
+            cash_cost=grid_cost + market.p2p_payment + market.fees + market.network_charges + degradation + loss_cost,
             unserved_cost=settled.unserved * c.value_of_lost_load,
             co2_kg=settled.imported * obs.carbon_kg_per_kwh,
             clearing_price=market.price,

@@ -8,6 +8,7 @@ prices; ``none`` has no P2P market. The caller (the FeasibilityFilter) keeps lim
 ``[price_floor, price_cap]`` (itself inside ``[feed_in, retail]``).
 
 Fees follow heron's one fee rule (``heron.clearing.fees``): the book sees bids lowered and asks raised by the fee,
+(per side: the platform fee plus half the network operator's use-of-system charge ``network_charge_per_kwh``),
 posted prices lie in the band shrunk by the fee on both sides, so counting fees no buyer pays more per kWh than its
 bid (≤ retail) and no seller receives less than its ask (≥ feed-in); payments and fees come from one settlement of
 the trade list (``settle_trades``).
@@ -36,7 +37,7 @@ from powergrid.scenarios.model import MarketConfig
 @dataclass(frozen=True)
 class MarketOutcome:
     """One step's P2P result. Arrays (N,) — or (K, N) for K independent markets (copies of a community): kWh
-    bought and sold, net P2P payment (+ paid, currency), fees paid.
+    bought and sold, net P2P payment (+ paid, currency), platform fees and network charges paid.
 
     ``trades`` holds market (copy), buyer, seller, kWh and price per trade (the buyer's price); ``price`` is the
     uniform/posted price (NaN if none; (K,) for K markets). ``operator_surplus`` (currency, (K,) for K markets) is
@@ -47,6 +48,7 @@ class MarketOutcome:
     sold_kwh: np.ndarray
     p2p_payment: np.ndarray
     fees: np.ndarray
+    network_charges: np.ndarray
     price: float | np.ndarray
     trades: Trades
     operator_surplus: float | np.ndarray = 0.0
@@ -61,7 +63,7 @@ def _nothing_traded(shape: tuple[int, ...]) -> MarketOutcome:
     zeros = np.zeros(shape)
     none = float("nan") if len(shape) == 1 else np.full(shape[0], np.nan)
     surplus = 0.0 if len(shape) == 1 else np.zeros(shape[0])
-    return MarketOutcome(zeros, zeros.copy(), zeros.copy(), zeros.copy(), none, _no_trades(), surplus)
+    return MarketOutcome(zeros, zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy(), none, _no_trades(), surplus)
 
 
 def _per_market(value: float | np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -83,7 +85,7 @@ def clear_market(
     call (``price_floor``/``price_cap`` then (K, 1) or scalars); the outcome has the orders' shape."""
     shape = order_kwh.shape
     batched = len(shape) == 2
-    fee = config.fee_per_kwh
+    fee = config.fee_per_kwh + 0.5 * config.network_charge_per_kwh  # what each side pays per kWh
     if config.mechanism == "none" or not ((order_kwh > 0).any() and (order_kwh < 0).any()):
         return _nothing_traded(shape)
     if config.mechanism in ("uniform", "pay-as-bid"):
@@ -106,13 +108,14 @@ def clear_market(
             demand = np.maximum(order_kwh, 0.0).sum(axis=-1)
             posted = supply_demand_ratio_price(supply, demand, lo, hi)
         result = clear_posted_price(order_kwh, np.asarray(posted, dtype=float))
-    payment, fees = settle_trades(result.trades, shape, fee, result.seller_price)
+    payment, units = settle_trades(result.trades, shape, 1.0, result.seller_price)  # units: kWh each order traded
     surplus = payment.sum(axis=-1) if result.seller_price is not None else np.zeros(shape[:-1])
     return MarketOutcome(
         bought_kwh=np.maximum(result.filled, 0.0),
         sold_kwh=np.maximum(-result.filled, 0.0),
         p2p_payment=payment,
-        fees=fees,
+        fees=config.fee_per_kwh * units,
+        network_charges=0.5 * config.network_charge_per_kwh * units,
         price=result.price if batched else float(result.price),
         trades=result.trades,
         operator_surplus=surplus if batched else float(surplus),

@@ -174,6 +174,11 @@ class MarketConfig(Strict):
     mechanism: Mechanism = Field("uniform", description="P2P clearing mechanism ('none' = no P2P market).")
     k: Fraction = Field(0.5, description="Buyer-side weight of the price rule (0.5 = midpoint).")
     fee_per_kwh: NonNeg = Field(0.0, description="Fee per kWh traded, paid by buyer and seller each.")
+    network_charge_per_kwh: NonNeg = Field(
+        0.0,
+        description="Use-of-system charge per kWh traded P2P (currency/kWh), paid to the network operator, half by "
+        "the buyer and half by the seller; it enters the book like the fee (0 = none).",
+    )
     price_floor: NonNeg | None = Field(None, description="Lowest P2P price; never below feed-in.")
     price_cap: NonNeg | None = Field(None, description="Highest P2P price; never above retail.")
     gate: Literal["realised", "forecast"] = Field(

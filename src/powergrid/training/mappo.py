@@ -13,7 +13,9 @@ bootstrapped). Rewards are divided by a scale fixed from the first rollout (thei
 advantages are normalised over each rollout.
 
 A model directory holds ``policy.pt`` (the actor's weights), ``train_config.json`` (backend ``torchrl``, algo,
-network sizes, scenario, seed, features, budget, wall time) and ``ood_stats.json``.
+network sizes, scenario, seed, features, budget, wall time), ``ood_stats.json`` and ``progress.csv`` (the learning
+curve: per rollout, agent-steps so far, wall seconds and the copies' mean community reward over the rollout, in
+currency — with the default 24-step rollouts of one-day episodes, the sampled policy's episode return).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from powergrid.scenarios.split import day_split
 from powergrid.training.model_dir import policy_observations, write_model_files
 
 POLICY = "policy.pt"
+PROGRESS = "progress.csv"
 #: The actor's initial standard deviation (before the tanh).
 INITIAL_SCALE = 0.37
 ALGOS = ("mappo", "ippo")
@@ -166,6 +169,7 @@ def train_mappo(
     features = env.reset(seed=seed)
     reward_scale = None
     done_steps = 0
+    curve = ["agent_steps,wall_s,mean_return"]
     started = time.perf_counter()
     while done_steps < timesteps:
         obs = np.empty((t_len, k, n, f), np.float32)
@@ -201,10 +205,12 @@ def train_mappo(
                 torch.nn.utils.clip_grad_norm_(loss.parameters(), settings.max_grad_norm)
                 optimiser.step()
         done_steps += t_len * k * n
+        curve.append(f"{done_steps},{time.perf_counter() - started:.3f},{rew.sum() / k:.6g}")
         if on_progress is not None:
             on_progress(t_len * k * n)
     wall = time.perf_counter() - started
     torch.save(policy.module[0].module.state_dict(), folder / POLICY)
+    (folder / PROGRESS).write_text("\n".join(curve) + "\n", encoding="utf-8")
     single = EnergyMarketEnv(spec, seed=seed, split="train", horizon=horizon, community=env.community)
     actor = TorchRLActor.from_state(policy.module[0].module.state_dict(), n, f, settings.hidden)
     samples = policy_observations(single, actor.act, [{"day": day} for day in single.starts.tolist()])

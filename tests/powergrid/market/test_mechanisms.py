@@ -63,23 +63,39 @@ def test_fees_larger_than_half_the_band_stop_every_trade(mechanism):
     st.lists(st.floats(0.05, 0.30), min_size=10, max_size=10),
     st.floats(0.0, 0.12),
     st.sampled_from(["uniform", "pay-as-bid", "mcafee", "mid-market", "sdr"]),
+    st.sampled_from([0.0, 0.0, 0.04]),
 )
-def test_individual_rationality_counting_fees(orders, limits, fee, mechanism):
-    """Counting fees, no buyer pays more per kWh than its bid (≤ retail) and no seller gets less than its ask
-    (≥ feed-in); posted prices: no buyer above the cap, no seller below the floor."""
+def test_individual_rationality_counting_fees(orders, limits, fee, mechanism, charge):
+    """Counting fees and the network operator's use-of-system charge, no buyer pays more per kWh than its bid
+    (≤ retail) and no seller gets less than its ask (≥ feed-in); posted prices: no buyer above the cap, no seller
+    below the floor."""
     q = np.array(orders)
     p = np.array(limits[: len(orders)])
-    out = clear_market(MarketConfig(mechanism=mechanism, fee_per_kwh=fee), q, p, 0.05, 0.30)
+    config = MarketConfig(mechanism=mechanism, fee_per_kwh=fee, network_charge_per_kwh=charge)
+    out = clear_market(config, q, p, 0.05, 0.30)
     posted = mechanism in ("mid-market", "sdr")
     bid = np.full(q.size, 0.30) if posted else p
     ask = np.full(q.size, 0.05) if posted else p
     buyers, sellers = out.bought_kwh > 0, out.sold_kwh > 0
-    all_in = out.p2p_payment + out.fees  # + paid / − received, fees included
+    all_in = out.p2p_payment + out.fees + out.network_charges  # + paid / − received, fees and charges included
     assert np.all(all_in[buyers] <= bid[buyers] * out.bought_kwh[buyers] + 1e-12)
     assert np.all(-all_in[sellers] >= ask[sellers] * out.sold_kwh[sellers] - 1e-12)
     assert out.p2p_payment.sum() == pytest.approx(out.operator_surplus, abs=1e-12)
     assert out.operator_surplus >= -1e-12 and (mechanism == "mcafee" or out.operator_surplus == 0.0)
     np.testing.assert_allclose(out.fees, fee * (out.bought_kwh + out.sold_kwh), atol=1e-12)
+    np.testing.assert_allclose(out.network_charges, 0.5 * charge * (out.bought_kwh + out.sold_kwh), atol=1e-12)
+
+
+def test_the_network_charge_is_paid_on_every_kwh_traded_and_counted_in_the_kpis():
+    from powergrid.scenarios import load_scenario
+    from powergrid.scenarios.build import build_community
+    from powergrid.simulate import run_controllers
+    from scenario_factory import tiny_dict
+
+    raw = tiny_dict(market={"network_charge_per_kwh": 0.02})
+    out = run_controllers(build_community(load_scenario(raw)), ["truthful-bidder"])["truthful-bidder"].kpis.community
+    assert out["p2p_volume_kwh"] > 1.0
+    assert out["network_charges"] == pytest.approx(0.02 * out["p2p_volume_kwh"])
 
 
 def test_mcafee_leaves_out_the_marginal_traders_and_keeps_the_spread():

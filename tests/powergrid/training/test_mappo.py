@@ -48,6 +48,8 @@ def test_settings_change_the_rollout_size(tmp_path):
     result = train_mappo("community-5", tmp_path, timesteps=100, seed=1, settings=settings)
     assert result.timesteps == 2 * (2 * 6 * 5)  # rollouts of 2 copies × 6 steps × 5 agents until 100 are covered
     assert json.loads((tmp_path / "train_config.json").read_text())["settings"]["copies"] == 2
+    curve = (tmp_path / "progress.csv").read_text().splitlines()
+    assert curve[0] == "agent_steps,wall_s,mean_return" and [row.split(",")[0] for row in curve[1:]] == ["60", "120"]
 
 
 def test_cli_trains_mappo_and_evaluates_it_against_the_baselines(tmp_path):
