@@ -17,8 +17,8 @@ from powergrid.safety import Interventions
 #: Per-agent energy (kWh) and money (currency) sums; names match StepResult fields and timeseries columns.
 AGENT_SUMS = (
     "load", "pv", "curtailed", "charge", "discharge", "bought", "sold", "imported", "exported", "unserved",
-    "grid_cost", "p2p_payment", "fees", "network_charges", "degradation_cost", "loss_cost", "cash_cost", "unserved_cost", "co2_kg",
-    "stored_change", "imbalance", "network_curtailed",
+    "grid_cost", "p2p_payment", "fees", "network_charges", "degradation_cost", "loss_cost", "cash_cost",
+    "unserved_cost", "co2_kg", "stored_change", "imbalance", "network_curtailed",
 )  # fmt: skip
 
 #: Per-step community series: import, export (kWh), P2P volume (kWh) and value (currency), agents trading, and

@@ -1,9 +1,10 @@
 """One community step: actions → safety → market → settlement → accounting (numpy over agents).
 
 Every simulator face (``heron run``, the RL environments, the dashboard) drives this engine. Per agent and
-step, energies are kWh over the step and money is currency: ``cash_cost = grid_cost + p2p_payment + fees + network_charges +
-degradation_cost + loss_cost`` (positive = the agent pays) and ``unserved_cost = VoLL × unserved``. The headline
-cost of a run adds the end-of-horizon storage adjustment (``powergrid.engine.yardstick``) to their sums.
+step, energies are kWh over the step and money is currency: ``cash_cost = grid_cost + p2p_payment + fees +
+network_charges + degradation_cost + loss_cost`` (positive = the agent pays) and ``unserved_cost = VoLL ×
+unserved``. The headline cost of a run adds the end-of-horizon storage adjustment (``powergrid.engine.yardstick``)
+to their sums.
 """
 
 from __future__ import annotations
