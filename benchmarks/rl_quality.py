@@ -107,8 +107,8 @@ def learning_curves(out: Path, seeds: list[int], algo: str) -> Path | None:
         smooth = np.convolve(data["mean_return"], np.ones(window) / window, mode="valid")
         ax.plot(data["agent_steps"][window - 1 :] / 1e6, smooth, label=f"seed {seed}")
     ax.set_xlabel("agent-steps (millions)")
-    ax.set_ylabel("episode return of the sampled policy (currency, moving mean of 20 rollouts)")
-    ax.set_title(f"{algo.upper()} on the training days")
+    ax.set_ylabel("episode return (currency)")
+    ax.set_title(f"{algo.upper()} on the training days: sampled policy, moving mean of 20 rollouts", fontsize=10)
     ax.legend()
     fig.tight_layout()
     path = out / "learning_curves.png"
