@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from heron.errors import AgentTreeError
+
 
 @dataclass(frozen=True)
 class Agent:
@@ -29,7 +31,7 @@ class FieldAgent(Agent):
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.low) and np.isfinite(self.high)) or self.low > self.high:
-            raise ValueError(f"{self.id}: bounds must be finite with low <= high, got [{self.low}, {self.high}]")
+            raise AgentTreeError(f"{self.id}: bounds must be finite with low <= high, got [{self.low}, {self.high}]")
 
 
 @dataclass(frozen=True)
@@ -112,4 +114,4 @@ def _check_unique(owner: str, ids: Sequence[str]) -> None:
     unique, counts = np.unique(np.asarray(ids, dtype=str), return_counts=True)
     dup = unique[counts > 1].tolist()
     if dup:
-        raise ValueError(f"{owner}: duplicate agent ids {dup}")
+        raise AgentTreeError(f"{owner}: duplicate agent ids {dup}")

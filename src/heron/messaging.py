@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from heron.errors import MessagingError
+
 
 @dataclass(frozen=True)
 class Message:
@@ -56,10 +58,10 @@ class InMemoryBroker:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.drop_probability <= 1.0:
-            raise ValueError(f"drop_probability must be in [0, 1], got {self.drop_probability}")
+            raise MessagingError(f"drop_probability must be in [0, 1], got {self.drop_probability}")
         values = [self.latency] if isinstance(self.latency, int) else list(self.latency.values())
         if any(int(v) != v or v < 0 for v in values):
-            raise ValueError(f"latencies must be non-negative integers, got {self.latency}")
+            raise MessagingError(f"latencies must be non-negative integers, got {self.latency}")
         self._rng = np.random.default_rng(self.seed)
 
     def link_latency(self, sender: str, recipient: str) -> int:

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from heron.agents import CoordinatorAgent, FieldAgent, SystemAgent
+from heron.errors import ProtocolError
 from heron.protocols import ConsensusProtocol, P2PTradingProtocol, PriceSignalProtocol, SetpointProtocol
 from heron.protocols.horizontal import metropolis_weights
 
@@ -89,83 +90,26 @@ def test_setpoint_errors() -> None:
 
 # --------------------------------------------------------------------------- price signal
 
-KIND = np.array(["generator", "generator", "storage", "storage", "flexible_load", "flexible_load"])
-PARAMS = {
-    "capacity": np.array([10.0, 5.0, 0, 0, 0, 0]),
-    "marginal_cost": np.array([20.0, 40.0, 0, 0, 0, 0]),
-    "power": np.array([0, 0, 3.0, 2.0, 0, 0]),
-    "charge_threshold": np.array([0, 0, 15.0, 30.0, 0, 0]),
-    "discharge_threshold": np.array([0, 0, 35.0, 30.0, 0, 0]),
-    "baseline": np.array([0, 0, 0, 0, 8.0, 4.0]),
-    "flexibility": np.array([0, 0, 0, 0, 4.0, 4.0]),
-    "reduce_from": np.array([0, 0, 0, 0, 20.0, 50.0]),
-    "reduce_to": np.array([0, 0, 0, 0, 60.0, 50.0]),
-}
+
+def test_price_signal_broadcasts_the_price_to_the_childrens_rule() -> None:
+    seen = []
+
+    def response(price: np.ndarray) -> np.ndarray:
+        seen.append(price)
+        return np.array([1.0, -2.0]) * price
+
+    out = PriceSignalProtocol().split(3.0, response, 2)
+    np.testing.assert_allclose(out, [3.0, -6.0])
+    assert float(seen[0]) == 3.0
 
 
-def test_price_response_rules() -> None:
-    step = PriceSignalProtocol()
-    np.testing.assert_allclose(step.respond(10.0, KIND, **PARAMS), [0, 0, -3, -2, -8, -4])
-    np.testing.assert_allclose(step.respond(25.0, KIND, **PARAMS), [10, 0, 0.0, -2, -7.5, -4])
-    np.testing.assert_allclose(step.respond(40.0, KIND, **PARAMS), [10, 5, 3, 2, -6, -4])
-    np.testing.assert_allclose(step.respond(100.0, KIND, **PARAMS), [10, 5, 3, 2, -4, 0])
-    ramp = PriceSignalProtocol(band=0.5)  # generator 0 ramps over [10, 30]
-    np.testing.assert_allclose(ramp.respond(15.0, KIND, **PARAMS)[:2], [2.5, 0.0])
-
-
-def test_price_response_batch_of_prices() -> None:
-    out = PriceSignalProtocol().respond(np.array([[10.0], [100.0]]), KIND, **PARAMS)
-    assert out.shape == (2, 6)
-    np.testing.assert_allclose(out[1], PriceSignalProtocol().respond(100.0, KIND, **PARAMS))
-
-
-def test_price_response_errors() -> None:
-    with pytest.raises(ValueError, match="unknown kinds"):
-        PriceSignalProtocol().respond(1.0, np.array(["battery"]))
-    with pytest.raises(ValueError, match="expected 6"):
-        PriceSignalProtocol().respond(1.0, KIND, capacity=np.ones(2))
-    with pytest.raises(ValueError, match="charge_threshold"):
-        PriceSignalProtocol().respond(1.0, np.array(["storage"]), charge_threshold=[2.0], discharge_threshold=[1.0])
-
-
-finite = st.floats(-100, 100, allow_nan=False)
-
-
-@st.composite
-def price_population(draw: st.DrawFn) -> tuple[np.ndarray, dict[str, np.ndarray], float]:
-    n = draw(st.integers(1, 8))
-    kind = np.array(draw(st.lists(st.sampled_from(["generator", "storage", "flexible_load"]), min_size=n, max_size=n)))
-
-    def vec(lo: float, hi: float) -> np.ndarray:
-        return np.array(draw(st.lists(st.floats(lo, hi), min_size=n, max_size=n)))
-
-    t1, t2, r1, r2 = vec(-100, 100), vec(-100, 100), vec(-100, 100), vec(-100, 100)
-    base = vec(0, 50)
-    params = {
-        "capacity": vec(0, 50),
-        "marginal_cost": vec(-100, 100),
-        "power": vec(0, 50),
-        "charge_threshold": np.minimum(t1, t2),
-        "discharge_threshold": np.maximum(t1, t2),
-        "baseline": base,
-        "flexibility": base * vec(0, 1),
-        "reduce_from": np.minimum(r1, r2),
-        "reduce_to": np.maximum(r1, r2),
-    }
-    return kind, params, draw(st.floats(0, 1))
-
-
-@given(price_population(), finite, finite)
-@settings(max_examples=200, deadline=None)
-def test_price_response_monotone_non_decreasing(pop: tuple, p1: float, p2: float) -> None:
-    kind, params, band = pop
-    proto = PriceSignalProtocol(band=band)
-    lo, hi = proto.respond(min(p1, p2), kind, **params), proto.respond(max(p1, p2), kind, **params)
-    assert (hi >= lo - 1e-9).all()
-    # bounded by each device's range
-    upper = np.select([kind == "generator", kind == "storage"], [params["capacity"], params["power"]], 0.0)
-    lower = np.select([kind == "generator", kind == "storage"], [0.0 * upper, -params["power"]], -params["baseline"])
-    assert (lo >= lower - 1e-9).all() and (hi <= upper + 1e-9).all()
+def test_price_signal_checks_what_crosses_the_boundary() -> None:
+    with pytest.raises(ProtocolError, match="NaN"):
+        PriceSignalProtocol().split(float("nan"), lambda p: np.zeros(2), 2)
+    with pytest.raises(ProtocolError, match="2 entries"):
+        PriceSignalProtocol().split(1.0, lambda p: np.zeros(3), 2)
+    with pytest.raises(ProtocolError, match="not finite"):
+        PriceSignalProtocol().split(1.0, lambda p: np.array([np.inf, 0.0]), 2)
 
 
 # --------------------------------------------------------------------------- P2P trading
@@ -183,7 +127,7 @@ def test_p2p_simple_market() -> None:
 
 
 def test_p2p_fees_keep_individual_rationality() -> None:
-    proto = P2PTradingProtocol(fee_per_kwh=6.0)
+    proto = P2PTradingProtocol(fee_per_unit=6.0)
     res = proto.clear(np.array([5.0, -3.0, -4.0]), np.array([10.0, 30.0, 20.0]), 0.0, 100.0)
     # seller asks 16, buyer 1 bids 24, buyer 2 bids 14 (no trade); the seller is filled in part: price 16, so the
     # seller nets 16 − 6 = 10 (its valuation) and buyer 1 pays 16 + 6 = 22 ≤ 30
@@ -195,7 +139,7 @@ def test_p2p_fees_keep_individual_rationality() -> None:
 def test_p2p_batch_axis_matches_unbatched() -> None:
     rng = np.random.default_rng(3)
     net, mp = rng.normal(size=(4, 7)), rng.uniform(0, 10, size=(4, 7))
-    proto = P2PTradingProtocol(fee_per_kwh=0.2, pricing="pay-as-bid", k=0.3)
+    proto = P2PTradingProtocol(fee_per_unit=0.2, pricing="pay-as-bid", k=0.3)
     batched = proto.clear(net, mp, 1.0, 9.0)
     for i in range(4):
         single = proto.clear(net[i], mp[i], 1.0, 9.0)
@@ -204,8 +148,8 @@ def test_p2p_batch_axis_matches_unbatched() -> None:
 
 
 def test_p2p_errors() -> None:
-    with pytest.raises(ValueError, match="fee_per_kwh"):
-        P2PTradingProtocol(fee_per_kwh=-1.0)
+    with pytest.raises(ValueError, match="fee_per_unit"):
+        P2PTradingProtocol(fee_per_unit=-1.0)
     with pytest.raises(ValueError, match="same shape"):
         P2PTradingProtocol().clear(np.zeros(3), np.zeros(2), 0.0, 1.0)
     with pytest.raises(ValueError, match="price_floor"):
@@ -230,7 +174,7 @@ def p2p_markets(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, float, float]:
 @settings(max_examples=200, deadline=None)
 def test_p2p_conservation_rationality_bounds(market: tuple, fee: float, k: float, pricing: str) -> None:
     net, mp, floor, cap = market
-    res = P2PTradingProtocol(fee_per_kwh=fee, k=k, pricing=pricing).clear(net, mp, floor, cap)
+    res = P2PTradingProtocol(fee_per_unit=fee, k=k, pricing=pricing).clear(net, mp, floor, cap)
     scale = 1.0 + np.abs(net).sum() * cap
     assert abs(res.traded.sum()) <= 1e-9 * scale
     assert abs(res.payment.sum()) <= 1e-9 * scale

@@ -35,6 +35,7 @@ from heron.clearing.book import (
     pro_rata,
     sorted_sides,
 )
+from heron.errors import OrderBookError
 
 Pricing = Literal["uniform", "pay-as-bid"]
 
@@ -54,9 +55,9 @@ def clear_double_auction(
         ClearingResult with ``filled`` of shape (..., N), ``price``/``volume`` of shape (...,).
     """
     if not 0.0 <= k <= 1.0:
-        raise ValueError(f"k must be in [0, 1], got {k}")
+        raise OrderBookError(f"k must be in [0, 1], got {k}")
     if pricing not in ("uniform", "pay-as-bid"):
-        raise ValueError(f"pricing must be 'uniform' or 'pay-as-bid', got {pricing!r}")
+        raise OrderBookError(f"pricing must be 'uniform' or 'pay-as-bid', got {pricing!r}")
     q, p, batch_shape = as_book(quantity, price)
     m, n = q.shape
     buy, sell = sorted_sides(q, p)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from heron.errors import OrderBookError
+
 #: Quantities below this are treated as zero when cutting trades (units of quantity).
 QUANTITY_EPS = 1e-12
 
@@ -56,14 +58,14 @@ def as_book(quantity: np.ndarray, price: np.ndarray) -> tuple[np.ndarray, np.nda
     q = np.asarray(quantity, dtype=float)
     p = np.asarray(price, dtype=float)
     if q.shape != p.shape:
-        raise ValueError(f"quantity {q.shape} and price {p.shape} must have the same shape")
+        raise OrderBookError(f"quantity {q.shape} and price {p.shape} must have the same shape")
     if q.ndim == 0:
-        raise ValueError("an order book needs at least one dimension (orders)")
+        raise OrderBookError("an order book needs at least one dimension (orders)")
     if not np.isfinite(q).all():
-        raise ValueError("order quantities must be finite")
+        raise OrderBookError("order quantities must be finite")
     p = np.where(q != 0, p, 0.0)
     if not np.isfinite(p).all():
-        raise ValueError("limit prices of non-zero orders must be finite")
+        raise OrderBookError("limit prices of non-zero orders must be finite")
     n, batch_shape = q.shape[-1], q.shape[:-1]
     m = int(np.prod(batch_shape, dtype=int))  # explicit: reshape(-1, 0) is ambiguous for books without orders
     return q.reshape(m, n), p.reshape(m, n), batch_shape

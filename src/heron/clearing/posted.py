@@ -20,6 +20,7 @@ from heron.clearing.book import (
     pro_rata,
     sort_side,
 )
+from heron.errors import OrderBookError
 
 
 def mid_band_price(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -46,11 +47,11 @@ def clear_posted_price(quantity: np.ndarray, price: np.ndarray) -> ClearingResul
     price = np.asarray(price, dtype=float)
     q, _, batch_shape = as_book(quantity, np.zeros_like(quantity, dtype=float))
     if price.shape != batch_shape:
-        raise ValueError(f"posted price shape {price.shape} must equal the batch shape {batch_shape}")
+        raise OrderBookError(f"posted price shape {price.shape} must equal the batch shape {batch_shape}")
     m, n = q.shape
     posted = price.reshape(m)
     if not np.isfinite(posted).all():
-        raise ValueError("posted prices must be finite")
+        raise OrderBookError("posted prices must be finite")
     # Index order within each side (no priority): sort by a constant key.
     zeros = np.zeros_like(q)
     buy = sort_side(np.where(q > 0, q, 0.0), zeros, zeros)

@@ -14,6 +14,7 @@ import numpy as np
 
 from heron.clearing import ClearingResult, Trades, clear_double_auction, fee_adjusted_limits, settle_trades
 from heron.clearing.auction import Pricing
+from heron.errors import ProtocolError
 
 
 @dataclass(frozen=True)
@@ -41,23 +42,23 @@ class P2PTradingProtocol:
     """Peer-to-peer trading of plain quantities via a double auction.
 
     Each peer's valuation is its ``marginal_price`` clipped into ``[price_floor, price_cap]``. Both sides pay
-    ``fee_per_kwh`` per unit they trade, so to stay individually rational including fees, buyers bid
+    ``fee_per_unit`` per unit they trade, so to stay individually rational including fees, buyers bid
     ``valuation - fee`` and sellers ask ``valuation + fee``: a buyer's all-in unit cost ``price + fee`` never
     exceeds its valuation, and a seller's all-in unit revenue ``price - fee`` is never below its valuation.
     ``k`` and ``pricing`` are passed to the kernel (uniform: one price per market; pay-as-bid: per pair).
     """
 
-    fee_per_kwh: float = 0.0
+    fee_per_unit: float = 0.0
     k: float = 0.5
     pricing: Pricing = "uniform"
 
     def __post_init__(self) -> None:
-        if not (np.isfinite(self.fee_per_kwh) and self.fee_per_kwh >= 0.0):
-            raise ValueError(f"fee_per_kwh must be finite and >= 0, got {self.fee_per_kwh}")
+        if not (np.isfinite(self.fee_per_unit) and self.fee_per_unit >= 0.0):
+            raise ProtocolError(f"fee_per_unit must be finite and >= 0, got {self.fee_per_unit}")
         if not 0.0 <= self.k <= 1.0:
-            raise ValueError(f"k must be in [0, 1], got {self.k}")
+            raise ProtocolError(f"k must be in [0, 1], got {self.k}")
         if self.pricing not in ("uniform", "pay-as-bid"):
-            raise ValueError(f"pricing must be 'uniform' or 'pay-as-bid', got {self.pricing!r}")
+            raise ProtocolError(f"pricing must be 'uniform' or 'pay-as-bid', got {self.pricing!r}")
 
     def clear(
         self, net_position: np.ndarray, marginal_price: np.ndarray, price_floor: float, price_cap: float
@@ -66,15 +67,15 @@ class P2PTradingProtocol:
         net = np.asarray(net_position, dtype=float)
         mp = np.asarray(marginal_price, dtype=float)
         if net.shape != mp.shape or net.ndim == 0:
-            raise ValueError(f"net_position {net.shape} and marginal_price {mp.shape} must have the same shape")
+            raise ProtocolError(f"net_position {net.shape} and marginal_price {mp.shape} must have the same shape")
         if not price_floor <= price_cap:
-            raise ValueError(f"price_floor {price_floor} must be <= price_cap {price_cap}")
+            raise ProtocolError(f"price_floor {price_floor} must be <= price_cap {price_cap}")
         if np.isnan(mp[net != 0]).any():
-            raise ValueError("marginal_price is NaN for a peer with a non-zero position")
+            raise ProtocolError("marginal_price is NaN for a peer with a non-zero position")
         valuation = np.clip(np.nan_to_num(mp), price_floor, price_cap)
-        limit = fee_adjusted_limits(-net, valuation, self.fee_per_kwh)  # sellers (net > 0) ask higher, buyers lower
+        limit = fee_adjusted_limits(-net, valuation, self.fee_per_unit)  # sellers (net > 0) ask higher, buyers lower
         result = clear_double_auction(-net, limit, k=self.k, pricing=self.pricing)
-        payment, fees = settle_trades(result.trades, net.shape, self.fee_per_kwh)
+        payment, fees = settle_trades(result.trades, net.shape, self.fee_per_unit)
         return P2PResult(
             traded=result.filled,
             payment=payment,
@@ -128,15 +129,15 @@ class ConsensusProtocol:
     def __post_init__(self) -> None:
         adj = np.asarray(self.graph)
         if adj.ndim != 2 or adj.shape[0] != adj.shape[1] or adj.shape[0] == 0:
-            raise ValueError(f"graph must be a non-empty square adjacency matrix, got shape {adj.shape}")
+            raise ProtocolError(f"graph must be a non-empty square adjacency matrix, got shape {adj.shape}")
         adj = adj.astype(bool)
         if not (adj == adj.T).all():
-            raise ValueError("graph must be symmetric (undirected)")
+            raise ProtocolError("graph must be symmetric (undirected)")
         adj = adj & ~np.eye(adj.shape[0], dtype=bool)
         if not is_connected(adj):
-            raise ValueError("graph is disconnected: consensus cannot reach every agent")
+            raise ProtocolError("graph is disconnected: consensus cannot reach every agent")
         if not self.tolerance > 0 or self.max_iterations < 1:
-            raise ValueError("tolerance must be > 0 and max_iterations >= 1")
+            raise ProtocolError("tolerance must be > 0 and max_iterations >= 1")
         object.__setattr__(self, "graph", adj)
         object.__setattr__(self, "weights", metropolis_weights(adj))
 
@@ -152,7 +153,7 @@ class ConsensusProtocol:
         """Average consensus ``x <- W x`` on (N,) or (N, D) values. Returns (every agent's estimate, iterations)."""
         x = np.asarray(values, dtype=float)
         if x.shape[:1] != (self.n,) or not np.isfinite(x).all():
-            raise ValueError(f"values must be finite with {self.n} rows (one per agent), got shape {x.shape}")
+            raise ProtocolError(f"values must be finite with {self.n} rows (one per agent), got shape {x.shape}")
         for it in range(self.max_iterations + 1):
             if self._converged(x):
                 return x, it
@@ -185,17 +186,17 @@ class ConsensusProtocol:
         n = self.n
         a, b, pmin, pmax = (np.broadcast_to(np.asarray(v, dtype=float), (n,)) for v in (a, b, pmin, pmax))
         if not np.isfinite(np.stack([a, b, pmin, pmax])).all() or (a <= 0).any() or (pmin > pmax).any():
-            raise ValueError("need finite a > 0, b, and pmin <= pmax")
+            raise ProtocolError("need finite a > 0, b, and pmin <= pmax")
         d = np.asarray(demand, dtype=float)
         d = np.full(n, d / n) if d.ndim == 0 else d
         if d.shape != (n,) or not np.isfinite(d).all():
-            raise ValueError(f"demand must be a finite scalar or have shape ({n},), got {d.shape}")
+            raise ProtocolError(f"demand must be a finite scalar or have shape ({n},), got {d.shape}")
         total = float(d.sum())
         if not pmin.sum() - 1e-12 <= total <= pmax.sum() + 1e-12:
-            raise ValueError(f"demand {total} outside the feasible range [{pmin.sum()}, {pmax.sum()}]")
+            raise ProtocolError(f"demand {total} outside the feasible range [{pmin.sum()}, {pmax.sum()}]")
         eps = 0.1 * n / float((0.5 / a).sum()) if step_size is None else float(step_size)
         if not eps > 0:
-            raise ValueError(f"step_size must be > 0, got {eps}")
+            raise ProtocolError(f"step_size must be > 0, got {eps}")
 
         p = np.clip(d, pmin, pmax)
         lam = 2.0 * a * p + b

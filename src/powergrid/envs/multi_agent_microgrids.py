@@ -31,6 +31,7 @@ from pettingzoo import ParallelEnv
 from powergrid.data.profiles import TimeGrid
 from powergrid.data.synthetic import Location, synthetic_profiles
 from powergrid.devices.battery import BatteryFleet
+from powergrid.devices.price_response import PriceResponse
 from powergrid.envs.action_map import require_actions
 from powergrid.errors import ActionError, ScenarioError
 from powergrid.network.ieee13 import build_ieee13
@@ -189,7 +190,8 @@ class MultiAgentMicrogrids(ParallelEnv):
 
     def _price_response(self, action: np.ndarray, devices: tuple[str, ...], available_pv: float) -> dict[str, float]:
         """Price coordination: the action (one value in [-1, 1]) is the microgrid's internal price, placed in
-        [feed-in, retail]; the generator and the battery respond by the PriceSignalProtocol's rules (battery:
+        [feed-in, retail], broadcast by the PriceSignalProtocol; the generator and the battery answer by their
+        rules in ``powergrid.devices.price_response`` (battery:
         charges at or below the lower quarter of the band, discharges above the upper quarter); PV runs at what is
         available."""
         if np.asarray(action).shape != (1,):
@@ -201,11 +203,12 @@ class MultiAgentMicrogrids(ParallelEnv):
         price = lo + 0.5 * (float(np.clip(action[0], -1.0, 1.0)) + 1.0) * (hi - lo)
         kinds = np.array([d for d in devices if d != "solar"])
         n = kinds.size
-        response = self.vertical.respond(
-            price, kinds, capacity=np.full(n, r.generator_kw), marginal_cost=np.full(n, r.generator_cost),
+        rules = PriceResponse(
+            kinds, capacity=np.full(n, r.generator_kw), marginal_cost=np.full(n, r.generator_cost),
             power=np.full(n, r.storage_kw), charge_threshold=np.full(n, lo + 0.25 * (hi - lo)),
             discharge_threshold=np.full(n, hi - 0.25 * (hi - lo)),
         )  # fmt: skip
+        response = self.vertical.split(price, rules, n)
         points = dict(zip(kinds.tolist(), np.asarray(response, dtype=float).tolist(), strict=True))
         if "solar" in devices:
             points["solar"] = available_pv
