@@ -33,7 +33,7 @@ from powergrid.data.synthetic import Location, synthetic_profiles
 from powergrid.devices.battery import BatteryFleet
 from powergrid.devices.price_response import PriceResponse
 from powergrid.envs.action_map import require_actions
-from powergrid.errors import ActionError, ScenarioError
+from powergrid.errors import ActionError, ConservationError, ScenarioError
 from powergrid.network.ieee13 import build_ieee13
 from powergrid.network.powerflow import FeederSolver
 
@@ -157,7 +157,8 @@ class MultiAgentMicrogrids(ParallelEnv):
         self.last_v = np.ones((len(self.possible_agents), 2))
         self.broker = InMemoryBroker(latency=self.config["latency"], drop_probability=self.config["drop_probability"],
                                      seed=self.config["seed"] if seed is None else seed)  # fmt: skip
-        self.totals = {k: np.zeros(len(self.possible_agents)) for k in ("p2p_kwh", "cost", "import_kwh", "export_kwh")}
+        totals = ("p2p_kwh", "cost", "import_kwh", "export_kwh", "nonfinite")
+        self.totals = {k: np.zeros(len(self.possible_agents)) for k in totals}
         self.agents = self.possible_agents[:]
         return self._observations(), {a: {} for a in self.agents}
 
@@ -173,9 +174,18 @@ class MultiAgentMicrogrids(ParallelEnv):
         return out
 
     def _setpoints(self, i: int, action: np.ndarray) -> dict[str, float]:
+        """Device set-points (kW) of microgrid ``i``; a non-finite action gets the safe set-points (generator and
+        battery idle, PV as available: the grid-only microgrid), like the community's FeasibilityFilter does."""
         r, devices = self.ratings, self.devices[i]
         max_c, max_d = self.fleet.power_bounds(self.soc, self.dt)
         available_pv = r.solar_kw * self.pv_per_kw[self.t, i]
+        expected = (1,) if self.price_coordination else (len(devices),)
+        if action.shape != expected:
+            what = "one price signal (price coordination)" if self.price_coordination else "one value per device"
+            raise ActionError(f"{self.possible_agents[i]}: the action is {what}, shape {expected}; got {action.shape}")
+        if not np.isfinite(action).all():
+            safe = {"generator": 0.0, "storage": 0.0, "solar": available_pv}
+            return {d: safe[d] for d in devices}
         if self.price_coordination:
             points = self._price_response(action, devices, available_pv)
         else:
@@ -194,10 +204,6 @@ class MultiAgentMicrogrids(ParallelEnv):
         rules in ``powergrid.devices.price_response`` (battery:
         charges at or below the lower quarter of the band, discharges above the upper quarter); PV runs at what is
         available."""
-        if np.asarray(action).shape != (1,):
-            raise ActionError(
-                f"with price coordination a microgrid's action is one price signal, got {np.shape(action)}"
-            )
         c, r = self.config, self.ratings
         lo, hi = c["feed_in"], c["retail"]
         price = lo + 0.5 * (float(np.clip(action[0], -1.0, 1.0)) + 1.0) * (hi - lo)
@@ -220,6 +226,7 @@ class MultiAgentMicrogrids(ParallelEnv):
         n = len(self.possible_agents)
         operating = np.zeros(n)
         supply = np.zeros((n, 3 * len(self.kinds)))
+        nonfinite = np.array([not np.isfinite(np.asarray(actions[a], dtype=float)).all() for a in self.possible_agents])
         for i, agent in enumerate(self.possible_agents):
             points = self._setpoints(i, np.asarray(actions[agent], dtype=float))
             for d, value in points.items():
@@ -245,7 +252,7 @@ class MultiAgentMicrogrids(ParallelEnv):
         rewards = -(cost + c["voltage_penalty"] * violations + c["overload_penalty"] * overloads
                     + c["soc_penalty"] * soc_out)  # fmt: skip
         if abs(traded.sum()) > 1e-9 or abs(payment.sum()) > 1e-9:
-            raise RuntimeError(f"P2P trades do not balance at step {t}: {traded.sum()} kWh, {payment.sum()}")
+            raise ConservationError(f"P2P trades do not balance at step {t}: {traded.sum()} kWh, {payment.sum()}")
         self.last_price = price if np.isfinite(price) else 0.0
         self.last_traded = traded / dt
         self.last_v = np.stack([flow.v_min, flow.v_max], axis=1)
@@ -254,6 +261,7 @@ class MultiAgentMicrogrids(ParallelEnv):
             ("cost", cost),
             ("import_kwh", imported),
             ("export_kwh", exported),
+            ("nonfinite", nonfinite.astype(float)),
         ):
             self.totals[key] += value
         self.t += 1
@@ -262,7 +270,7 @@ class MultiAgentMicrogrids(ParallelEnv):
             a: {"net_position_kwh": -need[i], "p2p_kwh": traded[i], "p2p_payment": payment[i], "fees": fees[i],
                 "operating_cost": operating[i], "grid_import_kwh": imported[i], "grid_export_kwh": exported[i],
                 "losses_kwh": float(flow.losses_kw[i]) * dt, "voltage_violations": violations[i],
-                "overloads": overloads[i], "soc_kwh": self.soc[i], "cost": cost[i]}
+                "overloads": overloads[i], "soc_kwh": self.soc[i], "cost": cost[i], "nonfinite": bool(nonfinite[i])}
             for i, a in enumerate(self.possible_agents)
         }  # fmt: skip
         observations = self._observations()

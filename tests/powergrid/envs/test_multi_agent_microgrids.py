@@ -104,3 +104,27 @@ def test_price_coordination_drives_devices_monotonically():
     assert outputs[-1.0]["storage"] < 0 < outputs[1.0]["storage"]  # charges at feed-in, discharges at retail
     with pytest.raises(ScenarioError, match="must be a SetpointProtocol or PriceSignalProtocol"):
         MultiAgentMicrogrids({"vertical_protocol": "setpoints"})
+
+
+@pytest.mark.parametrize("vertical", ["setpoint", "price"])
+def test_a_nan_action_is_filtered_and_counted_like_in_the_community(vertical):
+    """A non-finite action gets the safe set-points (generator and battery idle, PV as available) and is counted
+    in ``infos`` and the running totals; the step still balances. A wrong shape stays an ActionError."""
+    from heron.protocols import P2PTradingProtocol, PriceSignalProtocol
+    from powergrid.errors import ActionError
+
+    config = {"max_episode_steps": 4, "horizontal_protocol": P2PTradingProtocol()}
+    if vertical == "price":
+        config["vertical_protocol"] = PriceSignalProtocol()
+    env = MultiAgentMicrogrids(config)
+    env.reset(seed=0)
+    actions = {a: env.action_space(a).sample() * 0 + 0.5 for a in env.agents}
+    first, second = env.possible_agents
+    actions[first] = np.full_like(actions[first], np.nan)
+    _, rewards, _, _, infos = env.step(actions)
+    assert infos[first]["nonfinite"] and not infos[second]["nonfinite"]
+    assert np.isfinite(rewards[first])
+    assert env.totals["nonfinite"].tolist() == [1.0, 0.0]
+    bad = {a: np.zeros(5) for a in env.agents}
+    with pytest.raises(ActionError, match="shape"):
+        env.step(bad)
