@@ -97,7 +97,7 @@ class PolicyController:
             policies = policy_ids(self.config["policy"], community.agents.ids, community.agents.kinds)
             self._act = RLlibActor(self.folder, policies).act
         elif self.backend == "torchrl":
-            from powergrid.training.mappo import TorchRLActor
+            from powergrid.policy.torchrl_actor import TorchRLActor
 
             self._act = TorchRLActor.load(self.folder, self.config, trained).act
         else:

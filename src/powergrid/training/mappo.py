@@ -29,15 +29,13 @@ import numpy as np
 
 from powergrid.envs.batched import BatchedEnergyMarketEnv
 from powergrid.envs.energy_market import EnergyMarketEnv
+from powergrid.policy.torchrl_actor import POLICY, TorchRLActor, actor_network
 from powergrid.safety import OODStats
 from powergrid.scenarios.loader import ScenarioLike, dump_scenario, load_scenario
 from powergrid.scenarios.split import day_split
 from powergrid.training.model_dir import policy_observations, write_model_files
 
-POLICY = "policy.pt"
 PROGRESS = "progress.csv"
-#: The actor's initial standard deviation (before the tanh).
-INITIAL_SCALE = 0.37
 ALGOS = ("mappo", "ippo")
 
 
@@ -64,26 +62,6 @@ class MappoResult:
     timesteps: int
     wall_seconds: float
     agent_steps_per_second: float
-
-
-def actor_network(n_agents: int, n_features: int, hidden: int):
-    """The shared actor: features (..., N, F) → TanhNormal parameters (loc, scale) (..., N, 3) each."""
-    import torch
-    from tensordict.nn import NormalParamExtractor
-    from torchrl.modules import MultiAgentMLP
-
-    mlp = MultiAgentMLP(
-        n_agent_inputs=n_features,
-        n_agent_outputs=6,
-        n_agents=n_agents,
-        centralised=False,
-        share_params=True,
-        depth=2,
-        num_cells=hidden,
-        activation_class=torch.nn.Tanh,
-    )
-    # the scale starts at 0.37 (SB3's log_std_init = -1): moderate exploration around the zero (self-consumption) action
-    return torch.nn.Sequential(mlp, NormalParamExtractor(scale_mapping=f"biased_softplus_{INITIAL_SCALE}"))
 
 
 def _modules(n_agents: int, n_features: int, algo: str, settings: MappoSettings):
@@ -254,38 +232,3 @@ def _rollout_tensordict(obs, nxt, act, logp, rew, ended):
         },
         batch_size=[k, obs.shape[0]],
     )
-
-
-class TorchRLActor:
-    """Deterministic actions of a trained TorchRL actor: tanh of the TanhNormal's location, (N, F) → (N, 3)."""
-
-    def __init__(self, network, n_agents: int) -> None:
-        self.network = network
-        self.n_agents = n_agents
-
-    @classmethod
-    def from_state(cls, state: dict, n_agents: int, n_features: int, hidden: int) -> TorchRLActor:
-        network = actor_network(n_agents, n_features, hidden)
-        network.load_state_dict(state)
-        network.eval()
-        return cls(network, n_agents)
-
-    @classmethod
-    def load(cls, folder: Path, config: dict, n_agents: int) -> TorchRLActor:
-        """The actor of model directory ``folder`` (its ``train_config.json`` as ``config``), for ``n_agents``."""
-        import torch
-
-        from powergrid.errors import HeronGridError
-
-        if not (folder / POLICY).exists():
-            raise HeronGridError(f"{folder} is not a trained model directory: missing {POLICY}")
-        torch.set_num_threads(1)
-        state = torch.load(folder / POLICY, map_location="cpu", weights_only=True)
-        return cls.from_state(state, n_agents, len(config["features"]), int(config["settings"]["hidden"]))
-
-    def act(self, features: np.ndarray) -> np.ndarray:
-        import torch
-
-        with torch.no_grad():
-            loc, _ = self.network(torch.from_numpy(np.asarray(features, dtype=np.float32)))
-        return torch.tanh(loc).numpy()

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from powergrid.cli import app
 from powergrid.envs import EnergyMarketEnv
-from powergrid.training.mappo import MappoSettings, TorchRLActor, actor_network, train_mappo
+from powergrid.policy.torchrl_actor import TorchRLActor, actor_network
+from powergrid.training.mappo import MappoSettings, train_mappo
 
 runner = CliRunner()
 

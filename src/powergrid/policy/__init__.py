@@ -1,0 +1,1 @@
+"""What trained policies share between training and deployment (network layouts, loading, actions)."""
