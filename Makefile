@@ -44,6 +44,7 @@ bench: $(STAMP)
 bench-rl: $(STAMP)
 	$(BIN)/python benchmarks/rl_quality.py --out results/rl-quality
 	$(BIN)/python benchmarks/rl_quality.py --algo mappo --timesteps 5000000 --seeds 0,1,2,3,4 --out results/rl-quality-mappo
+	$(BIN)/python benchmarks/rl_quality.py --algo ippo --timesteps 5000000 --seeds 0,1,2,3,4 --out results/rl-quality-ippo
 
 bench-ray: $(STAMP)
 	$(BIN)/python benchmarks/rllib_throughput.py
