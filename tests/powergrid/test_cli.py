@@ -166,3 +166,11 @@ def test_training_progress_shows_agent_steps_per_second():
     bar.advance(task_id, 10)
     rendered = [str(column.render(bar.tasks[0])) for column in bar.columns if hasattr(column, "render")]
     assert any(text.endswith("agent-steps/s") for text in rendered)
+
+
+def test_both_packages_declare_their_type_hints():
+    """PEP 561: the ``py.typed`` markers ship with the packages, so type checkers read our annotations."""
+    from importlib.resources import files
+
+    assert files("powergrid").joinpath("py.typed").is_file()
+    assert files("heron").joinpath("py.typed").is_file()
