@@ -199,3 +199,10 @@ def test_ood_fallback_triggers_on_a_shifted_observation(env):
     r = info["result"]
     assert r.interventions.fallback.tolist() == [i == 7 for i in range(20)]
     assert r.charge[7] == 0 and r.discharge[7] == 0 and r.order[7] == 0
+
+
+def test_state_is_every_agents_features_for_a_centralised_critic(env):
+    observations, _ = env.reset(seed=4)
+    state = env.state()
+    assert state.shape == env.state_space.shape and env.state_space.contains(state)
+    np.testing.assert_array_equal(state, np.concatenate([observations[a] for a in env.possible_agents]))
