@@ -19,12 +19,11 @@ import numpy as np
 
 from powergrid.engine import CommunityEngine
 from powergrid.envs.action_map import scale_actions
-from powergrid.envs.features import ObservationBuilder
+from powergrid.envs.episodes import episode_setup
 from powergrid.errors import ActionError, ScenarioError
 from powergrid.reward import RewardTracker
-from powergrid.scenarios.build import Community, build_community
-from powergrid.scenarios.loader import ScenarioLike, load_scenario
-from powergrid.scenarios.split import day_split, day_steps, episode_starts, steps_per_day
+from powergrid.scenarios.build import Community
+from powergrid.scenarios.loader import ScenarioLike
 
 
 class BatchedEnergyMarketEnv:
@@ -51,19 +50,12 @@ class BatchedEnergyMarketEnv:
         horizon: int = 4,
         community: Community | None = None,
     ) -> None:
-        if split not in ("train", "test", "all"):
-            raise ScenarioError(f"split must be 'train', 'test' or 'all', got {split!r}")
         if copies < 1:
             raise ScenarioError(f"copies must be at least 1, got {copies}")
-        self.community = community if community is not None else build_community(load_scenario(scenario, seed=seed))
-        c = self.community
-        train, test = day_split(c)
-        days = {"train": train, "test": test, "all": np.arange(c.n_steps // steps_per_day(c))}[split]
-        self.copies = copies
-        self.split = split
-        self.starts = episode_starts(c, days)
-        self.episode_steps = c.scenario.split.episode_days * steps_per_day(c)
-        self.builder = ObservationBuilder(c, day_steps(c, train), horizon)
+        self.episodes = episode_setup(scenario, seed, split, horizon, community)
+        c = self.community = self.episodes.community
+        self.copies, self.split, self.starts = copies, split, self.episodes.starts
+        self.episode_steps, self.builder = self.episodes.episode_steps, self.episodes.builder
         self.engine = CommunityEngine(c, copies=copies)
         self.rewarder = RewardTracker(c, copies=copies)
         self._rng = np.random.default_rng(seed)
@@ -81,8 +73,7 @@ class BatchedEnergyMarketEnv:
     def _draw(self, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """New episode windows for the copies in ``which``: (start, stop) arrays (K,)."""
         self.day = np.where(which, self._rng.choice(self.starts, size=self.copies), self.day)
-        start = self.day * steps_per_day(self.community)
-        return start, start + self.episode_steps
+        return self.episodes.window(self.day)
 
     def reset(self, seed: int | None = None) -> np.ndarray:
         """Start an episode in every copy; returns the features (K, N, F)."""

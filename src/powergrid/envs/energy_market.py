@@ -21,13 +21,13 @@ from pettingzoo import ParallelEnv
 
 from powergrid.engine import CommunityEngine, StepResult
 from powergrid.envs.action_map import require_actions, scale_actions
-from powergrid.envs.features import CLIP, ObservationBuilder
+from powergrid.envs.episodes import episode_setup
+from powergrid.envs.features import CLIP
 from powergrid.errors import ActionError, ScenarioError
 from powergrid.reward import RewardTracker
 from powergrid.safety import Interventions, SafetySupervisor
-from powergrid.scenarios.build import Community, build_community
-from powergrid.scenarios.loader import ScenarioLike, load_scenario
-from powergrid.scenarios.split import day_split, day_steps, episode_starts, steps_per_day
+from powergrid.scenarios.build import Community
+from powergrid.scenarios.loader import ScenarioLike
 
 
 class EnergyMarketEnv(ParallelEnv):
@@ -54,16 +54,10 @@ class EnergyMarketEnv(ParallelEnv):
         supervisor: SafetySupervisor | None = None,
         community: Community | None = None,
     ) -> None:
-        if split not in ("train", "test", "all"):
-            raise ScenarioError(f"split must be 'train', 'test' or 'all', got {split!r}")
-        self.community = community if community is not None else build_community(load_scenario(scenario, seed=seed))
-        c = self.community
-        train, test = day_split(c)
-        days = {"train": train, "test": test, "all": np.arange(c.n_steps // steps_per_day(c))}[split]
-        self.split = split
-        self.starts = episode_starts(c, days)
-        self.episode_steps = c.scenario.split.episode_days * steps_per_day(c)
-        self.builder = ObservationBuilder(c, day_steps(c, train), horizon)
+        self.episodes = episode_setup(scenario, seed, split, horizon, community)
+        c = self.community = self.episodes.community
+        self.split, self.starts, self.builder = split, self.episodes.starts, self.episodes.builder
+        self.episode_steps = self.episodes.episode_steps
         self.engine = CommunityEngine(c)
         self.rewarder = RewardTracker(c)
         self.supervisor = supervisor
@@ -98,8 +92,8 @@ class EnergyMarketEnv(ParallelEnv):
             day = int(self._rng.choice(self.starts))
         elif day not in set(self.starts.tolist()):
             raise ScenarioError(f"day {day} does not start a {self.split} episode; choose from {self.starts.tolist()}")
-        start = day * steps_per_day(self.community)
-        self._obs = self.engine.reset(start, start + self.episode_steps)
+        start, stop = self.episodes.window(day)
+        self._obs = self.engine.reset(start, stop)
         self.rewarder.reset(start, self.engine.stop)
         self._features = self.builder.build(self._obs, self.engine.stop)
         self.day = day
