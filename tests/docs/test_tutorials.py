@@ -48,3 +48,11 @@ def test_compare_tutorial_writes_run_directories(tmp_path):
     written = {p.name for p in (tmp_path / "out").iterdir()}
     assert {"grid-only", "self-consumption", "truthful-bidder", "comparison.csv"} <= written
     assert (tmp_path / "out" / "truthful-bidder" / "kpis.json").is_file()
+
+
+def test_every_tutorial_script_is_tested_and_shown_on_a_page():
+    scripts = {p.name for p in TUTORIALS.glob("*.py")}
+    assert scripts == set(CASES)
+    pages = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "docs").rglob("*.md"))
+    for script in scripts:
+        assert f"tutorials/{script}" in pages, f"{script} is not included in a tutorial page"
