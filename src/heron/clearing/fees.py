@@ -20,7 +20,7 @@ def fee_adjusted_limits(quantity: np.ndarray, limit: np.ndarray, fee_per_unit: f
     return p - np.sign(q) * fee_per_unit
 
 
-def fee_band(lo: np.ndarray, hi: np.ndarray, fee_per_unit: float) -> tuple[np.ndarray, np.ndarray]:
+def fee_band(lo: float | np.ndarray, hi: float | np.ndarray, fee_per_unit: float) -> tuple[np.ndarray, np.ndarray]:
     """The posted-price band ``[lo + fee, hi - fee]`` in which a trade leaves both sides no worse off than their
     outside options ``lo`` (seller) and ``hi`` (buyer); empty (lo' > hi') when the fees exceed the spread."""
     return np.asarray(lo, dtype=float) + fee_per_unit, np.asarray(hi, dtype=float) - fee_per_unit

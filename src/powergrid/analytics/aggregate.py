@@ -63,5 +63,6 @@ def aggregate_kpis(reports: Sequence[KPIReport], confidence: float = 0.95) -> di
     for kpi in KPI_INFO:
         values = [r.community[kpi] for r in reports]
         defined = [v for v in values if not isinstance(v, NA)]
-        out[kpi] = mean_ci(defined, confidence) if defined else values[0]
+        undefined = [v for v in values if isinstance(v, NA)]
+        out[kpi] = mean_ci(defined, confidence) if defined else undefined[0]
     return out

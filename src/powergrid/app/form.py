@@ -98,15 +98,16 @@ def groups(fields: list[FormField]) -> dict[str, list[FormField]]:
 
 
 def _get(data: dict, path: str) -> Any:
+    value: Any = data
     for part in path.split("."):
-        data = data.get(part) if isinstance(data, dict) else None
-    return data
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 def form_values(scenario: Scenario, fields: list[FormField]) -> dict[str, Any]:
     """What each input shows for ``scenario``: numbers and text as is, YAML boxes as YAML text, bools as bools."""
     data = scenario.model_dump(mode="json")
-    values = {}
+    values: dict[str, Any] = {}
     for f in fields:
         v = _get(data, f.path)
         if f.kind == "yaml":

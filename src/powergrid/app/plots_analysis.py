@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import cast
 
 import numpy as np
 import plotly.graph_objects as go
@@ -20,7 +21,7 @@ ANALYSIS_KPIS = (
 )  # fmt: skip
 
 
-def kpi_bars_figure(groups: dict[str, Sequence[KPIReport]], kpis: Sequence[str] = ANALYSIS_KPIS) -> go.Figure:
+def kpi_bars_figure(groups: Mapping[str, Sequence[KPIReport]], kpis: Sequence[str] = ANALYSIS_KPIS) -> go.Figure:
     """One panel per KPI, one bar per group (a controller or run): the mean over the group's runs, with a 95 %
     confidence whisker when a group has several seeds. An undefined KPI is a labelled gap, never a zero bar; a KPI
     undefined for every group gets no panel, and the title says which were left out and why."""
@@ -33,12 +34,14 @@ def kpi_bars_figure(groups: dict[str, Sequence[KPIReport]], kpis: Sequence[str] 
     titles = [f"{k} ({KPI_INFO[k][0]})" if KPI_INFO[k][0] != "-" else k for k in kpis]
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=0.18, horizontal_spacing=0.05)
     if empty:
-        reasons = {k: stats[names[0]][k].reason for k in empty}
+        reasons = {k: cast(NA, stats[names[0]][k]).reason for k in empty}  # n/a for every group, see `empty`
         fig.update_layout(title={"text": "left out, n/a for every run: " + "; ".join(
             f"{k} ({r})" for k, r in reasons.items()), "font": {"size": 11}})  # fmt: skip
     for i, kpi in enumerate(kpis):
         row, col = divmod(i, cols)
-        means, errors, labels = [], [], []
+        means: list[float | None] = []
+        errors: list[float | None] = []
+        labels: list[str] = []
         for name in names:
             s = stats[name][kpi]
             if isinstance(s, NA):

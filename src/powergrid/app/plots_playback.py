@@ -44,12 +44,19 @@ PANELS = (
 )  # fmt: skip
 
 
+def _network(run: RunData) -> dict[str, np.ndarray]:
+    """The network series of a run with a feeder (``panels_of`` shows NETWORK_PANELS for no other run)."""
+    assert run.network is not None, "a network panel of a run without a feeder"
+    return run.network
+
+
 #: With a feeder: the voltage band of the LV buses and the most loaded line or transformer, per step.
 NETWORK_PANELS = (
-    Panel("Voltage (pu): lowest and highest LV bus", lambda r: {"v min": r.network["v_min"],
-                                                                "v max": r.network["v_max"]}),
+    Panel("Voltage (pu): lowest and highest LV bus", lambda r: {"v min": _network(r)["v_min"],
+                                                                "v max": _network(r)["v_max"]}),
     Panel("Most loaded line or transformer (% of rating)",
-          lambda r: {"max loading": 100.0 * np.maximum(r.network["max_line_loading"], r.network["max_trafo_loading"])}),
+          lambda r: {"max loading": 100.0 * np.maximum(_network(r)["max_line_loading"],
+                                                       _network(r)["max_trafo_loading"])}),
 )  # fmt: skip
 
 

@@ -12,7 +12,13 @@ from powergrid.app.wiring import register
 from powergrid.errors import HeronGridError
 
 
-def create_app(runs_folder: Path) -> Dash:
+class HeronDash(Dash):
+    """The Dash app with the dashboard's state attached as ``heron_state`` (for tests and embedding)."""
+
+    heron_state: Dashboard
+
+
+def create_app(runs_folder: Path) -> HeronDash:
     """A Dash app over the run directories under ``runs_folder`` (created if missing); new runs are written there."""
     runs_folder = Path(runs_folder)
     if runs_folder.exists() and not runs_folder.is_dir():
@@ -22,7 +28,7 @@ def create_app(runs_folder: Path) -> Dash:
     # update_title: the tab's title says when callbacks are pending (the benchmark waits on it). Components'
     # JavaScript loads lazily (Dash's default): eager loading also parsed MathJax and dash_table (~3 MB), unused,
     # for the same start-up time here.
-    app = Dash(__name__, title="heron-grid", update_title="heron-grid (updating…)")
+    app = HeronDash(__name__, title="heron-grid", update_title="heron-grid (updating…)")
     app.layout = page(state.fields, str(runs_folder))
     register(app, state)
     app.heron_state = state  # for tests and embedding

@@ -15,7 +15,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, overload
 
 import click
 import typer
@@ -67,6 +67,10 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+@overload
+def resolved(path: Path) -> Path: ...
+@overload
+def resolved(path: None) -> None: ...
 def resolved(path: Path | None) -> Path | None:
     """A path option made absolute against the working directory, once, at the CLI (libraries below, e.g. Ray's
     checkpointing, may change directory or reject relative paths)."""

@@ -85,7 +85,7 @@ def show(
     for name in columns:
         table.add_column(name, justify="right" if name not in ("sim_time", "buyer", "seller") else "left")
     for row in frame.head(limit).itertuples(index=False):
-        values = row._asdict()
+        values = dict(zip(frame.columns, row, strict=True))
         table.add_row(*(f"{values[c]:.6g}" if isinstance(values[c], float) else str(values[c]) for c in columns))
     console.print(table)
     if len(frame) > limit:

@@ -53,7 +53,7 @@ def _fail_at(name: str, df: pd.DataFrame, bad: np.ndarray | pd.Series, what: str
     bad = np.asarray(bad, dtype=bool)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{name} line {int(df['line'].iat[i])}: {what} (first of {int(bad.sum())} such rows)")
+        raise DataError(f"{name} line {int(df['line'].to_numpy()[i])}: {what} (first of {int(bad.sum())} such rows)")
 
 
 def _per_unique(col: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series:

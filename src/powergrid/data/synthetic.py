@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta, timezone
 from functools import cache
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -131,7 +132,11 @@ def synthetic_profiles(
     return Profiles(load_kw=load, pv_kw=pv, agent_ids=ids)
 
 
-def _ar1_inplace(eps: np.ndarray, phi: float, state: np.ndarray | float) -> np.ndarray | float:
+#: An AR(1) state: one value, or one per series.
+_State = TypeVar("_State", np.ndarray, float)
+
+
+def _ar1_inplace(eps: np.ndarray, phi: float, state: _State) -> _State:
     """Turn standard-normal innovations ``eps`` (time on axis 0) into a unit-variance AR(1) path, in place,
     continuing from ``state``; return the last value (the state for the next chunk)."""
     scale = np.sqrt(1.0 - phi**2)

@@ -92,7 +92,7 @@ def _infer_minutes(df: pd.DataFrame, name: str) -> int:
     diffs = diffs[diffs > pd.Timedelta(0)]
     if diffs.empty:
         raise DataError(f"{name}: cannot infer the time step (no agent has two distinct timestamps)")
-    step = diffs.mode().iloc[0]
+    step = pd.Timedelta(diffs.mode().iloc[0])
     minutes = step / pd.Timedelta(minutes=1)
     if minutes not in ALLOWED_STEP_MINUTES:
         raise DataError(
@@ -131,7 +131,8 @@ def load_table(
     n_native = -(-(grid.end - grid.start) // step)  # ceil: a finer grid may end inside a native step
     stop = grid.start + n_native * step
     df = df[df["agent_id"].isin(chosen) & (df["timestamp"] >= grid.start) & (df["timestamp"] < stop)]
-    off = df[((df["timestamp"] - grid.start) % step) != pd.Timedelta(0)]
+    # pandas-stubs 2.3 types no `%` of a Timedelta series by a Timedelta (pandas implements it).
+    off = df[((df["timestamp"] - grid.start) % step) != pd.Timedelta(0)]  # type: ignore[operator]
     if not off.empty:
         row = off.iloc[0]
         raise DataError(

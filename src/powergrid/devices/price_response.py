@@ -18,7 +18,7 @@ import numpy as np
 KINDS = ("generator", "storage", "flexible_load")
 
 
-def ramp(price: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+def ramp(price: float | np.ndarray, start: float | np.ndarray, end: float | np.ndarray) -> np.ndarray:
     """Fraction in [0, 1] rising linearly from ``start`` to ``end``; a step at ``start`` where ``end <= start``."""
     price, start, end = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (price, start, end)))
     width = end - start

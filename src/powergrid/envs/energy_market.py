@@ -108,7 +108,7 @@ class EnergyMarketEnv(ParallelEnv):
         result = self.engine.step(scale_actions(a, self._obs, self.community.agents.battery.power_kw), self._obs,
                                   fallback)  # fmt: skip
         rewards, components = self.rewarder.step(result)
-        done = self.engine.done
+        done = bool(self.engine.done)  # a single engine's flag (already a bool; (K,) only for a batched engine)
         self._obs = self.engine.observe()  # after the last step: the terminal observation (state after it)
         self._features = self.builder.build(self._obs, self.engine.stop)
         self.last_result = result

@@ -4,6 +4,7 @@ length, and the observation builder (scales and forecaster from the training day
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 
@@ -26,6 +27,10 @@ class EpisodeSetup:
     episode_steps: int
     builder: ObservationBuilder
 
+    @overload
+    def window(self, day: int) -> tuple[int, int]: ...
+    @overload
+    def window(self, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
     def window(self, day: int | np.ndarray) -> tuple[int | np.ndarray, int | np.ndarray]:
         """(start, stop) steps of the episode starting on ``day`` (an int or an array of days)."""
         start = day * steps_per_day(self.community)

@@ -124,7 +124,8 @@ class ObservationBuilder:
         t = np.minimum(obs.t, self.c.n_steps - 1)  # a terminal observation may sit past the data
         shape = obs.load_kw.shape
         if t.ndim:
-            ahead = np.stack([self._ahead(int(k), int(e), obs.dt_hours) for k, e in zip(t, window_end, strict=True)])
+            ends = np.asarray(window_end)
+            ahead = np.stack([self._ahead(int(k), int(e), obs.dt_hours) for k, e in zip(t, ends, strict=True)])
             hour, weekday = self._hour[t][:, None, :], self._weekday[t][:, None, :]
         else:
             ahead = self._ahead(int(t), int(window_end), obs.dt_hours)

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -59,7 +59,7 @@ class SharedPolicyVecEnv(VecEnv):
     def reset(self) -> np.ndarray:
         seed = self._seeds[0] if self._seeds and self._seeds[0] is not None else None
         self._reset_seeds()
-        features = self.env.reset(seed) if self.batched else self.env.reset_array(seed)
+        features = self.env.reset(seed) if self.batched else cast(EnergyMarketEnv, self.env).reset_array(seed)
         return features.reshape(self.num_envs, -1)
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -67,19 +67,27 @@ class SharedPolicyVecEnv(VecEnv):
 
     def step_wait(self):
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        actions = self._actions
+        assert actions is not None, "step_async comes first"
+        terminal: np.ndarray | None
+        # The casts say what self.batched says (mypy cannot narrow self.env by isinstance: the base class of
+        # EnergyMarketEnv, PettingZoo's ParallelEnv, is untyped).
         if self.batched:
-            features, rewards, ended, info = self.env.step(self._actions.reshape(self.env.copies, self.env.n_agents, 3))
-            dones = np.repeat(ended, self.env.n_agents)
+            batched = cast(BatchedEnergyMarketEnv, self.env)
+            features, rewards, ended, info = batched.step(actions.reshape(batched.copies, batched.n_agents, 3))
+            dones = np.repeat(ended, batched.n_agents)
             terminal = info.get("terminal_features")
             terminal = None if terminal is None else terminal.reshape(self.num_envs, -1)
             features = features.reshape(self.num_envs, -1)
         else:
-            features, rewards, done, _ = self.env.step_array(self._actions)
+            single = cast(EnergyMarketEnv, self.env)
+            features, rewards, done, _ = single.step_array(actions)
             dones = np.full(self.num_envs, done)
             terminal = features
             if done:
-                features = self.env.reset_array()
+                features = single.reset_array()
         for i in np.flatnonzero(dones):
+            assert terminal is not None  # the copies that ended have their terminal features
             infos[i]["terminal_observation"] = terminal[i]
             infos[i]["TimeLimit.truncated"] = True
         return features, rewards.reshape(-1).astype(np.float32), dones, infos

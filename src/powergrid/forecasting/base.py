@@ -53,7 +53,7 @@ class Forecaster(Protocol):
     def forecast(self, t: int, horizon: int) -> Forecast: ...
 
 
-def seasonal_source(t: int, targets: np.ndarray, per_day: int) -> np.ndarray:
+def seasonal_source(t: int | np.ndarray, targets: np.ndarray, per_day: int) -> np.ndarray:
     """Latest known step at the same time of day as each target: ``target - k*per_day`` with the smallest
     ``k >= 1`` that gives a step ``<= t``; ``t`` itself (persistence) where no such step exists (``< 0``)."""
     k = np.maximum(1, -(-(targets - t) // per_day))

@@ -135,7 +135,8 @@ def read_blocks(folder: Path, block: int | None = None, agent: str | None = None
     db = open_ledger(folder)
     try:
         with readable(folder):
-            where, args = [], []
+            where: list[str] = []
+            args: list[int | str] = []
             if block is not None:
                 if db.execute("SELECT 1 FROM blocks WHERE idx = ?", (block,)).fetchone() is None:
                     last = db.execute("SELECT max(idx) FROM blocks").fetchone()[0]

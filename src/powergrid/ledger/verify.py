@@ -118,7 +118,7 @@ def _check_trades(problems: _Problems, block: int, header: tuple, rows: list, ke
         b, s = _text(buyer), _text(seller)
         sb, ss = _blob(sig_b, chain.SIGNATURE_SIZE), _blob(sig_s, chain.SIGNATURE_SIZE)
         numbers = (type(t_step) is int, type(kwh) is float, type(price) is float, type(fee) is float)
-        if b not in keys or s not in keys or sb is None or ss is None or not all(numbers):
+        if b is None or s is None or b not in keys or s not in keys or sb is None or ss is None or not all(numbers):
             values = f"buyer {buyer!r}, seller {seller!r}, step {t_step!r}, kwh {kwh!r}, price {price!r}, fee {fee!r}"
             problems.add(block, key, f"{where}: malformed or unknown value or signature ({values})")
             complete = False
@@ -161,7 +161,9 @@ def _check_blocks(db: sqlite3.Connection, problems: _Problems, commitment: bytes
             type(step) is not int
             or type(n_trades) is not int
             or not 0 <= n_trades < 2**32
-            or None in (time, root, prev_hash)
+            or time is None
+            or root is None
+            or prev_hash is None
         ):
             problems.add(idx, -1, f"{name}: malformed header field(s)")
             headers[idx] = (None, None, None)

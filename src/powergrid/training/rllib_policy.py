@@ -62,4 +62,5 @@ class RLlibActor:
                 if actions is None:
                     actions = np.empty((len(self.policies), mean.shape[1]), dtype=np.float32)
                 actions[rows] = np.clip(mean, -1.0, 1.0)
+        assert actions is not None  # every agent has a policy, so there is at least one module
         return actions

@@ -83,10 +83,11 @@ def train_ppo(
     ]
 
     if on_progress is not None:
+        report = on_progress  # not None (a narrowing that the class below does not see on the parameter)
 
         class Progress(BaseCallback):
             def _on_step(self) -> bool:
-                on_progress(n_agents)
+                report(n_agents)
                 return True
 
         callbacks.append(Progress())
