@@ -151,7 +151,7 @@ def run_controllers(
     out_dirs = out_dirs or {}
     totals: dict[str, RunTotals] = {}
     writers: dict[str, RunWriter] = {}
-    instances = {}
+    instances: dict[str, Controller] = {}
     for name in dict.fromkeys([BASELINE, *controllers]):
         instances[name] = make_controller(name)
         if name in out_dirs:
@@ -166,9 +166,8 @@ def run_controllers(
     reports = {name: compute_kpis(totals[name], totals[BASELINE]) for name in totals}  # incl. the baseline
     add_share_of_oracle_savings(reports)
     for name, ctrl in instances.items():
-        forecaster = getattr(ctrl, "forecaster", None)
-        if forecaster is not None:
-            errors = forecast_errors(forecaster, community, np.arange(community.n_steps), ctrl.horizon)
+        if ctrl.forecaster is not None:
+            errors = forecast_errors(ctrl.forecaster, community, np.arange(community.n_steps), ctrl.horizon)
             reports[name] = replace(reports[name], forecast_errors=errors)
     for name in controllers:
         outcomes[name] = RunOutcome(name, totals[name], reports[name])

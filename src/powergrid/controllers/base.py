@@ -3,26 +3,52 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from powergrid.actions import Actions, Observation
 from powergrid.errors import HeronGridError
 from powergrid.scenarios.build import Community
 
+if TYPE_CHECKING:
+    from powergrid.forecasting.base import Forecaster
+
 
 @runtime_checkable
 class Controller(Protocol):
-    """A decision-maker for all agents of a community at once (arrays over agents)."""
+    """A decision-maker for all agents of a community at once (arrays over agents).
 
-    name: str
-    #: Steps of the current run whose decision could not be computed as designed (an optimiser solve that was not
-    #: optimal) and fell back to a rule; 0 for rules. The run loop reports it as the KPI ``optimiser_fallbacks``.
-    fallbacks: int
-    #: One line per fallback (step and reason), for the run's summary warning.
-    fallback_events: Sequence[str]
-    #: Whether decisions read the network fields of the observation (``voltage_pu``, ``path_loading``); if not,
-    #: ``simulate`` solves the power flows of many steps in one batch after the fact (same outcome, faster).
-    observes_network: bool
+    This is everything the run loop (``powergrid.simulate``), the evaluation and the command line use of a
+    controller. ``ControllerBase`` holds the defaults of the members most controllers do not need.
+    """
+
+    @property
+    def name(self) -> str:
+        """The controller's label in tables and run directories (the registered name)."""
+
+    @property
+    def fallbacks(self) -> int:
+        """Steps of the current run whose decision could not be computed as designed (an optimiser solve that was
+        not optimal) and fell back to a rule; 0 for rules. The run loop reports it as the KPI
+        ``optimiser_fallbacks``."""
+
+    @property
+    def fallback_events(self) -> Sequence[str]:
+        """One line per fallback (step and reason), for the run's summary warning."""
+
+    @property
+    def observes_network(self) -> bool:
+        """Whether decisions read the network fields of the observation (``voltage_pu``, ``path_loading``); if not,
+        ``simulate`` solves the power flows of many steps in one batch after the fact (same outcome, faster)."""
+
+    @property
+    def forecaster(self) -> Forecaster | None:
+        """The fitted forecaster the decisions are planned on (after ``reset``), whose errors the run loop reports
+        (``KPIReport.forecast_errors``); None for a controller that plans on no forecast."""
+
+    @property
+    def horizon(self) -> int:
+        """Steps ahead ``forecaster`` is asked for at each step (its errors are measured up to this horizon);
+        0 without a forecaster."""
 
     def reset(self, community: Community) -> None:
         """Prepare for a new run on ``community`` (static data: agents, devices, prices)."""
@@ -31,14 +57,42 @@ class Controller(Protocol):
         """Decide battery power, P2P order and limit price for every agent."""
 
 
+class ControllerBase:
+    """The defaults of ``Controller``'s optional members: no fallbacks, no network fields read, no forecaster.
+    A controller subclasses it and overrides what applies; ``register`` gives a registered class that does not
+    subclass it the same defaults."""
+
+    name: str
+    fallbacks: int = 0
+    fallback_events: Sequence[str] = ()
+    observes_network: bool = False
+    forecaster: Forecaster | None = None
+    horizon: int = 0
+
+
+#: Members of ``Controller`` with a default (in ``ControllerBase``).
+_DEFAULTS: dict[str, Any] = {
+    "fallbacks": ControllerBase.fallbacks,
+    "fallback_events": ControllerBase.fallback_events,
+    "observes_network": ControllerBase.observes_network,
+    "forecaster": ControllerBase.forecaster,
+    "horizon": ControllerBase.horizon,
+}
+
 _REGISTRY: dict[str, Callable[[], Controller]] = {}
 
+_C = TypeVar("_C", bound=type[Any])
 
-def register(name: str) -> Callable[[type], type]:
-    """Class decorator: make a controller available by name (CLI, scenarios, compare)."""
 
-    def deco(cls: type) -> type:
+def register(name: str) -> Callable[[_C], _C]:
+    """Class decorator: make a controller available by name (CLI, scenarios, compare). Sets the class's ``name``
+    and, for each member with a default in ``ControllerBase`` that the class does not define, that default."""
+
+    def deco(cls: _C) -> _C:
         cls.name = name
+        for member, default in _DEFAULTS.items():
+            if not hasattr(cls, member):  # set once here, so users of a controller never need to probe for it
+                setattr(cls, member, default)
         _REGISTRY[name] = cls
         return cls
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from powergrid.actions import Actions, Observation
+from powergrid.controllers.base import ControllerBase
 from powergrid.envs.action_map import scale_actions
 from powergrid.envs.features import ObservationBuilder
 from powergrid.errors import HeronGridError
@@ -50,12 +51,10 @@ class SB3Actor:
         return self.model.predict(normed.astype(np.float32), deterministic=True)[0]
 
 
-class PolicyController:
+class PolicyController(ControllerBase):
     """``act(observation)`` with a model directory written by ``train_ppo`` (SB3) or ``train_rllib``."""
 
     name = "ppo"
-    fallbacks = 0
-    fallback_events: tuple[str, ...] = ()
     observes_network = True  # its features include the previous step's voltage and path loading
 
     def __init__(self, folder: Path, use_supervisor: bool = True) -> None:
@@ -101,6 +100,7 @@ class PolicyController:
 
             self._act = TorchRLActor.load(self.folder, self.config, trained).act
         else:
+            assert self._sb3 is not None  # loaded in __init__ for the backend "sb3"
             self._act = self._sb3.act
 
     def _trained_agents(self) -> int:
