@@ -54,9 +54,11 @@ bench-rl: $(STAMP)
 bench-ray: $(STAMP)
 	$(BIN)/python benchmarks/rllib_throughput.py
 
+# Static checks: ruff's lint rules and layout, then mypy (with the pydantic plugin; configured in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples tools docs
 	$(BIN)/ruff format --check src tests benchmarks examples tools docs
+	$(BIN)/mypy src
 
 clean:
 	rm -rf $(VENV) results .pytest_cache site
