@@ -7,14 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from pettingzoo.test import parallel_api_test
 
 from powergrid.envs import EnergyMarketEnv
 from powergrid.envs.features import CLIP
 from powergrid.errors import ActionError, ScenarioError
 from powergrid.safety import OODStats, SafetySupervisor
 from powergrid.scenarios.split import day_split, steps_per_day
-
-pytest.importorskip("pettingzoo")
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +22,6 @@ def env() -> EnergyMarketEnv:
 
 
 def test_pettingzoo_parallel_api(env):
-    from pettingzoo.test import parallel_api_test
 
     parallel_api_test(env, num_cycles=50)
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
+from stable_baselines3 import PPO
+from stable_baselines3.common.vec_env import VecNormalize
 
 from powergrid.envs.action_map import scale_actions, unscale_actions
 from powergrid.envs.energy_market import EnergyMarketEnv
-
-pytest.importorskip("stable_baselines3")
 
 
 def test_unscale_inverts_scale_inside_the_box():
@@ -27,8 +26,6 @@ def test_unscale_inverts_scale_inside_the_box():
 
 def test_the_cloned_policy_reproduces_the_teachers_actions_on_the_training_days():
     import torch
-    from stable_baselines3 import PPO
-    from stable_baselines3.common.vec_env import VecNormalize
 
     from powergrid.envs.gym_faces import SharedPolicyVecEnv
     from powergrid.training.imitation import behaviour_clone, teacher_dataset

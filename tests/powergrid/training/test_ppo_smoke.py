@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 import pytest
+import stable_baselines3  # noqa: F401  (what `heron train` imports lazily: missing is a failure here, not a skip)
 from typer.testing import CliRunner
 
 from powergrid.cli import app
 
-pytest.importorskip("stable_baselines3")
 runner = CliRunner()
 
 
