@@ -156,10 +156,15 @@ def run_controllers(
         instances[name] = make_controller(name)
         if name in out_dirs:
             scenario = community.scenario
-            writers[name] = RunWriter(out_dirs[name], community.agents.ids, community.grid.index,
-                                      ledger_seed=scenario.seed if scenario.ledger else None,
-                                      fee_per_kwh=scenario.market.fee_per_kwh, agents=agent_facts(community),
-                                      run=run_facts(community, name))  # fmt: skip
+            writers[name] = RunWriter(
+                out_dirs[name],
+                community.agents.ids,
+                community.grid.index,
+                ledger_seed=scenario.seed if scenario.ledger else None,
+                fee_per_kwh=scenario.market.fee_per_kwh,
+                agents=agent_facts(community),
+                run=run_facts(community, name),
+            )
         totals[name] = simulate(community, instances[name], writers.get(name), progress)
     outcomes = {}
     scenario_yaml = dump_scenario(community.scenario)

@@ -95,9 +95,14 @@ def clear_double_auction(
 
 
 def clearing_interval(
-    bq: np.ndarray, bp: np.ndarray, sq: np.ndarray, sp: np.ndarray, volume: np.ndarray, marginal_bid: np.ndarray,
+    bq: np.ndarray,
+    bp: np.ndarray,
+    sq: np.ndarray,
+    sp: np.ndarray,
+    volume: np.ndarray,
+    marginal_bid: np.ndarray,
     marginal_ask: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+) -> tuple[np.ndarray, np.ndarray]:
     """``(L, U)`` (M,) of the module docstring: the prices at which the aggregate demand and supply curves both
     allow the traded ``volume``. Sides are in priority order (buyers by bid descending, sellers ascending)."""
     tol = QUANTITY_EPS * np.maximum(volume, 1.0)[:, None]

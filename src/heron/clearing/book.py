@@ -204,9 +204,16 @@ def trades_from_segments(
 
 
 def paired_result(
-    fill_b: np.ndarray, fill_s: np.ndarray, buy: Side, sell: Side, n_orders: int, batch_shape: tuple[int, ...],
-    pair_price: Callable[[Segments], np.ndarray], market_price: np.ndarray, seller_price: np.ndarray | None = None,
-) -> ClearingResult:  # fmt: skip
+    fill_b: np.ndarray,
+    fill_s: np.ndarray,
+    buy: Side,
+    sell: Side,
+    n_orders: int,
+    batch_shape: tuple[int, ...],
+    pair_price: Callable[[Segments], np.ndarray],
+    market_price: np.ndarray,
+    seller_price: np.ndarray | None = None,
+) -> ClearingResult:
     """The common end of every kernel: lay the fills (M, K) of each side on one axis in priority order, cut at every
     breakpoint into trades priced by ``pair_price(segments)`` (M, Kb + Ks), and report fills, ``market_price`` (M,)
     (NaN where nothing traded), volume and trades in the book's batch shape."""

@@ -61,5 +61,13 @@ def clear_posted_price(quantity: np.ndarray, price: np.ndarray) -> ClearingResul
     volume = np.minimum(buy.qty.sum(axis=-1), sell.qty.sum(axis=-1))
     fill_b = pro_rata(buy.qty, buy.qty > 0, volume)
     fill_s = pro_rata(sell.qty, sell.qty > 0, volume)
-    return paired_result(fill_b, fill_s, buy, sell, n, batch_shape,
-                         lambda pairs: np.broadcast_to(posted[:, None], pairs.end.shape), posted)  # fmt: skip
+    return paired_result(
+        fill_b,
+        fill_s,
+        buy,
+        sell,
+        n,
+        batch_shape,
+        lambda pairs: np.broadcast_to(posted[:, None], pairs.end.shape),
+        posted,
+    )

@@ -61,6 +61,14 @@ def clear_trade_reduction(quantity: np.ndarray, price: np.ndarray) -> ClearingRe
     fill_b = pro_rata(bq, win_b, volume)  # the longer side rationed pro rata to quantity, never by price
     fill_s = pro_rata(sq, win_s, volume)
 
-    return paired_result(fill_b, fill_s, buy, sell, n, batch_shape,
-                         lambda pairs: np.broadcast_to(marginal_bid[:, None], pairs.end.shape), marginal_bid,
-                         seller_price=marginal_ask)  # fmt: skip
+    return paired_result(
+        fill_b,
+        fill_s,
+        buy,
+        sell,
+        n,
+        batch_shape,
+        lambda pairs: np.broadcast_to(marginal_bid[:, None], pairs.end.shape),
+        marginal_bid,
+        seller_price=marginal_ask,
+    )

@@ -48,8 +48,11 @@ class Dashboard:
                 return self._layouts[key]
         info = run.info
         capacity = run.facts["battery_kwh"].astype(float)
-        topo = (community_topology(len(run.agent_ids), info.scenario) if info.feeder is None
-                else feeder_topology(info.feeder, run.facts["bus"], f"{info.scenario}: {info.feeder}"))  # fmt: skip
+        topo = (
+            community_topology(len(run.agent_ids), info.scenario)
+            if info.feeder is None
+            else feeder_topology(info.feeder, run.facts["bus"], f"{info.scenario}: {info.feeder}")
+        )
         with self._lock:
             self._layouts[key] = (topo, capacity)
         return topo, capacity
@@ -57,8 +60,9 @@ class Dashboard:
 
 def message_figure(text: str) -> go.Figure:
     fig = go.Figure()
-    fig.update_layout(title={"text": text, "font": {"size": 13}}, xaxis={"visible": False},
-                      yaxis={"visible": False}, height=300)  # fmt: skip
+    fig.update_layout(
+        title={"text": text, "font": {"size": 13}}, xaxis={"visible": False}, yaxis={"visible": False}, height=300
+    )
     return fig
 
 
@@ -77,8 +81,14 @@ def validate_form(d: Dashboard, values: list, paths: list[str], groups: list[str
     return [errors.get(p, "") for p in paths], [errors.get(g, "") for g in groups], spec
 
 
-def start_run(d: Dashboard, values: list, paths: list[str], controllers: list[str] | None, n_seeds: int | None,
-              run_name: str | None) -> tuple[int | None, str, bool]:  # fmt: skip
+def start_run(
+    d: Dashboard,
+    values: list,
+    paths: list[str],
+    controllers: list[str] | None,
+    n_seeds: int | None,
+    run_name: str | None,
+) -> tuple[int | None, str, bool]:
     """(job id, status text, poll disabled). Invalid form or options: no job, and the reason."""
     _, _, spec = validate_form(d, values, paths, [])
     if spec is None:
@@ -158,8 +168,10 @@ def network(d: Dashboard, key: str | None, step: int) -> tuple[go.Figure, str]:
     step = int(min(max(step or 0, 0), run.n_steps - 1))
     topo, capacity = d.layout_of(run)
     kwh = run.trades.at(step)[2]
-    info = (f"step {step} of {run.n_steps - 1} · {time_label(run.timestamps[step])} · P2P {kwh.sum():.2f} kWh in "
-            f"{kwh.size} trade(s) · grid import {run.agent['imported'][step].sum():.2f} kWh")  # fmt: skip
+    info = (
+        f"step {step} of {run.n_steps - 1} · {time_label(run.timestamps[step])} · P2P {kwh.sum():.2f} kWh in "
+        f"{kwh.size} trade(s) · grid import {run.agent['imported'][step].sum():.2f} kWh"
+    )
     return network_figure(topo, run, step, capacity), info
 
 
@@ -215,8 +227,11 @@ def analysis(d: Dashboard, keys: list[str] | None, groupby: str) -> tuple[go.Fig
         cells = []
         for g in groups:
             s = stats[g][kpi]
-            cells.append("n/a" if isinstance(s, NA) else f"{s.mean:.4g}" + (
-                "" if isinstance(s.half_width, NA) else f" ± {s.half_width:.2g}"))  # fmt: skip
+            cells.append(
+                "n/a"
+                if isinstance(s, NA)
+                else f"{s.mean:.4g}" + ("" if isinstance(s.half_width, NA) else f" ± {s.half_width:.2g}")
+            )
         rows.append(html.Tr([html.Td(kpi), html.Td(KPI_INFO[kpi][0]), *[html.Td(c) for c in cells]]))
     return kpi_bars_figure(groups), html.Table([header, *rows], className="kpi-table")
 
@@ -241,16 +256,22 @@ def ledger(d: Dashboard, key: str | None):
     if not info.has_ledger:
         return f"{info.label}: no ledger (enable `ledger: true` in the scenario)", None, []
     report = verify_ledger(info.path)
-    verdict = (f"✔ ledger verified: {report.blocks} blocks (genesis included), {report.trades} trades, "
-               f"head {report.head_hash[:16]}…" if report.ok else
-               f"✘ ledger verification failed: {'; '.join(report.problems[:5])}")  # fmt: skip
+    verdict = (
+        f"✔ ledger verified: {report.blocks} blocks (genesis included), {report.trades} trades, "
+        f"head {report.head_hash[:16]}…"
+        if report.ok
+        else f"✘ ledger verification failed: {'; '.join(report.problems[:5])}"
+    )
     verdict = f"{info.label}: {verdict}"
     trades = read_blocks(info.path)
     blocks = trades.groupby(["block", "step", "sim_time"], as_index=False).agg(
-        trades=("seq", "size"), kwh=("kwh", "sum"), value=("value", "sum"))  # fmt: skip
+        trades=("seq", "size"), kwh=("kwh", "sum"), value=("value", "sum")
+    )
     rows = blocks.to_dict("records")
-    choices = [{"label": f"block {r['block']} · step {r['step']} · {r['trades']} trade(s)", "value": int(r["block"])}
-               for r in rows]  # fmt: skip
+    choices = [
+        {"label": f"block {r['block']} · step {r['step']} · {r['trades']} trade(s)", "value": int(r["block"])}
+        for r in rows
+    ]
     colour = "#2e7d32" if report.ok else "#c62828"
     return html.Span(verdict, id="ledger-verdict", style={"color": colour}), table(rows, limit=1000), choices
 

@@ -38,10 +38,11 @@ def pooled_kpi_figure(stats: dict[str, dict], path: Path, title: str) -> Path:
 
     means = {c: {k: v.mean if isinstance(v, MeanCI) else v for k, v in s.items()} for c, s in stats.items()}
     errors = {
-        c: {k: v.half_width if isinstance(v, MeanCI) and not isinstance(v.half_width, NA) else 0.0
-            for k, v in s.items()}
+        c: {
+            k: v.half_width if isinstance(v, MeanCI) and not isinstance(v.half_width, NA) else 0.0 for k, v in s.items()
+        }
         for c, s in stats.items()
-    }  # fmt: skip
+    }
     return kpi_bar_panels(means, path, title, errors)
 
 
@@ -55,8 +56,14 @@ def timeseries_png(run, baseline, path: Path) -> Path:
         for name, values in panel.series(run).items():
             ax.plot(run.timestamps, values, linewidth=1.0, label=name)
             if panel.baseline and baseline is not None:
-                ax.plot(baseline.timestamps, panel.series(baseline)[name], linewidth=0.8, linestyle="--",
-                        color="0.35", label=f"{baseline.info.controller} (baseline)")  # fmt: skip
+                ax.plot(
+                    baseline.timestamps,
+                    panel.series(baseline)[name],
+                    linewidth=0.8,
+                    linestyle="--",
+                    color="0.35",
+                    label=f"{baseline.info.controller} (baseline)",
+                )
         ax.set_title(panel.title, fontsize=9)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="upper right")
@@ -83,11 +90,23 @@ def _lines(series: dict, folder: Path, name: str, ylabel: str, title: str, trans
 def evaluation_figures(grid_import: dict, reward: dict, folder: Path, dt_hours: float) -> list[Path]:
     """The seed's three figures: grid import over time, cumulative reward, total import per controller."""
     paths = [
-        _lines(grid_import, folder, "grid_import.png", "community grid import (kW)", "Grid import over time",
-               lambda v: v / dt_hours),
-        _lines(reward, folder, "cumulative_reward.png", "cumulative reward (sum over agents)", "Cumulative reward",
-               np.cumsum),
-    ]  # fmt: skip
+        _lines(
+            grid_import,
+            folder,
+            "grid_import.png",
+            "community grid import (kW)",
+            "Grid import over time",
+            lambda v: v / dt_hours,
+        ),
+        _lines(
+            reward,
+            folder,
+            "cumulative_reward.png",
+            "cumulative reward (sum over agents)",
+            "Cumulative reward",
+            np.cumsum,
+        ),
+    ]
     fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
     names = list(grid_import)
     ax.bar(names, [grid_import[n].sum() for n in names], color=[colour_of(n) for n in names])

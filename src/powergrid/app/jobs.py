@@ -79,8 +79,9 @@ class JobRunner:
                     job.done += n
 
                 job.message = f"seed {seed}: simulating {', '.join(job.controllers)}"
-                write_comparison(seeded, job.controllers, out, single=False, on_built=built, progress=advance,
-                                 draw=comparison_figure)  # fmt: skip
+                write_comparison(
+                    seeded, job.controllers, out, single=False, on_built=built, progress=advance, draw=comparison_figure
+                )
                 job.run_keys += [(out / c).relative_to(self.root).as_posix() for c in job.controllers]
             job.message = f"done: {len(job.run_keys)} run directories in {job.out}"
             job.state = "done"

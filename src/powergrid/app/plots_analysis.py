@@ -16,9 +16,17 @@ from powergrid.app.rundata import RunData, decimate
 
 #: The KPIs compared on the Analysis page (the issue's list: cost … violations).
 ANALYSIS_KPIS = (
-    "cost", "savings", "grid_import_kwh", "p2p_volume_kwh", "self_consumption_ratio", "self_sufficiency_ratio",
-    "gini_savings", "co2_kg", "losses_kwh", "voltage_violations",
-)  # fmt: skip
+    "cost",
+    "savings",
+    "grid_import_kwh",
+    "p2p_volume_kwh",
+    "self_consumption_ratio",
+    "self_sufficiency_ratio",
+    "gini_savings",
+    "co2_kg",
+    "losses_kwh",
+    "voltage_violations",
+)
 
 
 def kpi_bars_figure(groups: Mapping[str, Sequence[KPIReport]], kpis: Sequence[str] = ANALYSIS_KPIS) -> go.Figure:
@@ -35,8 +43,12 @@ def kpi_bars_figure(groups: Mapping[str, Sequence[KPIReport]], kpis: Sequence[st
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=0.18, horizontal_spacing=0.05)
     if empty:
         reasons = {k: cast(NA, stats[names[0]][k]).reason for k in empty}  # n/a for every group, see `empty`
-        fig.update_layout(title={"text": "left out, n/a for every run: " + "; ".join(
-            f"{k} ({r})" for k, r in reasons.items()), "font": {"size": 11}})  # fmt: skip
+        fig.update_layout(
+            title={
+                "text": "left out, n/a for every run: " + "; ".join(f"{k} ({r})" for k, r in reasons.items()),
+                "font": {"size": 11},
+            }
+        )
     for i, kpi in enumerate(kpis):
         row, col = divmod(i, cols)
         means: list[float | None] = []
@@ -52,26 +64,47 @@ def kpi_bars_figure(groups: Mapping[str, Sequence[KPIReport]], kpis: Sequence[st
                 means.append(s.mean)
                 errors.append(None if isinstance(s.half_width, NA) else s.half_width)
                 labels.append(f"{s.mean:.4g}" + (f" ± {s.half_width:.2g} (n={s.n})" if s.n > 1 else ""))
-        fig.add_trace(go.Bar(x=names, y=means, name=kpi, text=labels, textposition="none",
-                             hovertemplate="%{x}: %{text}<extra>" + kpi + "</extra>",
-                             error_y={"type": "data", "array": [e or 0 for e in errors],
-                                      "visible": any(e is not None for e in errors)},
-                             marker={"color": [colour_of(n) for n in names]},
-                             showlegend=False), row=row + 1, col=col + 1)  # fmt: skip
+        fig.add_trace(
+            go.Bar(
+                x=names,
+                y=means,
+                name=kpi,
+                text=labels,
+                textposition="none",
+                hovertemplate="%{x}: %{text}<extra>" + kpi + "</extra>",
+                error_y={
+                    "type": "data",
+                    "array": [e or 0 for e in errors],
+                    "visible": any(e is not None for e in errors),
+                },
+                marker={"color": [colour_of(n) for n in names]},
+                showlegend=False,
+            ),
+            row=row + 1,
+            col=col + 1,
+        )
         for j, m in enumerate(means):
             if m is None:
                 fig.add_annotation(x=names[j], y=0, text="n/a", showarrow=False, row=row + 1, col=col + 1)
     for name in names:  # the legend names the bars: tick labels under each panel would overprint the next row
-        fig.add_trace(go.Bar(x=[None], y=[None], name=name, marker={"color": colour_of(name)}, showlegend=True,
-                             hoverinfo="skip"), row=1, col=1)  # fmt: skip
+        fig.add_trace(
+            go.Bar(x=[None], y=[None], name=name, marker={"color": colour_of(name)}, showlegend=True, hoverinfo="skip"),
+            row=1,
+            col=1,
+        )
     fig.update_xaxes(showticklabels=False)
-    fig.update_layout(height=300 * rows + 40, margin={"l": 40, "r": 10, "t": 50, "b": 20}, bargap=0.3,
-                      legend={"orientation": "h", "y": -0.02, "yanchor": "top"})  # fmt: skip
+    fig.update_layout(
+        height=300 * rows + 40,
+        margin={"l": 40, "r": 10, "t": 50, "b": 20},
+        bargap=0.3,
+        legend={"orientation": "h", "y": -0.02, "yanchor": "top"},
+    )
     return fig
 
 
-def wallet_figure(run: RunData, households: Sequence[str], baseline: RunData | None = None,
-                  max_points: int = 1000) -> go.Figure:  # fmt: skip
+def wallet_figure(
+    run: RunData, households: Sequence[str], baseline: RunData | None = None, max_points: int = 1000
+) -> go.Figure:
     """Each chosen household's wallet (−cumulative cost, currency) over time; its baseline dashed."""
     fig = go.Figure()
     x = decimate(run.timestamps, max_points, "first")
@@ -80,15 +113,36 @@ def wallet_figure(run: RunData, households: Sequence[str], baseline: RunData | N
     base = -np.cumsum(baseline.agent["cost"], axis=0) if baseline is not None else None
     for agent in households:
         colour = colour_of(agent)
-        fig.add_trace(go.Scatter(x=x, y=decimate(wallet[:, index[agent]], max_points, "last"), mode="lines",
-                                 name=agent, line={"color": colour}, legendgroup=agent))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=decimate(wallet[:, index[agent]], max_points, "last"),
+                mode="lines",
+                name=agent,
+                line={"color": colour},
+                legendgroup=agent,
+            )
+        )
         if base is not None:
-            fig.add_trace(go.Scatter(x=x, y=decimate(base[:, index[agent]], max_points, "last"), mode="lines",
-                                     name=f"{agent} baseline", line={"color": colour, "dash": "dash", "width": 1},
-                                     legendgroup=agent, showlegend=False))  # fmt: skip
-    fig.update_layout(title={"text": f"{run.info.label}<br>Wallet: −cumulative headline cost (currency); dashed: "
-                                     "baseline", "font": {"size": 13}},
-                      height=420, margin={"l": 50, "r": 10, "t": 40, "b": 30})  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=decimate(base[:, index[agent]], max_points, "last"),
+                    mode="lines",
+                    name=f"{agent} baseline",
+                    line={"color": colour, "dash": "dash", "width": 1},
+                    legendgroup=agent,
+                    showlegend=False,
+                )
+            )
+    fig.update_layout(
+        title={
+            "text": f"{run.info.label}<br>Wallet: −cumulative headline cost (currency); dashed: baseline",
+            "font": {"size": 13},
+        },
+        height=420,
+        margin={"l": 50, "r": 10, "t": 40, "b": 30},
+    )
     return fig
 
 
@@ -99,12 +153,24 @@ def savings_ranking_figure(run: RunData) -> go.Figure:
     order = np.argsort(-np.nan_to_num(savings, nan=-np.inf), kind="stable")
     ids = [run.agent_ids[i] for i in order]
     values = savings[order]
-    fig = go.Figure(go.Bar(x=ids, y=values, marker={"color": np.where(values >= 0, "#2ca02c", "#d62728")},
-                           hovertemplate="%{x}: %{y:.3f}<extra>savings</extra>"))  # fmt: skip
-    fig.update_layout(title={"text": f"{run.info.label}<br>Savings ranking vs {run.kpis.get('baseline', 'baseline')} "
-                                     "(headline cost, currency)",
-                             "font": {"size": 13}}, height=360, margin={"l": 50, "r": 10, "t": 40, "b": 60},
-                      xaxis={"type": "category"})  # fmt: skip
+    fig = go.Figure(
+        go.Bar(
+            x=ids,
+            y=values,
+            marker={"color": np.where(values >= 0, "#2ca02c", "#d62728")},
+            hovertemplate="%{x}: %{y:.3f}<extra>savings</extra>",
+        )
+    )
+    fig.update_layout(
+        title={
+            "text": f"{run.info.label}<br>Savings ranking vs {run.kpis.get('baseline', 'baseline')} "
+            "(headline cost, currency)",
+            "font": {"size": 13},
+        },
+        height=360,
+        margin={"l": 50, "r": 10, "t": 40, "b": 60},
+        xaxis={"type": "category"},
+    )
     return fig
 
 

@@ -56,18 +56,23 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def _kpi_table(runs: list[RunData]) -> str:
-    head = "".join(f"<th>{html.escape(r.info.controller)}<br><small>{html.escape(r.info.key)}</small></th>"
-                   for r in runs)  # fmt: skip
+    head = "".join(
+        f"<th>{html.escape(r.info.controller)}<br><small>{html.escape(r.info.key)}</small></th>" for r in runs
+    )
     rows = []
     for kpi, (unit, definition) in KPI_INFO.items():
         cells = []
         for r in runs:
             v = r.report().community[kpi]
             shown = "0" if not isinstance(v, NA) and abs(v) < 1e-9 else None  # rounding noise, not a quantity
-            cells.append(f"<td title='{html.escape(v.reason)}'>n/a</td>" if isinstance(v, NA)
-                         else f"<td>{shown or format(v, '.6g')}</td>")  # fmt: skip
-        rows.append(f"<tr><td title='{html.escape(definition)}'>{kpi}</td><td>{html.escape(unit)}</td>"
-                    f"{''.join(cells)}</tr>")  # fmt: skip
+            cells.append(
+                f"<td title='{html.escape(v.reason)}'>n/a</td>"
+                if isinstance(v, NA)
+                else f"<td>{shown or format(v, '.6g')}</td>"
+            )
+        rows.append(
+            f"<tr><td title='{html.escape(definition)}'>{kpi}</td><td>{html.escape(unit)}</td>{''.join(cells)}</tr>"
+        )
     return f"<table class='kpis'><tr><th>KPI</th><th>unit</th>{head}</tr>{''.join(rows)}</table>"
 
 
@@ -95,15 +100,22 @@ def write_report(paths: list[Path], out: Path | None = None) -> tuple[Path, list
     n_runs = {label: len(infos) for label, infos in pooled.items()}
     title = "KPIs: mean ± 95 % CI over seeds" if max(n_runs.values()) > 1 else "KPIs"
     plots.append((title, kpi_bars_figure(reports)))
-    pngs = [pooled_kpi_figure({label: aggregate_kpis(r) for label, r in reports.items()}, figures / "kpis.png",
-                              ", ".join(sorted({r.info.scenario for r in runs})))]  # fmt: skip
+    pngs = [
+        pooled_kpi_figure(
+            {label: aggregate_kpis(r) for label, r in reports.items()},
+            figures / "kpis.png",
+            ", ".join(sorted({r.info.scenario for r in runs})),
+        )
+    ]
     for k, run in enumerate(runs):
         baseline = bases[run.info.key]
         plots.append((f"Time series · {run.info.key}", timeseries_figure(run, baseline)))
         savings = run.report().agents["savings"]
         if run.info.controller == run.kpis.get("baseline") or not np.isfinite(savings).any():
-            left_out.append(f"Savings ranking · {run.info.key}: left out — the run is its own baseline (grid-only), "
-                            "so every household's savings are 0")  # fmt: skip
+            left_out.append(
+                f"Savings ranking · {run.info.key}: left out — the run is its own baseline (grid-only), "
+                "so every household's savings are 0"
+            )
         else:
             plots.append((f"Savings ranking · {run.info.key}", savings_ranking_figure(run)))
         pngs.append(timeseries_png(run, baseline, figures / f"timeseries-{k + 1}-{run.info.controller}.png"))

@@ -127,14 +127,20 @@ def pool_runs(infos: list[RunInfo], groupby: str) -> dict[str, list[RunInfo]]:
 def baseline_of(run: RunInfo, runs: list[RunInfo], controller: str = "grid-only") -> RunInfo | None:
     """The baseline run written beside ``run`` (same folder, same scenario and seed), if any."""
     for other in runs:
-        if (other.group == run.group and other.controller == controller and other.variant == run.variant
-                and other.seed == run.seed and other.key != run.key):  # fmt: skip
+        if (
+            other.group == run.group
+            and other.controller == controller
+            and other.variant == run.variant
+            and other.seed == run.seed
+            and other.key != run.key
+        ):
             return other
     return None
 
 
-def discover_runs(root: Path, problems: list[str] | None = None,
-                  read: Callable[[Path, str], RunInfo] = read_run_info) -> list[RunInfo]:  # fmt: skip
+def discover_runs(
+    root: Path, problems: list[str] | None = None, read: Callable[[Path, str], RunInfo] = read_run_info
+) -> list[RunInfo]:
     """Every complete run directory under ``root`` (``root`` itself included), sorted by key.
 
     Hidden folders (``.name.partial-…``: runs being written) are skipped, so a run appears only when complete.
@@ -275,8 +281,13 @@ def _load_trades(folder: Path, ids: tuple[str, ...], first: int, n_steps: int) -
     step = table.column("step").to_numpy().astype(np.int64) - first
     order = np.argsort(step, kind="stable")
     bounds = np.searchsorted(step[order], np.arange(n_steps + 1))
-    return Trades(codes("buyer")[order], codes("seller")[order], table.column("kwh").to_numpy()[order],
-                  table.column("price").to_numpy()[order], bounds)  # fmt: skip
+    return Trades(
+        codes("buyer")[order],
+        codes("seller")[order],
+        table.column("kwh").to_numpy()[order],
+        table.column("price").to_numpy()[order],
+        bounds,
+    )
 
 
 class RunCache:

@@ -117,8 +117,9 @@ def progress(rate_unit: str | None = None) -> Progress:
             return Text(f"{task.speed:,.0f} {rate_unit}/s" if task.speed else f"… {rate_unit}/s", style="cyan")
 
     columns = [TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn()]
-    return Progress(*columns, *([Rate()] if rate_unit else []), TimeElapsedColumn(), console=err_console,
-                    transient=True)  # fmt: skip
+    return Progress(
+        *columns, *([Rate()] if rate_unit else []), TimeElapsedColumn(), console=err_console, transient=True
+    )
 
 
 def fmt(value: float | NA) -> str:
@@ -145,8 +146,9 @@ def kpi_table(reports: dict[str, KPIReport], title: str) -> Table:
             if isinstance(v, NA) and kpi not in by_reason.setdefault(v.reason, []):
                 by_reason[v.reason].append(kpi)
     notes = "; ".join(f"{reason}: {', '.join(kpis)}" for reason, kpis in by_reason.items())
-    table = Table(title=title, title_justify="left", caption=f"n/a — {notes}" if notes else None,
-                  caption_justify="left")  # fmt: skip
+    table = Table(
+        title=title, title_justify="left", caption=f"n/a — {notes}" if notes else None, caption_justify="left"
+    )
     table.add_column("KPI", style="bold", no_wrap=True)
     table.add_column("unit", style="dim", no_wrap=True)
     for name in reports:

@@ -22,8 +22,10 @@ def _check_host(host: str) -> None:
             raise HeronGridError(f"--host: {host!r} is not an IP address (e.g. 127.0.0.1)") from None
         return
     if not address.is_loopback:
-        err_console.print(f"[yellow]warning:[/yellow] --host {host}: the dashboard has no login; anyone who can "
-                          "reach this address can start simulations and read every run")  # fmt: skip
+        err_console.print(
+            f"[yellow]warning:[/yellow] --host {host}: the dashboard has no login; anyone who can "
+            "reach this address can start simulations and read every run"
+        )
 
 
 @handle_errors

@@ -50,8 +50,10 @@ def verify(run_dir: RunDir) -> None:
     if report.ok:
         console.print("[bold green]ledger OK[/bold green]: every check passed", highlight=False)
         return
-    console.print(f"[bold red]ledger FAILED verification[/bold red]: {len(report.problems)} problem(s), first bad "
-                  "block first:", highlight=False)  # fmt: skip
+    console.print(
+        f"[bold red]ledger FAILED verification[/bold red]: {len(report.problems)} problem(s), first bad block first:",
+        highlight=False,
+    )
     for problem in report.problems[:SHOWN_PROBLEMS]:
         console.print(f"  - {problem}", highlight=False, soft_wrap=True, markup=False)
     if len(report.problems) > SHOWN_PROBLEMS:

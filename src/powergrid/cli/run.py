@@ -51,8 +51,14 @@ def scenarios() -> None:
         table.add_column(col)
     for name in builtin_names():
         s = load_scenario(name)
-        table.add_row(name, str(agent_count(s)), str(s.time.n_steps), f"{s.time.step_minutes} min",
-                      s.market.mechanism, s.description)  # fmt: skip
+        table.add_row(
+            name,
+            str(agent_count(s)),
+            str(s.time.n_steps),
+            f"{s.time.step_minutes} min",
+            s.market.mechanism,
+            s.description,
+        )
     console.print(table)
 
 
@@ -66,8 +72,9 @@ def _run(spec: Scenario, controllers: list[str], out: Path, overwrite: bool, sin
         def built(total: int) -> None:
             bar.update(task, description=f"simulating {spec.name}", total=total, completed=0)
 
-        return write_comparison(spec, controllers, out, overwrite, single, built, lambda k: bar.advance(task, k),
-                                draw=comparison_figure)  # fmt: skip
+        return write_comparison(
+            spec, controllers, out, overwrite, single, built, lambda k: bar.advance(task, k), draw=comparison_figure
+        )
 
 
 @handle_errors

@@ -53,8 +53,9 @@ def sweep(
         with progress() as bar:
             where = "serially" if serial else f"on Ray ({address or 'local instance'})"
             task = bar.add_task(f"{len(names) * len(seed_list)} runs {where}", total=len(names) * len(seed_list))
-            result = run_sweep(scenario, names, seed_list, use_ray=not serial, address=address,
-                               on_done=lambda: bar.advance(task))  # fmt: skip
+            result = run_sweep(
+                scenario, names, seed_list, use_ray=not serial, address=address, on_done=lambda: bar.advance(task)
+            )
         title = f"{result.scenario} · seeds {seeds} · mean ± 95 % CI over {len(seed_list)} seeds"
         write_sweep(result, tmp, title)
     console.print(sweep_table(result, title))

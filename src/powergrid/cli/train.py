@@ -90,8 +90,14 @@ def train(
     shown = out or Path("models") / f"{spec.name}-ppo-seed{seed}"
     with atomic_directory(resolved(shown), overwrite=overwrite) as tmp, progress("agent-steps") as bar:
         task = bar.add_task(f"training PPO on {spec.name}", total=timesteps)
-        result = train_ppo(spec, tmp, timesteps=timesteps, seed=seed, on_progress=lambda k: bar.advance(task, k),
-                           warm_start=None if warm_start == "none" else warm_start)  # fmt: skip
+        result = train_ppo(
+            spec,
+            tmp,
+            timesteps=timesteps,
+            seed=seed,
+            on_progress=lambda k: bar.advance(task, k),
+            warm_start=None if warm_start == "none" else warm_start,
+        )
     console.print(f"trained {result.timesteps:,} agent-steps in {result.wall_seconds:.0f} s → [bold]{shown}[/bold]")
 
 
@@ -107,12 +113,22 @@ def _train_mappo(scenario: str, algo: str, timesteps: int, seed: int, out: Path 
     with atomic_directory(resolved(shown), overwrite=overwrite) as tmp, progress("agent-steps") as bar:
         task = bar.add_task(f"training {algo.upper()} on {spec.name}", total=timesteps)
         result = train_mappo(spec, tmp, timesteps, seed, algo, on_progress=lambda k: bar.advance(task, k))
-    console.print(f"trained {result.timesteps:,} agent-steps in {result.wall_seconds:.0f} s "
-                  f"({result.agent_steps_per_second:,.0f}/s) → [bold]{shown}[/bold]")  # fmt: skip
+    console.print(
+        f"trained {result.timesteps:,} agent-steps in {result.wall_seconds:.0f} s "
+        f"({result.agent_steps_per_second:,.0f}/s) → [bold]{shown}[/bold]"
+    )
 
 
-def _train_rllib(scenario: str, timesteps: int, seed: int, out: Path | None, overwrite: bool,
-                 address: str | None, num_env_runners: int, policy: str) -> None:  # fmt: skip
+def _train_rllib(
+    scenario: str,
+    timesteps: int,
+    seed: int,
+    out: Path | None,
+    overwrite: bool,
+    address: str | None,
+    num_env_runners: int,
+    policy: str,
+) -> None:
     """Train multi-agent PPO on RLlib and write the model directory (default models/<scenario>-rllib-seed<N>)."""
     from powergrid.analytics.results import atomic_directory
     from powergrid.scaling.ray_session import require_ray
@@ -132,13 +148,25 @@ def _train_rllib(scenario: str, timesteps: int, seed: int, out: Path | None, ove
     shown = out or Path("models") / f"{name}-rllib-seed{seed}"
     with atomic_directory(resolved(shown), overwrite=overwrite) as tmp, progress("agent-steps") as bar:
         task = bar.add_task(f"training PPO on RLlib ({name}, {num_env_runners} env runners)", total=timesteps)
-        result = train_rllib(tmp, timesteps=timesteps, seed=seed, num_env_runners=num_env_runners, address=address,
-                             policy=policy, on_progress=lambda k: bar.advance(task, k), **kwargs)  # fmt: skip
+        result = train_rllib(
+            tmp,
+            timesteps=timesteps,
+            seed=seed,
+            num_env_runners=num_env_runners,
+            address=address,
+            policy=policy,
+            on_progress=lambda k: bar.advance(task, k),
+            **kwargs,
+        )
     if not repeatable_process():
-        console.print("note: PYTHONHASHSEED is not set, so this RLlib run is not exactly repeatable (RLlib "
-                      "orders agents by string hash); `PYTHONHASHSEED=0 heron train …` repeats exactly")  # fmt: skip
-    console.print(f"trained {result.timesteps:,} agent-steps ({result.iterations} iterations) in "
-                  f"{result.wall_seconds:.0f} s → [bold]{shown}[/bold]")  # fmt: skip
+        console.print(
+            "note: PYTHONHASHSEED is not set, so this RLlib run is not exactly repeatable (RLlib "
+            "orders agents by string hash); `PYTHONHASHSEED=0 heron train …` repeats exactly"
+        )
+    console.print(
+        f"trained {result.timesteps:,} agent-steps ({result.iterations} iterations) in "
+        f"{result.wall_seconds:.0f} s → [bold]{shown}[/bold]"
+    )
 
 
 @handle_errors
@@ -172,13 +200,16 @@ def evaluate(
         write_kpi_csv(result.reports, tmp / "kpis.csv")
         for name, report in result.reports.items():
             (tmp / name).mkdir()
-            (tmp / name / "kpis.json").write_text(json.dumps(report.to_json(), indent=2, allow_nan=False),
-                                                  encoding="utf-8")  # fmt: skip
+            (tmp / name / "kpis.json").write_text(
+                json.dumps(report.to_json(), indent=2, allow_nan=False), encoding="utf-8"
+            )
     console.print(kpi_table(result.reports, f"{model} · {split} days {result.days.tolist()} · savings vs grid-only"))
     shares = {name: r.community["share_of_oracle_savings"] for name, r in result.reports.items()}
     console.print("share_of_oracle_savings: " + ", ".join(f"{name} {fmt(v)}" for name, v in shares.items()))
-    console.print(f"written: [bold]{shown}[/bold] (kpis.csv, <controller>/kpis.json, grid_import.png, "
-                  "cumulative_reward.png, total_import.png)")  # fmt: skip
+    console.print(
+        f"written: [bold]{shown}[/bold] (kpis.csv, <controller>/kpis.json, grid_import.png, "
+        "cumulative_reward.png, total_import.png)"
+    )
 
 
 def _require_rl() -> None:

@@ -46,8 +46,9 @@ class SB3Actor:
         self.obs_rms, self.clip_obs, self.epsilon = normalize.obs_rms, normalize.clip_obs, normalize.epsilon
 
     def act(self, features: np.ndarray) -> np.ndarray:
-        normed = np.clip((features - self.obs_rms.mean) / np.sqrt(self.obs_rms.var + self.epsilon),
-                         -self.clip_obs, self.clip_obs)  # fmt: skip
+        normed = np.clip(
+            (features - self.obs_rms.mean) / np.sqrt(self.obs_rms.var + self.epsilon), -self.clip_obs, self.clip_obs
+        )
         return self.model.predict(normed.astype(np.float32), deterministic=True)[0]
 
 
@@ -117,5 +118,9 @@ class PolicyController(ControllerBase):
         actions = scale_actions(self._act(features), obs, self.power)
         if self.supervisor is None:
             return actions
-        return Actions(actions.battery_kw, actions.trade_kw, actions.limit_price,
-                       fallback=self.supervisor.out_of_distribution(features))  # fmt: skip
+        return Actions(
+            actions.battery_kw,
+            actions.trade_kw,
+            actions.limit_price,
+            fallback=self.supervisor.out_of_distribution(features),
+        )

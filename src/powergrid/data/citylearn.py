@@ -72,8 +72,11 @@ def read_citylearn(folder: Path | None, buildings: Sequence[str] | None = None) 
     Raises DataError naming the file (and row and column) for: no ``schema.json``, a building not in it, missing
     columns, missing or non-numeric values, negative load or PV, files of different lengths."""
     folder = BUNDLED_2022 if folder is None else Path(folder)
-    stamp = tuple(sorted((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in folder.iterdir() if f.is_file())) \
-        if folder.is_dir() else ()  # fmt: skip
+    stamp = (
+        tuple(sorted((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in folder.iterdir() if f.is_file()))
+        if folder.is_dir()
+        else ()
+    )
     return _read_cached(str(folder.resolve()), None if buildings is None else tuple(buildings), stamp)
 
 

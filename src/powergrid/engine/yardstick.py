@@ -51,9 +51,12 @@ def terminal_window_steps(n_steps: int, dt_hours: float) -> int:
 
 
 def terminal_prices(
-    retail: np.ndarray, feed_in: np.ndarray, dt_hours: float, charge_efficiency: np.ndarray,
+    retail: np.ndarray,
+    feed_in: np.ndarray,
+    dt_hours: float,
+    charge_efficiency: np.ndarray,
     discharge_efficiency: np.ndarray,
-) -> TerminalPrices:  # fmt: skip
+) -> TerminalPrices:
     """The end-of-horizon prices of a horizon whose step prices are ``retail``/``feed_in`` (n_steps,), for agents
     with the given efficiencies (N,). Raises ValueError for an empty horizon."""
     retail, feed_in = np.asarray(retail, dtype=float), np.asarray(feed_in, dtype=float)

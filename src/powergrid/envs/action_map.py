@@ -40,8 +40,11 @@ def unscale_actions(actions: Actions, obs: Observation) -> np.ndarray:
     own = np.clip(obs.pv_kw - obs.load_kw, lo, hi)
     up, down = hi - own, own - lo
     shift = actions.battery_kw - own
-    a0 = np.where(shift > 0, np.divide(shift, up, out=np.zeros_like(up), where=up > 1e-12),
-                  np.divide(shift, down, out=np.zeros_like(down), where=down > 1e-12))  # fmt: skip
+    a0 = np.where(
+        shift > 0,
+        np.divide(shift, up, out=np.zeros_like(up), where=up > 1e-12),
+        np.divide(shift, down, out=np.zeros_like(down), where=down > 1e-12),
+    )
     residual = obs.load_kw + np.clip(actions.battery_kw, lo, hi) - obs.pv_kw
     share = np.divide(actions.trade_kw, residual, out=np.zeros_like(residual), where=np.abs(residual) > 1e-9)
     band = obs.price_cap - obs.price_floor

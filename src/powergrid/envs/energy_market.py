@@ -105,8 +105,9 @@ class EnergyMarketEnv(ParallelEnv):
         if a.shape != (self.n_agents, 3):
             raise ActionError(f"actions must have shape ({self.n_agents}, 3), got {a.shape}")
         fallback = self.supervisor.out_of_distribution(self._features) if self.supervisor is not None else None
-        result = self.engine.step(scale_actions(a, self._obs, self.community.agents.battery.power_kw), self._obs,
-                                  fallback)  # fmt: skip
+        result = self.engine.step(
+            scale_actions(a, self._obs, self.community.agents.battery.power_kw), self._obs, fallback
+        )
         rewards, components = self.rewarder.step(result)
         done = bool(self.engine.done)  # a single engine's flag (already a bool; (K,) only for a batched engine)
         self._obs = self.engine.observe()  # after the last step: the terminal observation (state after it)
@@ -129,10 +130,12 @@ class EnergyMarketEnv(ParallelEnv):
         features, rewards, done, info = self.step_array(np.stack([actions[a] for a in self.agents]))
         components, flags = info["components"], info["result"].interventions
         infos = {
-            a: {**{k: float(v[i]) for k, v in components.items()},
-                **{k: bool(getattr(flags, k)[i]) for k in Interventions.FIELDS}}
+            a: {
+                **{k: float(v[i]) for k, v in components.items()},
+                **{k: bool(getattr(flags, k)[i]) for k in Interventions.FIELDS},
+            }
             for i, a in enumerate(self.agents)
-        }  # fmt: skip
+        }
         observations = {a: features[i] for i, a in enumerate(self.agents)}
         reward = {a: float(rewards[i]) for i, a in enumerate(self.agents)}
         terminations = dict.fromkeys(self.agents, False)

@@ -25,12 +25,37 @@ VOLTAGE_SCALE = 0.05
 def feature_names(horizon: int) -> list[str]:
     """Names of the observation vector's entries, in order."""
     names = [
-        "load", "pv", "soc", "retail", "feed_in", "hour_sin", "hour_cos", "weekday_sin", "weekday_cos",
-        "max_charge", "max_discharge", "net_load_per_power", "net_load", "last_clearing_price", "last_fill",
-        "community_imbalance", "co2_intensity", "voltage", "path_loading",
-        "pv_size", "battery_capacity", "battery_power", "is_prosumer", "is_pv_only", "is_consumer", "is_storage",
-        "retail_max_day", "retail_min_day", "hours_to_retail_max", "net_load_day",
-    ]  # fmt: skip
+        "load",
+        "pv",
+        "soc",
+        "retail",
+        "feed_in",
+        "hour_sin",
+        "hour_cos",
+        "weekday_sin",
+        "weekday_cos",
+        "max_charge",
+        "max_discharge",
+        "net_load_per_power",
+        "net_load",
+        "last_clearing_price",
+        "last_fill",
+        "community_imbalance",
+        "co2_intensity",
+        "voltage",
+        "path_loading",
+        "pv_size",
+        "battery_capacity",
+        "battery_power",
+        "is_prosumer",
+        "is_pv_only",
+        "is_consumer",
+        "is_storage",
+        "retail_max_day",
+        "retail_min_day",
+        "hours_to_retail_max",
+        "net_load_day",
+    ]
     for quantity in ("load", "pv", "retail"):
         names += [f"{quantity}_forecast_{h}" for h in range(1, horizon + 1)]
     return names
@@ -47,8 +72,12 @@ class ObservationBuilder:
     """
 
     def __init__(
-        self, community: Community, train_steps: np.ndarray, horizon: int = 4, forecaster: Forecaster | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        community: Community,
+        train_steps: np.ndarray,
+        horizon: int = 4,
+        forecaster: Forecaster | None = None,
+    ) -> None:
         self.c = community
         self.horizon = horizon
         if forecaster is None:
@@ -65,12 +94,14 @@ class ObservationBuilder:
         self.names = feature_names(horizon)
         agents = community.agents
         kinds = np.array(agents.kinds)
-        self._descriptors = np.column_stack([  # static per agent: what a policy shared by different homes needs
-            agents.pv_peak_kw / max(float(agents.pv_peak_kw.max()), 1e-6),
-            self.capacity / max(float(self.capacity.max()), 1e-6),
-            agents.battery.power_kw / max(float(agents.battery.power_kw.max()), 1e-6),
-            *[(kinds == k).astype(float) for k in ("prosumer", "pv-only", "consumer", "storage")],
-        ])  # fmt: skip
+        self._descriptors = np.column_stack(
+            [  # static per agent: what a policy shared by different homes needs
+                agents.pv_peak_kw / max(float(agents.pv_peak_kw.max()), 1e-6),
+                self.capacity / max(float(self.capacity.max()), 1e-6),
+                agents.battery.power_kw / max(float(agents.battery.power_kw.max()), 1e-6),
+                *[(kinds == k).astype(float) for k in ("prosumer", "pv-only", "consumer", "storage")],
+            ]
+        )
         self._day = max(1, round(24.0 / community.grid.dt_hours))
         self._ahead_cache: dict[tuple[int, int], np.ndarray] = {}
         index = community.grid.index
@@ -104,12 +135,15 @@ class ObservationBuilder:
         load, pv, retail = day_load[: self.horizon], day_pv[: self.horizon], day_retail[: self.horizon]
         peak = int(np.argmax(day_retail))  # the coming day (to the evening peak and beyond), from the forecaster
         day_net = (day_load - day_pv).sum(axis=0) * dt
-        summary = np.stack([
-            np.full(n, day_retail.max() / self.price_scale),
-            np.full(n, day_retail.min() / self.price_scale),
-            np.full(n, (peak + 1) / self._day),
-            day_net / (self.load_scale * self._day * dt),
-        ], axis=1)  # fmt: skip
+        summary = np.stack(
+            [
+                np.full(n, day_retail.max() / self.price_scale),
+                np.full(n, day_retail.min() / self.price_scale),
+                np.full(n, (peak + 1) / self._day),
+                day_net / (self.load_scale * self._day * dt),
+            ],
+            axis=1,
+        )
         retail_fc = np.broadcast_to(retail[:, None] / self.price_scale, (self.horizon, n))
         block = np.concatenate([summary, (load / self.load_scale).T, (pv / self.pv_scale).T, retail_fc.T], axis=1)
         if len(self._ahead_cache) >= AHEAD_CACHE_SIZE:

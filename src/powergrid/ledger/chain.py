@@ -44,9 +44,16 @@ MAX_STEP = 2**31 - 1  # steps are int32 in trades.parquet
 
 _TRADE_FIXED = struct.Struct(">QqIddd")
 #: The fixed-width head of a trade record as a numpy dtype (same bytes as ``_TRADE_FIXED``), for whole blocks.
-TRADE_FIXED_DTYPE = np.dtype([
-    ("block", ">u8"), ("step", ">i8"), ("seq", ">u4"), ("kwh", ">f8"), ("price", ">f8"), ("fee", ">f8"),
-])  # fmt: skip
+TRADE_FIXED_DTYPE = np.dtype(
+    [
+        ("block", ">u8"),
+        ("step", ">i8"),
+        ("seq", ">u4"),
+        ("kwh", ">f8"),
+        ("price", ">f8"),
+        ("fee", ">f8"),
+    ]
+)
 _HEADER = struct.Struct(">QqI")
 _U16 = struct.Struct(">H")
 
@@ -61,14 +68,22 @@ def encode_text(text: str) -> bytes:
     return _U16.pack(len(raw)) + raw
 
 
-def encode_trade(block: int, step: int, seq: int, buyer: str, seller: str, kwh: float, price: float,
-                 fee_per_kwh: float) -> bytes:  # fmt: skip
+def encode_trade(
+    block: int, step: int, seq: int, buyer: str, seller: str, kwh: float, price: float, fee_per_kwh: float
+) -> bytes:
     """One trade record (see the module docstring)."""
     return _TRADE_FIXED.pack(block, step, seq, kwh, price, fee_per_kwh) + encode_text(buyer) + encode_text(seller)
 
 
-def encode_block_trades(block: int, step: int, buyer: Sequence[bytes], seller: Sequence[bytes], kwh: np.ndarray,
-                        price: np.ndarray, fee_per_kwh: float) -> list[bytes]:  # fmt: skip
+def encode_block_trades(
+    block: int,
+    step: int,
+    buyer: Sequence[bytes],
+    seller: Sequence[bytes],
+    kwh: np.ndarray,
+    price: np.ndarray,
+    fee_per_kwh: float,
+) -> list[bytes]:
     """The records of a whole block at once; ``buyer``/``seller`` are already ``encode_text``-ed ids.
 
     Same bytes as ``encode_trade`` per trade, with the fixed-width part packed by numpy in one call.

@@ -37,11 +37,16 @@ def agent_totals(agent_ids: Sequence[str], trades: pd.DataFrame) -> pd.DataFrame
         return values.groupby(trades[role].to_numpy()).sum().reindex(ids, fill_value=0.0).astype(float)
 
     ones = pd.Series(1.0, index=trades.index)
-    totals = pd.DataFrame({
-        "bought_kwh": by("buyer", trades["kwh"]), "sold_kwh": by("seller", trades["kwh"]),
-        "paid": by("buyer", value), "received": by("seller", value),
-        "fees": by("buyer", fee) + by("seller", fee), "trades": by("buyer", ones) + by("seller", ones),
-    })  # fmt: skip
+    totals = pd.DataFrame(
+        {
+            "bought_kwh": by("buyer", trades["kwh"]),
+            "sold_kwh": by("seller", trades["kwh"]),
+            "paid": by("buyer", value),
+            "received": by("seller", value),
+            "fees": by("buyer", fee) + by("seller", fee),
+            "trades": by("buyer", ones) + by("seller", ones),
+        }
+    )
     totals["trades"] = totals["trades"].astype("int64")
     totals.index.name = "agent"
     return totals
@@ -70,8 +75,9 @@ def check_public_key_file(folder: Path, agent_ids: Sequence[str], public_keys: S
 
 
 def _per_step(trades: pd.DataFrame) -> pd.DataFrame:
-    frame = pd.DataFrame({"step": trades["step"].astype("int64"), "kwh": trades["kwh"],
-                          "value": trades["kwh"] * trades["price"]})  # fmt: skip
+    frame = pd.DataFrame(
+        {"step": trades["step"].astype("int64"), "kwh": trades["kwh"], "value": trades["kwh"] * trades["price"]}
+    )
     return frame.groupby("step").agg(n=("kwh", "size"), kwh=("kwh", "sum"), value=("value", "sum"))
 
 
@@ -94,13 +100,16 @@ def _step_problem(ledger: pd.DataFrame, parquet: pd.DataFrame) -> str | None:
     else:  # where the block would be in a chain with one block per step that has trades
         index = int(ledger.loc[ledger["step"] < step, "step"].nunique()) + 1
         where = f"block {index} (step {step}) is missing from the ledger:"
-    return (f"trades.parquet disagrees with the ledger first at {where} ledger {int(row['n_l'])} trades, "
-            f"{row['kwh_l']:.6g} kWh, {row['value_l']:.6g} money; trades.parquet {int(row['n_p'])} trades, "
-            f"{row['kwh_p']:.6g} kWh, {row['value_p']:.6g} money")  # fmt: skip
+    return (
+        f"trades.parquet disagrees with the ledger first at {where} ledger {int(row['n_l'])} trades, "
+        f"{row['kwh_l']:.6g} kWh, {row['value_l']:.6g} money; trades.parquet {int(row['n_p'])} trades, "
+        f"{row['kwh_p']:.6g} kWh, {row['value_p']:.6g} money"
+    )
 
 
-def compare_with_trades_parquet(folder: Path, agent_ids: Sequence[str], ledger: pd.DataFrame,
-                                totals: pd.DataFrame) -> list[str]:  # fmt: skip
+def compare_with_trades_parquet(
+    folder: Path, agent_ids: Sequence[str], ledger: pd.DataFrame, totals: pd.DataFrame
+) -> list[str]:
     """Problems where the ledger's trades (``TRADE_COLUMNS``) and per-agent totals disagree with the run's
     ``trades.parquet``; a missing or unreadable file is itself a problem."""
     path = Path(folder) / TRADES
@@ -135,6 +144,7 @@ def compare_with_trades_parquet(folder: Path, agent_ids: Sequence[str], ledger: 
         for i in bad[:3]:
             col = COMPARED[int(np.flatnonzero(~close[i])[0])]
             details.append(f"{agent_ids[i]} {col} {totals.iloc[i][col]:.9g} vs {theirs.iloc[i][col]:.9g}")
-        problems.append(f"per-agent totals differ from {TRADES} for {bad.size} agent(s) (ledger vs parquet): "
-                        + "; ".join(details))  # fmt: skip
+        problems.append(
+            f"per-agent totals differ from {TRADES} for {bad.size} agent(s) (ledger vs parquet): " + "; ".join(details)
+        )
     return problems

@@ -158,8 +158,19 @@ def read_blocks(folder: Path, block: int | None = None, agent: str | None = None
             rows = db.execute(sql, args).fetchall()
     finally:
         db.close()
-    cols = ["block", "step", "sim_time", "seq", "buyer", "seller", "kwh", "price", "fee_per_kwh", "sig_buyer",
-            "sig_seller"]  # fmt: skip
+    cols = [
+        "block",
+        "step",
+        "sim_time",
+        "seq",
+        "buyer",
+        "seller",
+        "kwh",
+        "price",
+        "fee_per_kwh",
+        "sig_buyer",
+        "sig_seller",
+    ]
     frame = pd.DataFrame(rows, columns=cols)
     for name in ("sim_time", "buyer", "seller"):
         frame[name] = [_text(v) if isinstance(v, bytes) else str(v) for v in frame[name]]

@@ -97,8 +97,9 @@ def _load_agents(db: sqlite3.Connection, problems: _Problems) -> tuple[list[str]
     return ids, raw, objects, valid
 
 
-def _check_trades(problems: _Problems, block: int, header: tuple, rows: list, keys: dict, chain_id: bytes,
-                  good: list) -> None:  # fmt: skip
+def _check_trades(
+    problems: _Problems, block: int, header: tuple, rows: list, keys: dict, chain_id: bytes, good: list
+) -> None:
     """Positions, steps, parties, signatures and Merkle root of one block's trades; valid rows go to ``good``."""
     step, n_trades, root = header  # all None if the header is malformed (reported): check the trades alone
     seqs, seq, missing = {r[1] for r in rows}, 0, 0
@@ -138,8 +139,9 @@ def _check_trades(problems: _Problems, block: int, header: tuple, rows: list, ke
         problems.add(block, _AFTER_TRADES, f"block {block}: Merkle root does not match its {len(rows)} stored trades")
 
 
-def _check_blocks(db: sqlite3.Connection, problems: _Problems, commitment: bytes | None
-                  ) -> tuple[dict, int, bytes, bytes]:  # fmt: skip
+def _check_blocks(
+    db: sqlite3.Connection, problems: _Problems, commitment: bytes | None
+) -> tuple[dict, int, bytes, bytes]:
     """Header checks in index order; returns ({index: (step, n_trades, root)}, blocks stored, chain id, head)."""
     headers: dict[int, tuple] = {}
     stored = 0
@@ -220,5 +222,12 @@ def verify_ledger(folder: Path) -> VerifyReport:
     for message in compare_with_trades_parquet(folder, ids, trades, totals):
         problems.add_run(message)
     listed = problems.sorted()
-    return VerifyReport(ok=not listed, blocks=n_blocks, trades=n_trades, problems=listed, totals=totals,
-                        head_hash=head.hex(), agents=ids)  # fmt: skip
+    return VerifyReport(
+        ok=not listed,
+        blocks=n_blocks,
+        trades=n_trades,
+        problems=listed,
+        totals=totals,
+        head_hash=head.hex(),
+        agents=ids,
+    )

@@ -41,8 +41,9 @@ class LedgerWriter:
     (default: durable across crashes of the process) or ``FULL`` (also across power loss; slower per block).
     """
 
-    def __init__(self, folder: Path, agent_ids: Sequence[str], run_seed: int, *, synchronous: str = SYNCHRONOUS
-                 ) -> None:  # fmt: skip
+    def __init__(
+        self, folder: Path, agent_ids: Sequence[str], run_seed: int, *, synchronous: str = SYNCHRONOUS
+    ) -> None:
         if synchronous not in ("FULL", "NORMAL"):
             raise LedgerError(f"synchronous must be 'FULL' or 'NORMAL', got {synchronous!r}")
         self.folder = Path(folder)
@@ -78,8 +79,10 @@ class LedgerWriter:
     def _check_step(self, step: int, sim_time: str, fee_per_kwh: float) -> tuple[int, float]:
         step = operator.index(step)
         if not self._last_step < step <= chain.MAX_STEP:
-            raise LedgerError(f"step {step}: steps must increase from call to call (last block: step "
-                              f"{self._last_step}) and fit in int32")  # fmt: skip
+            raise LedgerError(
+                f"step {step}: steps must increase from call to call (last block: step "
+                f"{self._last_step}) and fit in int32"
+            )
         if not isinstance(sim_time, str) or not sim_time:
             raise LedgerError(f"step {step}: sim_time must be a non-empty ISO time string, got {sim_time!r}")
         fee = float(fee_per_kwh) + 0.0
@@ -92,21 +95,33 @@ class LedgerWriter:
         # + 0.0 turns -0.0 into 0.0: SQLite stores an integral REAL as an integer and would drop the sign bit
         kwh, price = np.asarray(kwh, dtype=float) + 0.0, np.asarray(price, dtype=float) + 0.0
         if buyer.ndim != 1 or not buyer.shape == seller.shape == kwh.shape == price.shape:
-            raise LedgerError(f"step {step}: buyer, seller, kwh and price must be 1-D arrays of one length; got "
-                              f"shapes {buyer.shape}, {seller.shape}, {kwh.shape}, {price.shape}")  # fmt: skip
+            raise LedgerError(
+                f"step {step}: buyer, seller, kwh and price must be 1-D arrays of one length; got "
+                f"shapes {buyer.shape}, {seller.shape}, {kwh.shape}, {price.shape}"
+            )
         n = len(self.agent_ids)
         for name, idx in (("buyer", buyer), ("seller", seller)):
             if idx.size and (idx.dtype.kind not in "iu" or idx.min() < 0 or idx.max() >= n):
-                raise LedgerError(f"step {step}: {name} must hold agent indices in [0, {n}); got dtype {idx.dtype},"
-                                  f" range {idx.min()}..{idx.max()}")  # fmt: skip
+                raise LedgerError(
+                    f"step {step}: {name} must hold agent indices in [0, {n}); got dtype {idx.dtype},"
+                    f" range {idx.min()}..{idx.max()}"
+                )
         for name, values in (("kwh", kwh), ("price", price)):
             if not np.isfinite(values).all():
                 bad = int(np.flatnonzero(~np.isfinite(values))[0])
                 raise LedgerError(f"step {step}: {name} of trade {bad} is {values[bad]} (must be finite)")
         return buyer, seller, kwh, price
 
-    def append_step(self, step: int, sim_time: str, buyer: np.ndarray, seller: np.ndarray, kwh: np.ndarray,
-                    price: np.ndarray, fee_per_kwh: float) -> None:  # fmt: skip
+    def append_step(
+        self,
+        step: int,
+        sim_time: str,
+        buyer: np.ndarray,
+        seller: np.ndarray,
+        kwh: np.ndarray,
+        price: np.ndarray,
+        fee_per_kwh: float,
+    ) -> None:
         """Sign and commit one market step's trades as a block; a step without trades adds nothing.
 
         ``buyer``/``seller``: agent indices (ints, positions in ``agent_ids``); ``kwh``: energy per trade (kWh);
@@ -122,8 +137,9 @@ class LedgerWriter:
         index = self.blocks
         ids = self._encoded_ids
         b_list, s_list = buyer.tolist(), seller.tolist()
-        records = chain.encode_block_trades(index, step, [ids[b] for b in b_list], [ids[s] for s in s_list], kwh,
-                                            price, fee)  # fmt: skip
+        records = chain.encode_block_trades(
+            index, step, [ids[b] for b in b_list], [ids[s] for s in s_list], kwh, price, fee
+        )
         sign, prefix, leaf_hash = self._sign, self._prefix, chain.leaf_hash
         sig_b, sig_s, leaves = [], [], []
         for record, b, s in zip(records, b_list, s_list, strict=True):
@@ -135,8 +151,19 @@ class LedgerWriter:
         root = chain.merkle_root(leaves)
         n = len(records)
         digest = chain.block_hash(index, step, n, root, self.head, sim_time)
-        rows = zip([index] * n, range(n), [step] * n, self._id_array[buyer].tolist(), self._id_array[seller].tolist(),
-                   kwh.tolist(), price.tolist(), [fee] * n, sig_b, sig_s, strict=True)  # fmt: skip
+        rows = zip(
+            [index] * n,
+            range(n),
+            [step] * n,
+            self._id_array[buyer].tolist(),
+            self._id_array[seller].tolist(),
+            kwh.tolist(),
+            price.tolist(),
+            [fee] * n,
+            sig_b,
+            sig_s,
+            strict=True,
+        )
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:

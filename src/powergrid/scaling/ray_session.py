@@ -76,8 +76,13 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
     if address is not None:
         kwargs: dict = {"address": address, "runtime_env": env}
     else:
-        kwargs = {"address": "local", "num_cpus": num_cpus, "include_dashboard": False, "log_to_driver": False,
-                  "runtime_env": env}  # fmt: skip
+        kwargs = {
+            "address": "local",
+            "num_cpus": num_cpus,
+            "include_dashboard": False,
+            "log_to_driver": False,
+            "runtime_env": env,
+        }
     try:
         ray.init(**kwargs)
     except (ConnectionError, RuntimeError) as err:

@@ -84,8 +84,9 @@ def run_sweep(
     return SweepResult(specs[seeds[0]].name, list(seeds), reports, stats)
 
 
-def _on_ray(specs: dict[int, Scenario], pairs: list[tuple[str, int]], address: str | None,
-            on_done: Callable[[], None] | None) -> list[KPIReport]:  # fmt: skip
+def _on_ray(
+    specs: dict[int, Scenario], pairs: list[tuple[str, int]], address: str | None, on_done: Callable[[], None] | None
+) -> list[KPIReport]:
     from powergrid.scaling.ray_session import ray_session
 
     with ray_session(address):

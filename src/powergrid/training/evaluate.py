@@ -71,8 +71,11 @@ def evaluate_policy(model_dir: Path, scenario: ScenarioLike | None = None, split
     config = policy.config
     import yaml
 
-    spec = (load_scenario(scenario, seed=config["seed"]) if scenario is not None
-            else scenario_from_dict(yaml.safe_load(config["scenario_yaml"]), "(from the model)"))  # fmt: skip
+    spec = (
+        load_scenario(scenario, seed=config["seed"])
+        if scenario is not None
+        else scenario_from_dict(yaml.safe_load(config["scenario_yaml"]), "(from the model)")
+    )
     community = build_community(spec)
     train, test = day_split(community)
     days = test if split == "test" else train

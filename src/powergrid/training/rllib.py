@@ -82,8 +82,15 @@ def _wrap(env):
     return ParallelPettingZooEnv(env)
 
 
-def _ppo_config(env: str, env_config: dict, policy_of: dict[str, str], episode_steps: int,
-                num_env_runners: int, seed: int, s: PPOSettings):  # fmt: skip
+def _ppo_config(
+    env: str,
+    env_config: dict,
+    policy_of: dict[str, str],
+    episode_steps: int,
+    num_env_runners: int,
+    seed: int,
+    s: PPOSettings,
+):
     from ray.rllib.algorithms.ppo import PPOConfig
     from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
     from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
@@ -98,12 +105,19 @@ def _ppo_config(env: str, env_config: dict, policy_of: dict[str, str], episode_s
         .env_runners(num_env_runners=num_env_runners, num_envs_per_env_runner=1, rollout_fragment_length="auto")
         .learners(num_learners=0, num_gpus_per_learner=0)
         .multi_agent(policies=set(policies), policy_mapping_fn=lambda aid, *args, table=policy_of, **kw: table[aid])
-        .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs={p: RLModuleSpec(model_config=model)
-                                                                     for p in policies}))
-        .training(train_batch_size_per_learner=batch, minibatch_size=batch,
-                  num_epochs=s.num_epochs, lr=s.lr, gamma=s.gamma, entropy_coeff=s.entropy_coeff)
+        .rl_module(
+            rl_module_spec=MultiRLModuleSpec(rl_module_specs={p: RLModuleSpec(model_config=model) for p in policies})
+        )
+        .training(
+            train_batch_size_per_learner=batch,
+            minibatch_size=batch,
+            num_epochs=s.num_epochs,
+            lr=s.lr,
+            gamma=s.gamma,
+            entropy_coeff=s.entropy_coeff,
+        )
         .debugging(seed=seed)
-    )  # fmt: skip
+    )
 
 
 def repeatable_process() -> bool:
@@ -119,9 +133,16 @@ def _check_choices(env: str, policy: str) -> None:
         raise HeronGridError(f"--policy for {env}: one of {', '.join(ENV_POLICIES[env])}, got {policy!r}")
 
 
-def build_algorithm(env: str, scenario: ScenarioLike | None, env_config: dict | None, policy: str, seed: int,
-                    num_env_runners: int, horizon: int = 4,
-                    settings: PPOSettings | None = None):  # fmt: skip
+def build_algorithm(
+    env: str,
+    scenario: ScenarioLike | None,
+    env_config: dict | None,
+    policy: str,
+    seed: int,
+    num_env_runners: int,
+    horizon: int = 4,
+    settings: PPOSettings | None = None,
+):
     """Inside a Ray session: (the PPO Algorithm, a local instance of the environment, agent → policy id,
     train_config entries describing the environment). Arguments as for ``train_rllib``."""
     from ray.tune.registry import register_env
@@ -132,8 +153,9 @@ def build_algorithm(env: str, scenario: ScenarioLike | None, env_config: dict | 
     policy_of = dict(zip(probe.possible_agents, policy_ids(policy, probe.possible_agents, kinds), strict=True))
     episode_steps = probe.episode_steps if isinstance(probe, EnergyMarketEnv) else probe.steps
     register_env(f"heron-{env}", energy_market_env if env == "energy-market" else microgrids_env)
-    algo = _ppo_config(f"heron-{env}", config, policy_of, episode_steps, num_env_runners, seed,
-                       settings or PPOSettings()).build_algo()  # fmt: skip
+    algo = _ppo_config(
+        f"heron-{env}", config, policy_of, episode_steps, num_env_runners, seed, settings or PPOSettings()
+    ).build_algo()
     return algo, probe, policy_of, record
 
 
@@ -169,8 +191,9 @@ def train_rllib(
     start = time.perf_counter()
     done = iterations = 0
     with ray_session(address):
-        algo, probe, policy_of, record = build_algorithm(env, scenario, env_config, policy, seed, num_env_runners,
-                                                         horizon, settings)  # fmt: skip
+        algo, probe, policy_of, record = build_algorithm(
+            env, scenario, env_config, policy, seed, num_env_runners, horizon, settings
+        )
         try:
             while done < timesteps:
                 result = algo.train()
@@ -189,17 +212,32 @@ def train_rllib(
     resets = [{"day": d} for d in probe.starts.tolist()] if isinstance(probe, EnergyMarketEnv) else [None]
     samples = policy_observations(probe, actor.act, resets)
     if isinstance(probe, EnergyMarketEnv):  # the scenario's OOD test; microgrids: OODStats' default test
-        stats = OODStats.fit(samples, probe.community.scenario.safety.ood_method,
-                             probe.community.scenario.safety.ood_threshold)  # fmt: skip
+        stats = OODStats.fit(
+            samples, probe.community.scenario.safety.ood_method, probe.community.scenario.safety.ood_threshold
+        )
     else:
         stats = OODStats.fit(samples)
-    write_model_files(folder, stats, {
-        "backend": "rllib", "algo": "ppo", "env": env, "policy": policy, "policy_of": policy_of, **record,
-        "seed": seed, "timesteps": timesteps, "timesteps_done": done, "iterations": iterations,
-        "num_env_runners": num_env_runners, "address": address, "wall_seconds": wall,
-        "repeatable": repeatable_process(),
-        "settings": asdict(settings),
-    })  # fmt: skip
+    write_model_files(
+        folder,
+        stats,
+        {
+            "backend": "rllib",
+            "algo": "ppo",
+            "env": env,
+            "policy": policy,
+            "policy_of": policy_of,
+            **record,
+            "seed": seed,
+            "timesteps": timesteps,
+            "timesteps_done": done,
+            "iterations": iterations,
+            "num_env_runners": num_env_runners,
+            "address": address,
+            "wall_seconds": wall,
+            "repeatable": repeatable_process(),
+            "settings": asdict(settings),
+        },
+    )
     return RLlibTrainResult(folder, done, iterations, wall)
 
 
@@ -217,5 +255,12 @@ def _environment(env: str, scenario: ScenarioLike | None, env_config: dict | Non
 
     config = {"seed": seed, **(env_config or {})}
     probe = MultiAgentMicrogrids(config)
-    return probe, config, {"env_config": {k: v if isinstance(v, int | float | str | bool | None) else repr(v)
-                                          for k, v in config.items()}}  # fmt: skip
+    return (
+        probe,
+        config,
+        {
+            "env_config": {
+                k: v if isinstance(v, int | float | str | bool | None) else repr(v) for k, v in config.items()
+            }
+        },
+    )

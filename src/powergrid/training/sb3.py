@@ -97,10 +97,18 @@ def train_ppo(
     venv.save(str(folder / NORMALIZE))
     stats = training_observation_stats(model, venv, env, spec.safety.ood_method, spec.safety.ood_threshold)
     config = {
-        "backend": "sb3", "algo": "ppo", "scenario_yaml": dump_scenario(spec), "seed": seed, "horizon": horizon,
-        "timesteps": timesteps, "wall_seconds": wall, "warm_start": warm_start, "bc_mse": bc_error,
-        "features": env.builder.names, "train_days": day_split(env.community)[0].tolist(),
-    }  # fmt: skip
+        "backend": "sb3",
+        "algo": "ppo",
+        "scenario_yaml": dump_scenario(spec),
+        "seed": seed,
+        "horizon": horizon,
+        "timesteps": timesteps,
+        "wall_seconds": wall,
+        "warm_start": warm_start,
+        "bc_mse": bc_error,
+        "features": env.builder.names,
+        "train_days": day_split(env.community)[0].tolist(),
+    }
     write_model_files(folder, stats, config)
     return TrainResult(folder, timesteps, wall)
 
