@@ -31,8 +31,9 @@ EXPECTED_OUTPUT = {
 def test_tutorial_runs_quickly(script, tmp_path):
     args = [a.format(tmp=tmp_path) for a in CASES[script]]
     began = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(TUTORIALS / script), *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=2 * LIMIT_S)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, str(TUTORIALS / script), *args], cwd=ROOT, capture_output=True, text=True, timeout=2 * LIMIT_S
+    )
     elapsed = time.perf_counter() - began
     assert proc.returncode == 0, proc.stderr
     for text in EXPECTED_OUTPUT[script]:
@@ -41,9 +42,22 @@ def test_tutorial_runs_quickly(script, tmp_path):
 
 
 def test_compare_tutorial_writes_run_directories(tmp_path):
-    proc = subprocess.run([sys.executable, str(TUTORIALS / "compare_controllers.py"), "--steps", "12",
-                           "--controllers", "self-consumption,truthful-bidder", "--out", str(tmp_path / "out")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=2 * LIMIT_S)  # fmt: skip
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(TUTORIALS / "compare_controllers.py"),
+            "--steps",
+            "12",
+            "--controllers",
+            "self-consumption,truthful-bidder",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=2 * LIMIT_S,
+    )
     assert proc.returncode == 0, proc.stderr
     written = {p.name for p in (tmp_path / "out").iterdir()}
     assert {"grid-only", "self-consumption", "truthful-bidder", "comparison.csv"} <= written

@@ -37,16 +37,24 @@ def test_run_writes_a_run_directory_and_prints_kpis(tiny_yaml, tmp_path):
     assert "p2p_volume_kwh" in result.output and "savings" in result.output
     kpis = json.loads((out / "kpis.json").read_text())
     assert kpis["community"]["p2p_volume_kwh"] > 0
-    assert {p.name for p in out.iterdir()} == {"kpis.json", "scenario.yaml", "timeseries.parquet", "trades.parquet",
-                                              "run.json", "agents.parquet", ".heron-output"}  # fmt: skip
+    assert {p.name for p in out.iterdir()} == {
+        "kpis.json",
+        "scenario.yaml",
+        "timeseries.parquet",
+        "trades.parquet",
+        "run.json",
+        "agents.parquet",
+        ".heron-output",
+    }
     again = runner.invoke(app, ["run", str(tiny_yaml), "--out", str(out)])
     assert again.exit_code == 2 and "already exists" in again.output
 
 
 def test_compare_prints_side_by_side_and_saves_figure(tiny_yaml, tmp_path):
     out = tmp_path / "cmp"
-    result = runner.invoke(app, ["compare", str(tiny_yaml), "--controllers", "grid-only,truthful-bidder",
-                                 "--out", str(out), "--seed", "5"])  # fmt: skip
+    result = runner.invoke(
+        app, ["compare", str(tiny_yaml), "--controllers", "grid-only,truthful-bidder", "--out", str(out), "--seed", "5"]
+    )
     assert result.exit_code == 0, result.output
     header = next(line for line in result.output.splitlines() if "grid-only" in line and "truthful-bidder" in line)
     assert header
@@ -102,8 +110,13 @@ def test_compare_always_writes_the_baseline_run(tiny_yaml, tmp_path):
     out = tmp_path / "cmp"
     result = runner.invoke(app, ["compare", str(tiny_yaml), "--controllers", "truthful-bidder", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert {p.name for p in out.iterdir()} == {"grid-only", "truthful-bidder", "comparison.csv", "comparison.png",
-                                              ".heron-output"}  # fmt: skip
+    assert {p.name for p in out.iterdir()} == {
+        "grid-only",
+        "truthful-bidder",
+        "comparison.csv",
+        "comparison.png",
+        ".heron-output",
+    }
     baseline = json.loads((out / "grid-only" / "kpis.json").read_text())
     assert baseline["controller"] == "grid-only" and baseline["community"]["savings"] == 0.0
     assert (out / "comparison.csv").read_text().splitlines()[0] == "kpi,unit,truthful-bidder"

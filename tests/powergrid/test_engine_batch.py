@@ -56,16 +56,20 @@ def test_each_copy_equals_the_unbatched_engine(mechanism):
         for i, single in enumerate(alone):
             for name in ARRAY_FIELDS:
                 np.testing.assert_allclose(
-                    np.ravel(getattr(result, name))[i] if np.ndim(getattr(result, name)) < 2
+                    np.ravel(getattr(result, name))[i]
+                    if np.ndim(getattr(result, name)) < 2
                     else getattr(result, name)[i],
-                    getattr(single, name), atol=1e-12, err_msg=f"{name} of copy {i}",
-                )  # fmt: skip
+                    getattr(single, name),
+                    atol=1e-12,
+                    err_msg=f"{name} of copy {i}",
+                )
             mine = result.trades.market == i
             np.testing.assert_allclose(result.trades.quantity[mine], single.trades.quantity, atol=1e-12)
             np.testing.assert_array_equal(result.trades.buyer[mine], single.trades.buyer)
             for flag in ("nonfinite", "battery_clipped", "trade_clipped"):
-                np.testing.assert_array_equal(getattr(result.interventions, flag)[i],
-                                              getattr(single.interventions, flag))  # fmt: skip
+                np.testing.assert_array_equal(
+                    getattr(result.interventions, flag)[i], getattr(single.interventions, flag)
+                )
         steps += 1
     assert steps == 20
 

@@ -30,8 +30,11 @@ def test_single_run_and_constant_runs():
 
 
 def test_aggregate_skips_undefined_runs_and_keeps_all_undefined_as_na():
-    reports = [_report(cost=1.0, mean_p2p_price=NA("no P2P trades")), _report(cost=3.0, mean_p2p_price=0.2),
-               _report(cost=2.0, mean_p2p_price=0.4)]  # fmt: skip
+    reports = [
+        _report(cost=1.0, mean_p2p_price=NA("no P2P trades")),
+        _report(cost=3.0, mean_p2p_price=0.2),
+        _report(cost=2.0, mean_p2p_price=0.4),
+    ]
     for r in reports:
         r.community["share_of_oracle_savings"] = NA("no oracle run")
     stats = aggregate_kpis(reports)

@@ -25,8 +25,17 @@ def hand_totals(cost: list[float], **sums) -> RunTotals:
 
 
 def test_hand_computed_kpis():
-    t = hand_totals([4.0, 6.0], load=[10, 10], pv=[8, 0], imported=[4, 6], exported=[2, 0], discharge=[5, 0],
-                    bought=[0, 4], sold=[0, 0], co2_kg=[1.0, 2.0])  # fmt: skip
+    t = hand_totals(
+        [4.0, 6.0],
+        load=[10, 10],
+        pv=[8, 0],
+        imported=[4, 6],
+        exported=[2, 0],
+        discharge=[5, 0],
+        bought=[0, 4],
+        sold=[0, 0],
+        co2_kg=[1.0, 2.0],
+    )
     t.step["imported"][:] = [3.0, 7.0]
     t.step["p2p_volume"][:] = [0.0, 4.0]
     t.step["p2p_value"][:] = [0.0, 0.4]
@@ -174,8 +183,16 @@ def _exchange_totals(p_kw: list[float], stamps: pd.DatetimeIndex, cost: float = 
 
 def test_citylearn_style_kpis_by_hand():
     # two days in January, one in February; hours 23:00, 00:00, 01:00 … laid out so days and months differ
-    stamps = pd.DatetimeIndex(["2024-01-30 22:00", "2024-01-30 23:00", "2024-01-31 00:00", "2024-01-31 01:00",
-                               "2024-02-01 00:00", "2024-02-01 01:00"])  # fmt: skip
+    stamps = pd.DatetimeIndex(
+        [
+            "2024-01-30 22:00",
+            "2024-01-30 23:00",
+            "2024-01-31 00:00",
+            "2024-01-31 01:00",
+            "2024-02-01 00:00",
+            "2024-02-01 01:00",
+        ]
+    )
     p = [4.0, 2.0, -1.0, 3.0, 1.0, 1.0]
     base = _exchange_totals([4.0, 4.0, 4.0, 4.0, 2.0, 2.0], stamps, cost=10.0, co2=5.0)
     run = _exchange_totals(p, stamps, cost=4.0, co2=2.5)

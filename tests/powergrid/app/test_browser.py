@@ -35,8 +35,14 @@ def _browser():
         pytest.fail("chromium / chromedriver not found: `make browser` installs them (apt-get)")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--window-size=1500,1300"):  # fmt: skip
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--window-size=1500,1300",
+    ):
         options.add_argument(arg)
     return webdriver.Chrome(service=Service(DRIVER), options=options)
 
@@ -73,7 +79,9 @@ def _plot(driver, graph_id: str) -> dict:
         "return p ? {data: p.data.map(t => ({name: t.name, y: t.y})),"
         " annotations: (p.layout.annotations || []).map(a => ({text: a.text, showarrow: a.showarrow})),"
         " shapes: (p.layout.shapes || []).map(s => ({x0: String(s.x0)})), title: (p.layout.title || {}).text}"
-        " : null;", graph_id)  # fmt: skip
+        " : null;",
+        graph_id,
+    )
 
 
 def test_run_from_parameters_then_play_back(served):
@@ -124,8 +132,9 @@ def test_run_from_parameters_then_play_back(served):
         wait.until(lambda d: info.text.startswith(f"step {target} of 23"))
         expected = trades[trades["step"] == target].sort_values("kwh", ascending=False, kind="stable")
         labels = [f"{q:.2f} kWh @ {p:.3f}" for q, p in zip(expected["kwh"], expected["price"], strict=True)]
-        wait.until(lambda d: [a["text"] for a in _plot(d, "network-graph")["annotations"]
-                              if not a["showarrow"]] == labels)  # fmt: skip
+        wait.until(
+            lambda d: [a["text"] for a in _plot(d, "network-graph")["annotations"] if not a["showarrow"]] == labels
+        )
         network = _plot(driver, "network-graph")
         assert sum(a["showarrow"] for a in network["annotations"]) == len(expected) > 0
         stamp = str(np.datetime64(series.loc[series["step"] == target, "timestamp"].iloc[0], "s")).replace("T", " ")

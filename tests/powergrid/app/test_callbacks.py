@@ -56,8 +56,12 @@ def test_run_from_the_form_writes_run_directories_with_progress(tmp_path):
     assert status.startswith("done") and progress == "1.0" and version == 8
     assert chosen == "mine/seed0/truthful-bidder"
     keys = [r.key for r in d.cache.runs()]
-    assert keys == ["mine/seed0/grid-only", "mine/seed0/truthful-bidder",
-                    "mine/seed1/grid-only", "mine/seed1/truthful-bidder"]  # fmt: skip
+    assert keys == [
+        "mine/seed0/grid-only",
+        "mine/seed0/truthful-bidder",
+        "mine/seed1/grid-only",
+        "mine/seed1/truthful-bidder",
+    ]
     assert d.cache.info("mine/seed1/truthful-bidder").seed == 1 and d.cache.info(chosen).n_steps == 24
     assert "already exists" in cb.start_run(d, values, paths, ["truthful-bidder"], 1, "mine")[1]
 

@@ -24,8 +24,10 @@ def _leaf_paths(model, prefix=""):
 def test_every_schema_setting_has_an_input_with_its_description():
     assert [f.path for f in FIELDS] == _leaf_paths(Scenario)
     by_path = {f.path: f for f in FIELDS}
-    assert by_path["time.n_steps"].description == Scenario.model_fields["time"].annotation.model_fields[
-        "n_steps"].description  # fmt: skip
+    assert (
+        by_path["time.n_steps"].description
+        == Scenario.model_fields["time"].annotation.model_fields["n_steps"].description
+    )
     assert by_path["time.n_steps"].kind == "integer"
     assert by_path["market.mechanism"].kind == "choice" and "pay-as-bid" in by_path["market.mechanism"].options
     assert by_path["market.price_cap"].optional and by_path["market.price_cap"].kind == "number"

@@ -18,8 +18,13 @@ BASELINE = "tiny/seed3/grid-only"
 def test_discover_finds_complete_runs_and_skips_partial_ones(runs_folder, tmp_path):
     keys = [r.key for r in discover_runs(runs_folder)]
     assert keys == sorted(keys)
-    assert set(keys) == {"feeder/truthful-bidder", "tiny/seed3/grid-only", "tiny/seed3/truthful-bidder",
-                         "tiny/seed4/grid-only", "tiny/seed4/truthful-bidder"}  # fmt: skip
+    assert set(keys) == {
+        "feeder/truthful-bidder",
+        "tiny/seed3/grid-only",
+        "tiny/seed3/truthful-bidder",
+        "tiny/seed4/grid-only",
+        "tiny/seed4/truthful-bidder",
+    }
     shutil.copytree(runs_folder / RUN, tmp_path / ".x.partial-1")
     shutil.copytree(runs_folder / RUN, tmp_path / "done")
     assert [r.key for r in discover_runs(tmp_path)] == ["done"]

@@ -203,10 +203,19 @@ def test_the_lp_is_built_once_and_reused():
     tariff = c.tariff
     terminal = terminal_prices(tariff.retail, tariff.feed_in, 1.0, fleet.charge_efficiency, fleet.discharge_efficiency)
     free = (-fleet.power_kw, fleet.power_kw)
-    first = lp.solve(p.load_kw[:3].T, p.pv_kw[:3].T, tariff.retail[:3], tariff.feed_in[:3], np.zeros(8), free,
-                     terminal, np.zeros(8))  # fmt: skip
-    again = lp.solve(p.load_kw[3:6].T, p.pv_kw[3:6].T, tariff.retail[3:6], tariff.feed_in[3:6], np.zeros(8), free,
-                     terminal, np.zeros(8))  # fmt: skip
+    first = lp.solve(
+        p.load_kw[:3].T, p.pv_kw[:3].T, tariff.retail[:3], tariff.feed_in[:3], np.zeros(8), free, terminal, np.zeros(8)
+    )
+    again = lp.solve(
+        p.load_kw[3:6].T,
+        p.pv_kw[3:6].T,
+        tariff.retail[3:6],
+        tariff.feed_in[3:6],
+        np.zeros(8),
+        free,
+        terminal,
+        np.zeros(8),
+    )
     assert lp.problem is problem and first.status == again.status == "optimal"
     assert first.objective != again.objective
 

@@ -42,8 +42,14 @@ def generated_scenario(seed: int) -> dict:
             window["feed_in"] = float(rng.uniform(feed_in, peak))
         windows.append(window)
     if rng.random() < 0.3:
-        windows.append({"start": "01:00", "end": "05:00", "retail": float(retail * rng.uniform(0.5, 1.0)),
-                        "feed_in": float(feed_in * rng.uniform(0.0, 0.5))})  # fmt: skip
+        windows.append(
+            {
+                "start": "01:00",
+                "end": "05:00",
+                "retail": float(retail * rng.uniform(0.5, 1.0)),
+                "feed_in": float(feed_in * rng.uniform(0.0, 0.5)),
+            }
+        )
     battery = {
         "capacity_kwh": float(rng.uniform(2.0, 12.0)),
         "power_kw": float(rng.uniform(1.0, 5.0)),
@@ -62,17 +68,23 @@ def generated_scenario(seed: int) -> dict:
     raw = {
         "name": f"generated-{seed}",
         "seed": seed,
-        "time": {"start": "2024-06-03T00:00:00", "step_minutes": 60, "n_steps": 24 * int(rng.integers(1, 4)),
-                 "utc_offset_hours": 1},
+        "time": {
+            "start": "2024-06-03T00:00:00",
+            "step_minutes": 60,
+            "n_steps": 24 * int(rng.integers(1, 4)),
+            "utc_offset_hours": 1,
+        },
         "devices": {"pv": {"peak_kw": float(rng.uniform(2.0, 8.0))}, "battery": battery},
         "agents": groups,
         "tariff": {"retail": retail, "feed_in": feed_in, "peak_windows": windows},
-        "market": {"mechanism": str(rng.choice(["uniform", "pay-as-bid", "mid-market", "sdr", "none"])),
-                   "fee_per_kwh": float(rng.choice([0.0, 0.005, 0.05])),
-                   "gate": str(rng.choice(["realised", "forecast"]))},
+        "market": {
+            "mechanism": str(rng.choice(["uniform", "pay-as-bid", "mid-market", "sdr", "none"])),
+            "fee_per_kwh": float(rng.choice([0.0, 0.005, 0.05])),
+            "gate": str(rng.choice(["realised", "forecast"])),
+        },
         "grid": grid,
         "mpc": {"horizon": 12, "forecaster": str(rng.choice(["seasonal-naive", "persistence", "perfect"]))},
-    }  # fmt: skip
+    }
     if shared:
         raw["shared_battery"] = {"battery": battery}
     if rng.random() < 0.2:
@@ -103,8 +115,9 @@ def test_the_generated_scenarios_reach_the_hard_cases():
         raw = generated_scenario(seed)
         community = build_community(load_scenario(raw))
         fleet = community.agents.battery
-        terminal = terminal_prices(community.tariff.retail, community.tariff.feed_in, 1.0, fleet.charge_efficiency,
-                                   fleet.discharge_efficiency)  # fmt: skip
+        terminal = terminal_prices(
+            community.tariff.retail, community.tariff.feed_in, 1.0, fleet.charge_efficiency, fleet.discharge_efficiency
+        )
         concave += not terminal.convex.all()
         ramps += "ramp_kw_per_step" in raw["devices"]["battery"]
         totals = simulate(community, "grid-only")

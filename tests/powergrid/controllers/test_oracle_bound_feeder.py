@@ -20,24 +20,42 @@ def feeder_scenario(seed: int, mode: str = "enforce") -> dict:
     return {
         "name": f"feeder-{seed}",
         "seed": seed,
-        "time": {"start": "2024-03-04T00:00:00", "step_minutes": 60, "n_steps": 24 * int(rng.integers(1, 3)),
-                 "utc_offset_hours": 1},
+        "time": {
+            "start": "2024-03-04T00:00:00",
+            "step_minutes": 60,
+            "n_steps": 24 * int(rng.integers(1, 3)),
+            "utc_offset_hours": 1,
+        },
         "devices": {
             "pv": {"peak_kw": float(rng.uniform(3.0, 8.0))},
-            "battery": {"capacity_kwh": float(rng.uniform(10, 20)), "power_kw": float(rng.uniform(5, 10)),
-                        "initial_soc": float(rng.uniform(0.1, 0.5))},
+            "battery": {
+                "capacity_kwh": float(rng.uniform(10, 20)),
+                "power_kw": float(rng.uniform(5, 10)),
+                "initial_soc": float(rng.uniform(0.1, 0.5)),
+            },
         },
-        "agents": [{"kind": "prosumer", "count": int(rng.integers(8, 16))},
-                   {"kind": "consumer", "count": int(rng.integers(2, 6))}],
-        "tariff": {"retail": retail, "feed_in": float(rng.uniform(0.1, 0.35) * retail),
-                   "peak_windows": [{"start": "01:00", "end": "05:00", "retail": retail * 0.4},
-                                    {"start": "17:00", "end": "21:00", "retail": retail * 2}]},
-        "market": {"mechanism": str(rng.choice(["uniform", "pay-as-bid", "mid-market", "none"])),
-                   "network_constraints": mode},
-        "network": {"feeder": "dickert-rural",
-                    "voltage_band": [float(rng.uniform(0.985, 0.995)), float(rng.uniform(1.005, 1.02))]},
+        "agents": [
+            {"kind": "prosumer", "count": int(rng.integers(8, 16))},
+            {"kind": "consumer", "count": int(rng.integers(2, 6))},
+        ],
+        "tariff": {
+            "retail": retail,
+            "feed_in": float(rng.uniform(0.1, 0.35) * retail),
+            "peak_windows": [
+                {"start": "01:00", "end": "05:00", "retail": retail * 0.4},
+                {"start": "17:00", "end": "21:00", "retail": retail * 2},
+            ],
+        },
+        "market": {
+            "mechanism": str(rng.choice(["uniform", "pay-as-bid", "mid-market", "none"])),
+            "network_constraints": mode,
+        },
+        "network": {
+            "feeder": "dickert-rural",
+            "voltage_band": [float(rng.uniform(0.985, 0.995)), float(rng.uniform(1.005, 1.02))],
+        },
         "mpc": {"horizon": 12, "forecaster": "perfect"},
-    }  # fmt: skip
+    }
 
 
 def violations(kpis: dict) -> float:

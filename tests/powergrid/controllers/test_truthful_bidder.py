@@ -38,8 +38,9 @@ def _first_steps(raw: dict, n: int = 48):
 def test_storable_surplus_is_offered_at_the_storage_value_and_the_rest_at_the_floor(tariff):
     """Flat tariff: the storage value (η_c·η_d·(retail − c_deg) ≈ 0.25) lies inside the band; TOU with an evening
     peak at 0.40: it exceeds retail now, so the ask is the cap (storing beats selling below retail)."""
-    raw = tiny_dict(devices={"pv": {"peak_kw": 6.0}, "battery": {"capacity_kwh": 8.0, "power_kw": 3.0,
-                                                                    "degradation_cost": 0.02}})  # fmt: skip
+    raw = tiny_dict(
+        devices={"pv": {"peak_kw": 6.0}, "battery": {"capacity_kwh": 8.0, "power_kw": 3.0, "degradation_cost": 0.02}}
+    )
     if tariff is not None:
         raw["tariff"] = tariff
     seen_store = seen_floor = inside = 0
@@ -67,8 +68,7 @@ def test_what_the_market_does_not_buy_is_stored_and_what_it_does_not_sell_is_dis
     for _, obs, _, r in _first_steps(raw):
         own = np.clip(obs.pv_kw - obs.load_kw, -obs.max_discharge_kw, obs.max_charge_kw)
         np.testing.assert_allclose((r.charge - r.discharge) / obs.dt_hours, own, atol=TOL)  # = self-consumption
-    with_market = run_controllers(build_community(load_scenario(tiny_dict())), ["truthful-bidder",
-                                                                                  "self-consumption"])  # fmt: skip
+    with_market = run_controllers(build_community(load_scenario(tiny_dict())), ["truthful-bidder", "self-consumption"])
     bidder, plain = with_market["truthful-bidder"].totals, with_market["self-consumption"].totals
     assert bidder.agent["bought"].sum() > 0
     assert bidder.agent["discharge"].sum() < plain.agent["discharge"].sum()  # bought energy spares the battery

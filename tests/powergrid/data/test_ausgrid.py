@@ -214,8 +214,9 @@ def test_every_yearly_layout_of_the_public_data_loads_the_same(tmp_path: Path, l
         header = header.removesuffix(",Row Quality")
         rows = [r[:-1] for r in rows]
     if layout == "2010-11":  # dates like 1-Jul-12
-        rows = [[*r[:4], pd.Timestamp(dt.datetime.strptime(r[4], "%d/%m/%Y")).strftime("%-d-%b-%y"), *r[5:]]
-                for r in rows]  # fmt: skip
+        rows = [
+            [*r[:4], pd.Timestamp(dt.datetime.strptime(r[4], "%d/%m/%Y")).strftime("%-d-%b-%y"), *r[5:]] for r in rows
+        ]
     p = load_ausgrid(write(tmp_path / f"{layout}.csv", rows, header), grid())
     reference = load_ausgrid(write(tmp_path / "ref.csv", fixture_rows()), grid())
     np.testing.assert_array_equal(p.load_kw, reference.load_kw)

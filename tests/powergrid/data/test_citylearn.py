@@ -85,8 +85,10 @@ def test_the_scenario_may_set_its_own_tariff_and_carbon():
 
 
 def test_groups_set_kinds_and_must_match_the_buildings():
-    raw = scenario(data={"buildings": ["Building_2", "Building_7", "Building_9"]},
-                   agents=[{"kind": "prosumer", "count": 2}, {"kind": "consumer", "count": 1}])  # fmt: skip
+    raw = scenario(
+        data={"buildings": ["Building_2", "Building_7", "Building_9"]},
+        agents=[{"kind": "prosumer", "count": 2}, {"kind": "consumer", "count": 1}],
+    )
     c = build_community(load_scenario(raw))
     assert c.agents.ids == ("Building_2", "Building_7", "Building_9")
     assert c.agents.kinds == ("prosumer", "prosumer", "consumer")
@@ -178,8 +180,10 @@ def _rewrite(path: Path, line: int, column: str, value: str) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-@pytest.mark.parametrize(("value", "what"), [("", "is empty"), ("abc", "'abc' is not a non-negative number"),
-                                             ("-1.5", "'-1.5' is not a non-negative number")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("value", "what"),
+    [("", "is empty"), ("abc", "'abc' is not a non-negative number"), ("-1.5", "'-1.5' is not a non-negative number")],
+)
 def test_bad_values_name_file_line_and_column(csv_set, value, what):
     _rewrite(csv_set / "Building_2.csv", 40, "non_shiftable_load", value)
     with pytest.raises(DataError, match=rf"Building_2.csv line 40, column 'non_shiftable_load': {what}"):

@@ -16,13 +16,16 @@ GRID = TimeGrid(pd.Timestamp("2024-03-01"), 30, 96)
 
 
 def test_peak_windows_weekdays_and_wrapping():
-    config = TariffConfig.model_validate({
-        "retail": 0.2, "feed_in": 0.05,
-        "peak_windows": [
-            {"start": "17:00", "end": "20:00", "retail": 0.4, "weekdays_only": True},
-            {"start": "23:00", "end": "01:00", "retail": 0.1, "feed_in": 0.02},
-        ],
-    })  # fmt: skip
+    config = TariffConfig.model_validate(
+        {
+            "retail": 0.2,
+            "feed_in": 0.05,
+            "peak_windows": [
+                {"start": "17:00", "end": "20:00", "retail": 0.4, "weekdays_only": True},
+                {"start": "23:00", "end": "01:00", "retail": 0.1, "feed_in": 0.02},
+            ],
+        }
+    )
     tariff = build_tariff(config, GRID)
     hours = GRID.index.hour + GRID.index.minute / 60
     friday = GRID.index.dayofweek == 4

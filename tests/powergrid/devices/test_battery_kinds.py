@@ -17,15 +17,20 @@ SHARED = {"battery": {"capacity_kwh": 40.0, "power_kw": 12.0, "initial_soc": 0.5
 
 
 def shared_community(**shared):
-    raw = tiny_dict(agents=[{"kind": "pv-only", "count": 4}, {"kind": "consumer", "count": 2}],
-                    shared_battery={**SHARED, **shared})  # fmt: skip
+    raw = tiny_dict(
+        agents=[{"kind": "pv-only", "count": 4}, {"kind": "consumer", "count": 2}], shared_battery={**SHARED, **shared}
+    )
     return build_community(load_scenario(raw))
 
 
 def central_community():
-    raw = tiny_dict(agents=[{"kind": "pv-only", "count": 4}, {"kind": "consumer", "count": 3},
-                            {"kind": "storage", "ids": ["community-battery"],
-                             "battery": {"capacity_kwh": 60.0, "power_kw": 20.0}}])  # fmt: skip
+    raw = tiny_dict(
+        agents=[
+            {"kind": "pv-only", "count": 4},
+            {"kind": "consumer", "count": 3},
+            {"kind": "storage", "ids": ["community-battery"], "battery": {"capacity_kwh": 60.0, "power_kw": 20.0}},
+        ]
+    )
     return build_community(load_scenario(raw))
 
 

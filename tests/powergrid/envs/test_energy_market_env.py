@@ -113,8 +113,9 @@ def test_forecasts_come_from_the_scenarios_forecaster_and_never_look_past_the_ep
     builder = env.builder
     assert builder.forecaster.name == env.community.scenario.mpc.forecaster  # the one MPC plans with
     last = env.engine.stop - 1
-    perfect = type(builder)(env.community, np.arange(24), horizon=builder.horizon,
-                            forecaster=_fitted("perfect", env.community))  # fmt: skip
+    perfect = type(builder)(
+        env.community, np.arange(24), horizon=builder.horizon, forecaster=_fitted("perfect", env.community)
+    )
     env.engine.t = last
     features = perfect.build(env.engine.observe(), env.engine.stop)
     i = perfect.names.index("load_forecast_1")
@@ -150,10 +151,16 @@ def test_reward_profit_sums_to_minus_the_headline_cost_and_weights_apply(env):
         totals.add(r)
         profit += parts["profit"]
         np.testing.assert_allclose(parts["team"], parts["profit"].mean())
-        expected = (w.w_profit * parts["profit"] + w.w_team * parts["team"] - w.w_grid * parts["grid_import"]
-                    - w.w_soc * parts["soc_penalty"]
-                    - w.w_degrad * parts["throughput"] - w.w_co2 * parts["co2"] - w.w_overload * parts["overload"]
-                    - w.w_fair * parts["gini"])  # fmt: skip
+        expected = (
+            w.w_profit * parts["profit"]
+            + w.w_team * parts["team"]
+            - w.w_grid * parts["grid_import"]
+            - w.w_soc * parts["soc_penalty"]
+            - w.w_degrad * parts["throughput"]
+            - w.w_co2 * parts["co2"]
+            - w.w_overload * parts["overload"]
+            - w.w_fair * parts["gini"]
+        )
         np.testing.assert_allclose(rewards, expected)
         np.testing.assert_allclose(parts["grid_import"], r.imported)
     assert np.abs(totals.agent["stored_change"]).max() > 0.1  # the storage rule matters in this episode

@@ -37,11 +37,16 @@ def make_trades(steps=STEPS, sizes=SIZES, seed: int = 0, n_agents: int = len(AGE
     half = n_agents // 2
     out = []
     for step, n in zip(steps, sizes, strict=True):
-        out.append(StepTrades(
-            step=step, sim_time=str(START + np.timedelta64(step, "h")),
-            buyer=rng.integers(0, half, n), seller=rng.integers(half, n_agents, n),
-            kwh=rng.uniform(0.05, 3.0, n), price=rng.uniform(0.08, 0.30, n),
-        ))  # fmt: skip
+        out.append(
+            StepTrades(
+                step=step,
+                sim_time=str(START + np.timedelta64(step, "h")),
+                buyer=rng.integers(0, half, n),
+                seller=rng.integers(half, n_agents, n),
+                kwh=rng.uniform(0.05, 3.0, n),
+                price=rng.uniform(0.08, 0.30, n),
+            )
+        )
     return out
 
 
@@ -60,12 +65,16 @@ def write_trades_parquet(folder: Path, trades: list[StepTrades], agents=AGENTS) 
         codes = np.concatenate([getattr(t, field) for t in trades]).astype(np.int32)
         return pa.DictionaryArray.from_arrays(pa.array(codes), dictionary)
 
-    table = pa.table({
-        "step": pa.array(steps), "timestamp": pa.array(START + steps.astype("timedelta64[h]")),
-        "buyer": ids("buyer"), "seller": ids("seller"),
-        "kwh": pa.array(np.concatenate([t.kwh for t in trades])),
-        "price": pa.array(np.concatenate([t.price for t in trades])),
-    })  # fmt: skip
+    table = pa.table(
+        {
+            "step": pa.array(steps),
+            "timestamp": pa.array(START + steps.astype("timedelta64[h]")),
+            "buyer": ids("buyer"),
+            "seller": ids("seller"),
+            "kwh": pa.array(np.concatenate([t.kwh for t in trades])),
+            "price": pa.array(np.concatenate([t.price for t in trades])),
+        }
+    )
     pq.write_table(table, Path(folder) / "trades.parquet")
 
 

@@ -20,10 +20,13 @@ SCRIPT = Path(__file__).with_name("crash_writer.py")
 
 def _kill_writer(folder: Path, mode: str, committed_before_kill: int, delay_s: float) -> tuple[int, int]:
     """Run the writer, SIGKILL it; return (committed blocks it reported before the kill, all it reported)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(powergrid.__file__).parents[1]),
-                                                         os.environ.get("PYTHONPATH", "")])}  # fmt: skip
-    proc = subprocess.Popen([sys.executable, str(SCRIPT), str(folder), mode], stdout=subprocess.PIPE, text=True,
-                            env=env)  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(Path(powergrid.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, str(SCRIPT), str(folder), mode], stdout=subprocess.PIPE, text=True, env=env
+    )
     seen = 0
     try:
         for line in proc.stdout:
@@ -47,8 +50,7 @@ def _check(folder: Path, at_least: int, at_most: int) -> None:
     first = verify_ledger(folder)  # opening recovers from the WAL; there is no trades.parquet yet
     blocks = first.blocks - 1
     assert at_least <= blocks <= at_most, (at_least, blocks, at_most)
-    assert first.problems == [f"no trades.parquet in {folder}: the ledger cannot be checked against the run's "
-                                    "trades"]  # fmt: skip
+    assert first.problems == [f"no trades.parquet in {folder}: the ledger cannot be checked against the run's trades"]
     write_trades_parquet(folder, [step_trades(s) for s in range(blocks)])
     report = verify_ledger(folder)
     assert report.ok, report.problems

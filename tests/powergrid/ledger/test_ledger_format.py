@@ -71,8 +71,15 @@ def test_header_and_genesis_encoding():
     header = chain.BLOCK_TAG + struct.pack(">QqI", 3, 40, 12) + root + prev + b"\x00\x132024-05-07T16:00:00"
     assert chain.block_hash(3, 40, 12, root, prev, "2024-05-07T16:00:00") == _h(header)
     keys = [bytes([i]) * 32 for i in range(2)]
-    commitment = _h(chain.GENESIS_TAG + (7).to_bytes(8, "big") + (2).to_bytes(4, "big")
-                    + b"\x00\x01a" + keys[0] + b"\x00\x01b" + keys[1])  # fmt: skip
+    commitment = _h(
+        chain.GENESIS_TAG
+        + (7).to_bytes(8, "big")
+        + (2).to_bytes(4, "big")
+        + b"\x00\x01a"
+        + keys[0]
+        + b"\x00\x01b"
+        + keys[1]
+    )
     assert chain.run_commitment(7, ["a", "b"], keys) == commitment
     genesis = chain.BLOCK_TAG + struct.pack(">QqI", 0, -1, 0) + commitment + bytes(32) + b"\x00\x00"
     assert chain.genesis_hash(commitment) == _h(genesis)

@@ -34,8 +34,9 @@ def _flip(folder, table: str, column: str, where: str, position: int, mask: int)
         (old,) = db.execute(f"SELECT {column} FROM {table} WHERE {where}").fetchone()
         new = flip_byte(old, position, mask)
         as_text = isinstance(old, str) and isinstance(new, bytes)  # invalid UTF-8 stored as TEXT all the same
-        cursor = db.execute(f"UPDATE {table} SET {column} = {'CAST(? AS TEXT)' if as_text else '?'} WHERE {where}",
-                            (new,))  # fmt: skip
+        cursor = db.execute(
+            f"UPDATE {table} SET {column} = {'CAST(? AS TEXT)' if as_text else '?'} WHERE {where}", (new,)
+        )
         assert cursor.rowcount == 1 and new != old
 
 
@@ -158,8 +159,9 @@ def test_rewrite_by_a_seed_holder_is_caught_by_trades_parquet(run_copy, clean_ru
             step, time = db.execute("SELECT step, sim_time FROM blocks WHERE idx = ?", (idx,)).fetchone()
             root = chain.merkle_root(leaves)
             digest = chain.block_hash(idx, step, len(rows), root, prev, time)
-            db.execute("UPDATE blocks SET merkle_root = ?, prev_hash = ?, hash = ? WHERE idx = ?",
-                       (root, prev, digest, idx))  # fmt: skip
+            db.execute(
+                "UPDATE blocks SET merkle_root = ?, prev_hash = ?, hash = ? WHERE idx = ?", (root, prev, digest, idx)
+            )
     report = verify_ledger(run_copy)
     assert _first(report).startswith("trades.parquet disagrees with the ledger first at block 4 (step 7)")
     assert report.head_hash != verify_ledger(clean_run).head_hash

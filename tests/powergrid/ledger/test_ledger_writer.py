@@ -36,11 +36,16 @@ def test_fresh_ledger_verifies_clean(clean_run):
     kwh = np.concatenate([t.kwh for t in trades])
     value = kwh * np.concatenate([t.price for t in trades])
     n = len(AGENTS)
-    expected = pd.DataFrame({
-        "bought_kwh": np.bincount(buyer, kwh, n), "sold_kwh": np.bincount(seller, kwh, n),
-        "paid": np.bincount(buyer, value, n), "received": np.bincount(seller, value, n),
-        "fees": FEE * (np.bincount(buyer, kwh, n) + np.bincount(seller, kwh, n)),
-    }, index=pd.Index(AGENTS, name="agent"))  # fmt: skip
+    expected = pd.DataFrame(
+        {
+            "bought_kwh": np.bincount(buyer, kwh, n),
+            "sold_kwh": np.bincount(seller, kwh, n),
+            "paid": np.bincount(buyer, value, n),
+            "received": np.bincount(seller, value, n),
+            "fees": FEE * (np.bincount(buyer, kwh, n) + np.bincount(seller, kwh, n)),
+        },
+        index=pd.Index(AGENTS, name="agent"),
+    )
     pd.testing.assert_frame_equal(report.totals[expected.columns], expected, rtol=1e-12)
     assert report.totals["trades"].sum() == 2 * report.trades
 
@@ -51,8 +56,9 @@ def test_rerun_is_byte_identical(tmp_path, clean_run):
     write_run(tmp_path / "again")
     code = "import sys; from pathlib import Path; from ledger_fixtures import write_run; write_run(Path(sys.argv[1]))"
     path = os.pathsep.join([str(Path(__file__).parent), str(Path(powergrid.__file__).parents[1])])
-    subprocess.run([sys.executable, "-c", code, str(tmp_path / "elsewhere")], check=True,
-                   env={**os.environ, "PYTHONPATH": path})  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "elsewhere")], check=True, env={**os.environ, "PYTHONPATH": path}
+    )
     for name in ("ledger.sqlite", "keys/private_keys.json", "keys/public_keys.json"):
         assert _sha(tmp_path / "again" / name) == _sha(clean_run / name), name
         assert _sha(tmp_path / "elsewhere" / name) == _sha(clean_run / name), name
@@ -85,15 +91,23 @@ def test_empty_step_adds_no_block(tmp_path):
 def test_negative_zero_and_integral_values_round_trip(tmp_path):
     """SQLite stores integral REALs as integers (-0.0 would lose its sign); the ledger still verifies."""
     with LedgerWriter(tmp_path / "run", AGENTS, RUN_SEED) as writer:
-        writer.append_step(0, "t0", np.array([0, 1]), np.array([4, 5]), np.array([-0.0, 2.0**60]),
-                           np.array([0.25, -0.0]), -0.0)  # fmt: skip
+        writer.append_step(
+            0, "t0", np.array([0, 1]), np.array([4, 5]), np.array([-0.0, 2.0**60]), np.array([0.25, -0.0]), -0.0
+        )
     report = verify_ledger(tmp_path / "run")
     assert report.trades == 2 and report.problems[0].startswith("no trades.parquet")
     assert len(report.problems) == 1
 
 
-GOOD = {"step": 5, "sim_time": "2024-05-06T05:00:00", "buyer": np.array([0, 1]), "seller": np.array([4, 5]),
-        "kwh": np.array([1.0, 2.0]), "price": np.array([0.2, 0.2]), "fee_per_kwh": FEE}  # fmt: skip
+GOOD = {
+    "step": 5,
+    "sim_time": "2024-05-06T05:00:00",
+    "buyer": np.array([0, 1]),
+    "seller": np.array([4, 5]),
+    "kwh": np.array([1.0, 2.0]),
+    "price": np.array([0.2, 0.2]),
+    "fee_per_kwh": FEE,
+}
 
 
 @pytest.mark.parametrize(

@@ -110,8 +110,9 @@ def test_without_a_battery_to_balance_the_imbalance_is_the_forecast_error():
 def test_the_imbalance_settles_at_the_imbalance_price_and_the_position_at_the_tariff():
     price = 0.55
     raw = tiny_dict(market={"gate": "forecast", "balancing": "grid", "imbalance_price": price})
-    plain = run_controllers(build_community(load_scenario(tiny_dict(market={"gate": "forecast", "balancing": "grid"}))),
-                            ["truthful-bidder"])["truthful-bidder"]  # fmt: skip
+    plain = run_controllers(
+        build_community(load_scenario(tiny_dict(market={"gate": "forecast", "balancing": "grid"}))), ["truthful-bidder"]
+    )["truthful-bidder"]
     c = build_community(load_scenario(raw))
     short = long = 0.0
     for _, r in _step_all(c, "truthful-bidder"):

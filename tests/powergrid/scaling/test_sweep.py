@@ -45,8 +45,9 @@ def test_sweep_command_prints_one_table_and_writes_csvs_and_figure(ray_local, tm
     scenario = tmp_path / "tiny.yaml"
     scenario.write_text(yaml.safe_dump(tiny_dict()))
     out = tmp_path / "sweep"
-    result = runner.invoke(app, ["sweep", str(scenario), "--controllers", ",".join(CONTROLLERS), "--seeds", "0-1",
-                                 "--out", str(out)])  # fmt: skip
+    result = runner.invoke(
+        app, ["sweep", str(scenario), "--controllers", ",".join(CONTROLLERS), "--seeds", "0-1", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert "±" in result.output and "mean ± 95 % CI over 2 seeds" in result.output
     rows = (out / "sweep.csv").read_text().splitlines()
@@ -67,8 +68,9 @@ def test_sweep_command_prints_one_table_and_writes_csvs_and_figure(ray_local, tm
     ],
 )
 def test_bad_sweep_arguments_are_clear_errors(args, message, tmp_path):
-    result = runner.invoke(app, ["sweep", "community-5", "--controllers", "grid-only", "--seeds", "0",
-                                 "--out", str(tmp_path / "s"), *args])  # fmt: skip
+    result = runner.invoke(
+        app, ["sweep", "community-5", "--controllers", "grid-only", "--seeds", "0", "--out", str(tmp_path / "s"), *args]
+    )
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
     assert "Traceback" not in result.output

@@ -48,8 +48,9 @@ def test_train_with_a_warm_start_records_it(tmp_path):
     from powergrid.cli import app
 
     out = tmp_path / "bc"
-    result = CliRunner().invoke(app, ["train", "community-5", "--timesteps", "500", "--warm-start", "oracle",
-                                      "--out", str(out)])  # fmt: skip
+    result = CliRunner().invoke(
+        app, ["train", "community-5", "--timesteps", "500", "--warm-start", "oracle", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     config = json.loads((out / "train_config.json").read_text())
     assert config["warm_start"] == "oracle" and config["bc_mse"] < 0.02

@@ -25,8 +25,20 @@ def rllib_model(ray_local, tmp_path_factory):
     scenario = folder / "tiny.yaml"
     scenario.write_text(yaml.safe_dump(tiny_dict()))
     # default sizes: 4 episodes per iteration = 96 env steps = 768 agent-steps; 1536 agent-steps = 2 iterations
-    args = ["--backend", "rllib", "--timesteps", str(2 * 4 * EPISODE * 8), "--num-env-runners", "1",
-            "--policy", "per-type", "--seed", "1", "--out", "models/x"]  # fmt: skip
+    args = [
+        "--backend",
+        "rllib",
+        "--timesteps",
+        str(2 * 4 * EPISODE * 8),
+        "--num-env-runners",
+        "1",
+        "--policy",
+        "per-type",
+        "--seed",
+        "1",
+        "--out",
+        "models/x",
+    ]
     with pytest.MonkeyPatch.context() as mp:  # relative paths, as a user types them (the checkpoint needs a URI)
         mp.chdir(folder)
         result = runner.invoke(app, ["train", scenario.name, *args])
@@ -89,10 +101,16 @@ def test_multi_agent_microgrids_train_with_a_policy_per_microgrid(ray_local, tmp
     from heron.protocols.horizontal import P2PTradingProtocol
     from powergrid.training.rllib import PPOSettings, train_rllib
 
-    result = train_rllib(tmp_path, env="microgrids", policy="per-agent", timesteps=2 * 24, seed=0,
-                         num_env_runners=0,
-                         env_config={"horizontal_protocol": P2PTradingProtocol(), "max_episode_steps": 24},
-                         settings=PPOSettings(batch_episodes=1, num_epochs=1, hidden=(8,)))  # fmt: skip
+    result = train_rllib(
+        tmp_path,
+        env="microgrids",
+        policy="per-agent",
+        timesteps=2 * 24,
+        seed=0,
+        num_env_runners=0,
+        env_config={"horizontal_protocol": P2PTradingProtocol(), "max_episode_steps": 24},
+        settings=PPOSettings(batch_episodes=1, num_epochs=1, hidden=(8,)),
+    )
     assert result.iterations == 1 and result.timesteps == 48
     config = json.loads((tmp_path / "train_config.json").read_text())
     assert config["policy_of"] == {"MG1": "MG1", "MG2": "MG2"} and config["env"] == "microgrids"
@@ -109,8 +127,15 @@ def test_same_seed_trains_the_same_weights(ray_local, tmp_path):
 
     weights = []
     for run in ("a", "b"):
-        train_rllib(tmp_path / run, load_scenario(tiny_dict()), timesteps=EPISODE * 8, seed=5, checkpoint_every=0,
-                    num_env_runners=0, settings=PPOSettings(batch_episodes=1, num_epochs=2, hidden=(8,)))  # fmt: skip
+        train_rllib(
+            tmp_path / run,
+            load_scenario(tiny_dict()),
+            timesteps=EPISODE * 8,
+            seed=5,
+            checkpoint_every=0,
+            num_env_runners=0,
+            settings=PPOSettings(batch_episodes=1, num_epochs=2, hidden=(8,)),
+        )
         module = tmp_path / run / "checkpoint" / "learner_group" / "learner" / "rl_module" / "shared"
         weights.append(RLModule.from_checkpoint(module).state_dict())
     for key, value in weights[0].items():
