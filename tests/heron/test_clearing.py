@@ -76,7 +76,8 @@ def test_auction_invariants(book, pricing, k):
     # Individual rationality: every trade price between the seller's ask and the buyer's bid.
     assert np.all(p[t.buyer] >= t.price - TOL)
     assert np.all(p[t.seller] <= t.price + TOL)
-    assert np.all(q[t.buyer] > 0) and np.all(q[t.seller] < 0)
+    assert np.all(q[t.buyer] > 0)
+    assert np.all(q[t.seller] < 0)
     # Budget balance: buyers pay exactly what sellers receive.
     n = len(q)
     paid = np.bincount(t.buyer, weights=t.quantity * t.price, minlength=n)
@@ -85,7 +86,8 @@ def test_auction_invariants(book, pricing, k):
     # Prices inside the band spanned by the orders.
     if len(t):
         active = p[q != 0]
-        assert t.price.min() >= active.min() - TOL and t.price.max() <= active.max() + TOL
+        assert t.price.min() >= active.min() - TOL
+        assert t.price.max() <= active.max() + TOL
     if pricing == "uniform" and len(t):
         assert np.allclose(t.price, r.price)
 
@@ -123,7 +125,8 @@ def test_hand_checked_book():
 def test_k_double_auction_price_on_the_clearing_interval(k, price):
     # bids 12 and 7, asks 2 and 9: one unit trades; every price in [max(2, 7), min(12, 9)] = [7, 9] clears
     r = clear_double_auction(np.array([1.0, 1.0, -1.0, -1.0]), np.array([12.0, 7.0, 2.0, 9.0]), k=k)
-    assert r.volume == 1.0 and r.price == pytest.approx(price)
+    assert r.volume == 1.0
+    assert r.price == pytest.approx(price)
 
 
 @settings(max_examples=400, deadline=None)
@@ -140,7 +143,9 @@ def test_the_uniform_outcome_is_competitive(book, k):
         bids, asks = p[q > 1e-9], p[q < -1e-9]
         assert not (bids.size and asks.size and bids.max() >= asks.min())
     else:
-        assert not left_b.any() and not left_s.any()  # at the k-DA price, in-the-money orders all fill
+        # at the k-DA price, in-the-money orders all fill
+        assert not left_b.any()
+        assert not left_s.any()
 
 
 def test_marginal_ties_are_shared_pro_rata_not_by_index():
@@ -226,16 +231,21 @@ def test_empty_books_give_empty_results_of_the_documented_dtypes(shape, mechanis
         result = clear_posted_price(q, np.full(shape[:-1], 0.1))
     else:
         result = clear_double_auction(q, q, pricing=mechanism)
-    assert result.filled.shape == shape and result.filled.dtype == np.float64
-    assert result.volume.shape == shape[:-1] and result.volume.dtype == np.float64
+    assert result.filled.shape == shape
+    assert result.filled.dtype == np.float64
+    assert result.volume.shape == shape[:-1]
+    assert result.volume.dtype == np.float64
     assert result.trades.quantity.size == 0
 
 
 def test_books_that_do_not_cross_give_float_fills_and_volumes():
     result = clear_double_auction(np.array([1.0, -1.0]), np.array([1.0, 2.0]))  # bid 1 < ask 2
-    assert result.filled.dtype == np.float64 and result.volume.dtype == np.float64
-    assert result.volume == 0.0 and np.isnan(result.price)
+    assert result.filled.dtype == np.float64
+    assert result.volume.dtype == np.float64
+    assert result.volume == 0.0
+    assert np.isnan(result.price)
     from heron.protocols.horizontal import P2PTradingProtocol
 
     empty = P2PTradingProtocol().clear(np.zeros(0), np.zeros(0), 0.05, 0.15)
-    assert empty.traded.shape == (0,) and empty.payment.dtype == np.float64
+    assert empty.traded.shape == (0,)
+    assert empty.payment.dtype == np.float64

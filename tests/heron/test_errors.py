@@ -31,7 +31,8 @@ from heron.protocols import P2PTradingProtocol, SetpointProtocol
 def test_each_part_raises_its_own_error_type(make, error, message):
     with pytest.raises(error, match=message) as caught:
         make()
-    assert isinstance(caught.value, HeronError) and isinstance(caught.value, ValueError)
+    assert isinstance(caught.value, HeronError)
+    assert isinstance(caught.value, ValueError)
 
 
 def test_heron_imports_nothing_of_powergrid():

@@ -76,8 +76,10 @@ def test_no_drops_at_zero_probability_and_all_at_one() -> None:
     for i in range(20):
         keep.send(msg("a", "b", i))
         lose.send(msg("a", "b", i))
-    assert keep.dropped == 0 and len(keep.deliver(100)["b"]) == 20
-    assert lose.dropped == 20 and lose.deliver(100) == {}
+    assert keep.dropped == 0
+    assert len(keep.deliver(100)["b"]) == 20
+    assert lose.dropped == 20
+    assert lose.deliver(100) == {}
 
 
 @pytest.mark.parametrize("kwargs", [{"drop_probability": 1.5}, {"latency": -1}, {"latency": {("a", "b"): -2}}])

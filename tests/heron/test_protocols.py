@@ -34,7 +34,9 @@ def test_agent_tree_helpers() -> None:
     np.testing.assert_array_equal(low, [-1.0, 0.0])
     np.testing.assert_array_equal(high, [1.0, 5.0])
     assert [a.id for a in system.walk()] == ["sys", "c1", "f1", "f2", "c2", "f3", "c3"]
-    assert system.parent_of("f3") == "c2" and system.parent_of("c1") == "sys" and system.parent_of("sys") is None
+    assert system.parent_of("f3") == "c2"
+    assert system.parent_of("c1") == "sys"
+    assert system.parent_of("sys") is None
     assert system.find("f2").high == 5.0
     with pytest.raises(KeyError):
         system.peers("f1")
@@ -70,7 +72,8 @@ def test_setpoint_within_bounds(values: list[float]) -> None:
     v = np.array(values).reshape(3, -1)
     low, high = np.minimum(v[1], v[2]), np.maximum(v[1], v[2])
     out = SetpointProtocol().split(v[0], low, high)
-    assert (out >= low).all() and (out <= high).all()
+    assert (out >= low).all()
+    assert (out <= high).all()
 
 
 def test_setpoint_batch_axis() -> None:
@@ -265,7 +268,8 @@ def test_distributed_economic_dispatch_matches_centralized(seed: int) -> None:
     np.testing.assert_allclose(dispatch, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
     assert lam == pytest.approx(ref_lam, rel=1e-4)
     assert dispatch.sum() == pytest.approx(demand, rel=1e-4)
-    assert (dispatch >= pmin - 1e-9).all() and (dispatch <= pmax + 1e-9).all()
+    assert (dispatch >= pmin - 1e-9).all()
+    assert (dispatch <= pmax + 1e-9).all()
     assert 0 < iterations < 10_000
 
 

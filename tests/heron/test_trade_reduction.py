@@ -40,7 +40,8 @@ def test_hand_checked_book():
     q = np.array([1.0, 1.0, 1.0, -1.0, -1.0, -1.0])
     r = clear_trade_reduction(q, np.array([12.0, 10.0, 7.0, 2.0, 4.0, 9.0]))
     np.testing.assert_allclose(r.filled, [1, 0, 0, -1, 0, 0])
-    assert r.price == 10.0 and r.seller_price[0] == 4.0
+    assert r.price == 10.0
+    assert r.seller_price[0] == 4.0
     payment, _ = settle_trades(r.trades, q.shape, 0.0, r.seller_price)
     np.testing.assert_allclose(payment, [10, 0, 0, -4, 0, 0])
 
@@ -65,7 +66,8 @@ def test_no_unilateral_misreport_of_the_limit_price_raises_a_traders_surplus(boo
 def test_rational_weakly_budget_balanced_and_order_independent(book):
     q, p = book
     r = clear_trade_reduction(q, p)
-    assert np.all(r.filled >= np.minimum(q, 0) - TOL) and np.all(r.filled <= np.maximum(q, 0) + TOL)
+    assert np.all(r.filled >= np.minimum(q, 0) - TOL)
+    assert np.all(r.filled <= np.maximum(q, 0) + TOL)
     assert abs(r.filled.sum()) <= TOL
     t = r.trades
     if len(t):
@@ -98,4 +100,5 @@ def test_matches_a_reference_written_out_by_hand(book):
     fills, buy_price, sell_price = ref.trade_reduction(q, p)
     np.testing.assert_allclose(r.filled, fills, atol=1e-9)
     if r.volume > 1e-9:
-        assert r.price == pytest.approx(buy_price) and r.seller_price[0] == pytest.approx(sell_price)
+        assert r.price == pytest.approx(buy_price)
+        assert r.seller_price[0] == pytest.approx(sell_price)

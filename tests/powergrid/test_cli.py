@@ -34,7 +34,8 @@ def test_run_writes_a_run_directory_and_prints_kpis(tiny_yaml, tmp_path):
     out = tmp_path / "run"
     result = runner.invoke(app, ["run", str(tiny_yaml), "--controller", "truthful-bidder", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "p2p_volume_kwh" in result.output and "savings" in result.output
+    assert "p2p_volume_kwh" in result.output
+    assert "savings" in result.output
     kpis = json.loads((out / "kpis.json").read_text())
     assert kpis["community"]["p2p_volume_kwh"] > 0
     assert {p.name for p in out.iterdir()} == {
@@ -47,7 +48,8 @@ def test_run_writes_a_run_directory_and_prints_kpis(tiny_yaml, tmp_path):
         ".heron-output",
     }
     again = runner.invoke(app, ["run", str(tiny_yaml), "--out", str(out)])
-    assert again.exit_code == 2 and "already exists" in again.output
+    assert again.exit_code == 2
+    assert "already exists" in again.output
 
 
 def test_compare_prints_side_by_side_and_saves_figure(tiny_yaml, tmp_path):
@@ -118,7 +120,8 @@ def test_compare_always_writes_the_baseline_run(tiny_yaml, tmp_path):
         ".heron-output",
     }
     baseline = json.loads((out / "grid-only" / "kpis.json").read_text())
-    assert baseline["controller"] == "grid-only" and baseline["community"]["savings"] == 0.0
+    assert baseline["controller"] == "grid-only"
+    assert baseline["community"]["savings"] == 0.0
     assert (out / "comparison.csv").read_text().splitlines()[0] == "kpi,unit,truthful-bidder"
 
 
@@ -128,7 +131,9 @@ def test_a_missing_data_file_is_bad_input_naming_the_field_and_the_file(tmp_path
     path.write_text(yaml.safe_dump(raw))
     result = runner.invoke(app, ["run", str(path), "--controller", "grid-only", "--out", str(tmp_path / "m")])
     assert result.exit_code == 2, result.output
-    assert "data.path" in result.output and "no-such-file.csv" in result.output and "does not exist" in result.output
+    assert "data.path" in result.output
+    assert "no-such-file.csv" in result.output
+    assert "does not exist" in result.output
     assert "internal error" not in result.output
 
 

@@ -50,7 +50,8 @@ def test_hand_computed_kpis():
     assert k["self_consumption_ratio"] == pytest.approx(1 - 2 / 8)
     assert k["self_sufficiency_ratio"] == pytest.approx(1 - 10 / 20)
     assert k["mean_p2p_price"] == pytest.approx(0.1)
-    assert k["participation_rate"] == 1.0 and k["participation_per_step"] == 0.5
+    assert k["participation_rate"] == 1.0
+    assert k["participation_per_step"] == 0.5
     assert k["battery_cycles"] == 0.5
     assert k["co2_kg"] == 3.0
     assert k["gini_savings"] == pytest.approx(abs(4 - 1) * 2 / (2 * 2 * 5))
@@ -63,8 +64,10 @@ def test_hand_computed_kpis():
 def test_undefined_ratios_are_na_with_a_reason():
     t = hand_totals([1.0, 1.0])
     k = compute_kpis(t, hand_totals([-1.0, 0.5])).community
-    assert isinstance(k["savings_pct"], NA) and "baseline cost is not positive" in k["savings_pct"].reason
-    assert isinstance(k["self_consumption_ratio"], NA) and isinstance(k["self_sufficiency_ratio"], NA)
+    assert isinstance(k["savings_pct"], NA)
+    assert "baseline cost is not positive" in k["savings_pct"].reason
+    assert isinstance(k["self_consumption_ratio"], NA)
+    assert isinstance(k["self_sufficiency_ratio"], NA)
     assert isinstance(k["mean_p2p_price"], NA)
     assert isinstance(compute_kpis(t).community["savings"], NA)
     json_form = compute_kpis(t).to_json()["community"]
@@ -202,7 +205,8 @@ def test_citylearn_style_kpis_by_hand():
     assert k["one_minus_load_factor"] == pytest.approx(np.mean([january, 0.0]))
     assert k["average_daily_peak_kw"] == pytest.approx(np.mean([4.0, 3.0, 1.0]))
     assert k["peak_demand_kw"] == pytest.approx(4.0)
-    assert k["cost_normalised"] == pytest.approx(0.4) and k["co2_normalised"] == pytest.approx(0.5)
+    assert k["cost_normalised"] == pytest.approx(0.4)
+    assert k["co2_normalised"] == pytest.approx(0.5)
     assert k["ramping_normalised"] == pytest.approx(11 / 2)
     assert k["peak_demand_normalised"] == pytest.approx(1.0)
     assert k["average_daily_peak_normalised"] == pytest.approx(np.mean([4.0, 3.0, 1.0]) / np.mean([4.0, 4.0, 2.0]))

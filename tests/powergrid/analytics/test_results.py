@@ -39,8 +39,10 @@ def test_run_directory_contents(tiny_scenario, tmp_path):
     n, steps = tiny_scenario.n_agents, tiny_scenario.time.n_steps
     assert len(ts) == n * steps
     assert set(ts["agent"].cat.categories) == {f"h{i:03d}" for i in range(n)}
-    assert len(trades) > 0 and (trades["kwh"] > 0).all()
-    assert kpis["controller"] == "truthful-bidder" and kpis["baseline"] == "grid-only"
+    assert len(trades) > 0
+    assert (trades["kwh"] > 0).all()
+    assert kpis["controller"] == "truthful-bidder"
+    assert kpis["baseline"] == "grid-only"
     assert kpis["community"]["p2p_volume_kwh"] == pytest.approx(trades["kwh"].sum())
     assert load_scenario(folder / SCENARIO) == tiny_scenario
     # The per-agent costs in the time series add up to the KPIs (the headline adds the storage rule).

@@ -189,7 +189,8 @@ def test_analysis_pools_one_scenario_and_tabs_name_their_run(mixed_runs):
         wait.until(lambda d: d.find_elements(By.XPATH, tab.format("Analysis")))[0].click()
         wait.until(lambda d: "(n=2)" in d.find_element(By.ID, "analysis-table").text)
         table = driver.find_element(By.ID, "analysis-table").text
-        assert "truthful-bidder (n=2)" in table and "grid-only (n=2)" in table
+        assert "truthful-bidder (n=2)" in table
+        assert "grid-only (n=2)" in table
         assert "zz-other" not in table  # never pooled with another scenario
         cost = next(t for t in _plot(driver, "analysis-graph")["data"] if t["name"] == "cost")
         assert len(_values(cost["y"])) == 2

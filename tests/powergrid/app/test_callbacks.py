@@ -28,14 +28,20 @@ def _traces(fig, name):
 def test_fill_and_validate_form(dashboard):
     paths = [f.path for f in dashboard.fields]
     values = cb.fill_form(dashboard, "community-5", paths)
-    assert values[paths.index("time.n_steps")] == 48 and values[paths.index("ledger")] == [True]
+    assert values[paths.index("time.n_steps")] == 48
+    assert values[paths.index("ledger")] == [True]
     errors, group_errors, spec = cb.validate_form(dashboard, values, paths, ["general", "time"])
-    assert spec is not None and not any(errors) and not any(group_errors)
+    assert spec is not None
+    assert not any(errors)
+    assert not any(group_errors)
     values[paths.index("time.n_steps")] = 0
     errors, _, spec = cb.validate_form(dashboard, values, paths, [])
-    assert spec is None and "greater than 0" in errors[paths.index("time.n_steps")]
+    assert spec is None
+    assert "greater than 0" in errors[paths.index("time.n_steps")]
     job, status, disabled = cb.start_run(dashboard, values, paths, ["truthful-bidder"], 1, None)
-    assert job is None and disabled and "fix the fields" in status
+    assert job is None
+    assert disabled
+    assert "fix the fields" in status
 
 
 def test_run_from_the_form_writes_run_directories_with_progress(tmp_path):
@@ -46,14 +52,18 @@ def test_run_from_the_form_writes_run_directories_with_progress(tmp_path):
     assert cb.start_run(d, values, paths, ["truthful-bidder"], 0, None)[0] is None  # seeds ≥ 1
     assert "plain folder name" in cb.start_run(d, values, paths, ["truthful-bidder"], 1, "../x")[1]
     job_id, status, disabled = cb.start_run(d, values, paths, ["truthful-bidder"], 2, "mine")
-    assert job_id is not None and not disabled and "started" in status
+    assert job_id is not None
+    assert not disabled
+    assert "started" in status
     deadline = time.monotonic() + 120
     while (poll := cb.poll_job(d, job_id, 7))[2] is False:
         assert time.monotonic() < deadline
         assert 0.0 <= float(poll[0]) <= 1.0
         time.sleep(0.1)
     progress, status, disabled, version, chosen = poll
-    assert status.startswith("done") and progress == "1.0" and version == 8
+    assert status.startswith("done")
+    assert progress == "1.0"
+    assert version == 8
     assert chosen == "mine/seed0/truthful-bidder"
     keys = [r.key for r in d.cache.runs()]
     assert keys == [
@@ -62,7 +72,8 @@ def test_run_from_the_form_writes_run_directories_with_progress(tmp_path):
         "mine/seed1/grid-only",
         "mine/seed1/truthful-bidder",
     ]
-    assert d.cache.info("mine/seed1/truthful-bidder").seed == 1 and d.cache.info(chosen).n_steps == 24
+    assert d.cache.info("mine/seed1/truthful-bidder").seed == 1
+    assert d.cache.info(chosen).n_steps == 24
     assert "already exists" in cb.start_run(d, values, paths, ["truthful-bidder"], 1, "mine")[1]
 
 
@@ -70,11 +81,15 @@ def test_select_run_defaults(dashboard):
     top, marks, value, options, baseline, households, chosen = cb.select_run(dashboard, RUN, 12)
     assert (top, value, baseline) == (47, 0, BASELINE)
     assert cb.select_run(dashboard, RUN, 0)[2] is no_update  # already at step 0: the network view is not redrawn
-    assert 0 in marks and 47 in marks
-    assert BASELINE in [o["value"] for o in options] and RUN not in [o["value"] for o in options]
-    assert len(households) == 8 and len(chosen) == 6
+    assert 0 in marks
+    assert 47 in marks
+    assert BASELINE in [o["value"] for o in options]
+    assert RUN not in [o["value"] for o in options]
+    assert len(households) == 8
+    assert len(chosen) == 6
     options, current = cb.run_options(dashboard, None)
-    assert current != BASELINE and RUN in [o["value"] for o in options]
+    assert current != BASELINE
+    assert RUN in [o["value"] for o in options]
     assert cb.run_options(dashboard, RUN, options) == (no_update, no_update)  # unchanged: nothing reruns
     assert cb.run_options(dashboard, RUN, options[:1]) == (options, no_update)
 
@@ -92,7 +107,8 @@ def test_timeseries_shows_the_run_its_baseline_and_a_seed_band(dashboard, runs_f
     assert len(band) == sum(len(p.series(dashboard.cache.get(RUN))) for p in PANELS)
     assert fig.layout.shapes[0].x0 == str(dashboard.cache.get(RUN).timestamps[5])
     no_band = cb.timeseries(dashboard, RUN, None, [], 0)
-    assert not _traces(no_band, "grid-only (baseline)") and len(no_band.data) == 7
+    assert not _traces(no_band, "grid-only (baseline)")
+    assert len(no_band.data) == 7
     assert "no run selected" in cb.timeseries(dashboard, None, None, [], 0).layout.title.text
 
 
@@ -116,7 +132,8 @@ def test_network_view_draws_each_trade_as_an_arrow(dashboard, runs_folder):
     now = series[series["step"] == step].set_index("agent").loc[list(ids)]
     net = now["imported"] + now["bought"] - now["exported"] - now["sold"]
     np.testing.assert_allclose(households.marker.color, net.to_numpy())
-    assert f"step {step} of 47" in info and f"{len(at)} trade(s)" in info
+    assert f"step {step} of 47" in info
+    assert f"{len(at)} trade(s)" in info
     grid = _traces(fig, "grid")[0].text[0]
     assert f"import {now['imported'].sum():.2f} kWh" in grid
 
@@ -133,7 +150,8 @@ def test_step_marker_patch_and_playback(dashboard):
     ops = patch.to_plotly_json()["operations"]
     assert {o["location"][-1] for o in ops} == {"x0", "x1"}
     assert ops[0]["params"]["value"] == str(dashboard.cache.get(RUN).timestamps[10])
-    assert cb.toggle_play(True) == (False, "⏸ pause") and cb.toggle_play(False) == (True, "▶ play")
+    assert cb.toggle_play(True) == (False, "⏸ pause")
+    assert cb.toggle_play(False) == (True, "▶ play")
     assert cb.advance(dashboard, RUN, 10, 4) == (14, False, "⏸ pause")
     assert cb.advance(dashboard, RUN, 45, 4) == (47, True, "▶ play")
 
@@ -211,11 +229,14 @@ def test_broken_run_directories_are_listed_and_shown_not_raised(runs_folder, tmp
     d = Dashboard(tmp_path)
     options, _ = cb.run_options(d, None)
     assert [o["value"] for o in options] == ["bad-series", "good"]
-    assert len(d.cache.problems) == 1 and "bad-run" in d.cache.problems[0] and "run.json" in d.cache.problems[0]
+    assert len(d.cache.problems) == 1
+    assert "bad-run" in d.cache.problems[0]
+    assert "run.json" in d.cache.problems[0]
     with pytest.raises(ResultsError, match=r"bad-series/timeseries\.parquet is unreadable"):
         cb.timeseries(d, "bad-series", None, [], 0)
     shown = showing_errors(cb.message_figure, str)(lambda key: cb.network(d, key, 0))("bad-series")
-    assert "timeseries.parquet is unreadable" in shown[0].layout.title.text and "unreadable" in shown[1]
+    assert "timeseries.parquet is unreadable" in shown[0].layout.title.text
+    assert "unreadable" in shown[1]
     assert showing_errors(str)(lambda: "fine")() == "fine"
 
 
@@ -227,7 +248,8 @@ def test_analysis_never_pools_runs_of_different_scenarios(dashboard):
     fig, table = cb.analysis(dashboard, keys, "controller")
     labels = list(next(t for t in fig.data if t.name == "cost").x)
     assert labels == ["grid-only · tiny", "truthful-bidder · tiny", "truthful-bidder · tiny-feeder"]
-    assert "truthful-bidder · tiny (n=2)" in str(table) and "tiny-feeder (n=1)" in str(table)
+    assert "truthful-bidder · tiny (n=2)" in str(table)
+    assert "tiny-feeder (n=1)" in str(table)
 
 
 def test_crowded_network_views_aggregate_households_by_sector_or_bus(dashboard, runs_folder, monkeypatch):
@@ -238,7 +260,8 @@ def test_crowded_network_views_aggregate_households_by_sector_or_bus(dashboard, 
     step = int(trades["step"].value_counts().idxmax())
     fig, _ = cb.network(dashboard, RUN, step)
     households = _traces(fig, "households")[0]
-    assert len(households.x) == 3 and "households shown by sector (3 markers)" in fig.layout.title.text
+    assert len(households.x) == 3
+    assert "households shown by sector (3 markers)" in fig.layout.title.text
     series, _, _ = read_run(runs_folder / RUN)
     now = series[series["step"] == step]
     total = (now["imported"] + now["bought"] - now["exported"] - now["sold"]).sum()
@@ -250,7 +273,8 @@ def test_crowded_network_views_aggregate_households_by_sector_or_bus(dashboard, 
 def test_households_and_ledger_tabs_name_the_run_they_show(dashboard):
     wallet, ranking = cb.households(dashboard, RUN, BASELINE, ["h000"])
     label = dashboard.cache.info(RUN).label
-    assert label in wallet.layout.title.text and label in ranking.layout.title.text
+    assert label in wallet.layout.title.text
+    assert label in ranking.layout.title.text
     assert cb.ledger(dashboard, RUN)[0].children.startswith(label)
 
 

@@ -29,10 +29,14 @@ def test_every_schema_setting_has_an_input_with_its_description():
         == Scenario.model_fields["time"].annotation.model_fields["n_steps"].description
     )
     assert by_path["time.n_steps"].kind == "integer"
-    assert by_path["market.mechanism"].kind == "choice" and "pay-as-bid" in by_path["market.mechanism"].options
-    assert by_path["market.price_cap"].optional and by_path["market.price_cap"].kind == "number"
-    assert by_path["agents"].kind == "yaml" and by_path["agents"].group == "agents"
-    assert by_path["ledger"].kind == "bool" and by_path["ledger"].group == GENERAL
+    assert by_path["market.mechanism"].kind == "choice"
+    assert "pay-as-bid" in by_path["market.mechanism"].options
+    assert by_path["market.price_cap"].optional
+    assert by_path["market.price_cap"].kind == "number"
+    assert by_path["agents"].kind == "yaml"
+    assert by_path["agents"].group == "agents"
+    assert by_path["ledger"].kind == "bool"
+    assert by_path["ledger"].group == GENERAL
     assert by_path["devices.battery.capacity_kwh"].group == "devices"
     assert next(iter(groups(FIELDS))) == GENERAL
 
@@ -66,7 +70,9 @@ def test_yaml_syntax_errors_and_empty_optionals():
     values["market.price_cap"] = 0.12
     values["ledger"] = []
     spec, errors = scenario_from_form(values, FIELDS)
-    assert errors == {} and spec.market.price_cap == 0.12 and spec.ledger is False
+    assert errors == {}
+    assert spec.market.price_cap == 0.12
+    assert spec.ledger is False
     values["market.price_cap"] = ""
     assert scenario_from_form(values, FIELDS)[0].market.price_cap is None
     values["name"] = ""

@@ -17,10 +17,13 @@ def test_report_of_a_comparison_folder_is_self_contained(runs_folder, tmp_path):
     html_path, pngs = write_report([tmp_path / "cmp"])
     assert html_path == tmp_path / "cmp" / "report.html"
     text = html_path.read_text(encoding="utf-8")
-    assert "<script src=" not in text and "plotly.js v" in text  # plotly.js is inlined: opens offline
+    # plotly.js is inlined: opens offline
+    assert "<script src=" not in text
+    assert "plotly.js v" in text
     # KPI bars, then time series per run and the savings ranking of the non-baseline run; no empty panel
     assert text.count("Plotly.newPlot") == 1 + 2 + 1
-    assert "Savings ranking · " in text and "left out — the run is its own baseline" in text
+    assert "Savings ranking · " in text
+    assert "left out — the run is its own baseline" in text
     assert "<td>grid_import_kwh</td>" in text.replace("<td title=", "<td>").replace("'Σ grid import'>", "")
     assert {p.name for p in pngs} == {"kpis.png", "timeseries-1-grid-only.png", "timeseries-2-truthful-bidder.png"}
     assert all(p.read_bytes().startswith(PNG) for p in pngs)
@@ -37,29 +40,35 @@ def test_report_cli(runs_folder, tmp_path):
     shutil.copytree(runs_folder / "feeder", tmp_path / "f")
     result = CliRunner().invoke(app, ["report", str(tmp_path / "f")])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "f" / "report.html").exists() and (tmp_path / "f" / "figures" / "kpis.png").exists()
+    assert (tmp_path / "f" / "report.html").exists()
+    assert (tmp_path / "f" / "figures" / "kpis.png").exists()
     result = CliRunner().invoke(app, ["report", str(tmp_path / "missing")])
-    assert result.exit_code == 2 and "is not a directory" in result.output
+    assert result.exit_code == 2
+    assert "is not a directory" in result.output
     (tmp_path / "empty").mkdir()
     result = CliRunner().invoke(app, ["report", str(tmp_path / "empty")])
-    assert result.exit_code == 2 and "no run directory" in result.output
+    assert result.exit_code == 2
+    assert "no run directory" in result.output
 
 
 def test_dashboard_cli_rejects_bad_arguments(tmp_path):
     runner = CliRunner()
     result = runner.invoke(app, ["dashboard", "--runs", str(tmp_path), "--host", "not-an-ip"])
-    assert result.exit_code == 2 and "--host" in result.output
+    assert result.exit_code == 2
+    assert "--host" in result.output
     result = runner.invoke(app, ["dashboard", "--runs", str(tmp_path), "--port", "0"])
     assert result.exit_code == 2
     (tmp_path / "file").write_text("x")
     result = runner.invoke(app, ["dashboard", "--runs", str(tmp_path / "file")])
-    assert result.exit_code == 2 and "is a file" in result.output
+    assert result.exit_code == 2
+    assert "is a file" in result.output
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         result = runner.invoke(app, ["dashboard", "--runs", str(tmp_path), "--port", str(port)])
-    assert result.exit_code == 2 and f"--port {port}" in result.output
+    assert result.exit_code == 2
+    assert f"--port {port}" in result.output
 
 
 def test_report_pools_seeds_of_one_scenario_and_never_across_scenarios(runs_folder, tmp_path):

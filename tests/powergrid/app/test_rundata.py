@@ -34,7 +34,9 @@ def test_info_describes_the_run(runs_folder):
     info = {r.key: r for r in discover_runs(runs_folder)}
     run = info[RUN]
     assert (run.scenario, run.controller, run.seed, run.n_agents, run.n_steps) == ("tiny", "truthful-bidder", 3, 8, 48)
-    assert run.has_ledger and not run.has_network and info["feeder/truthful-bidder"].has_network
+    assert run.has_ledger
+    assert not run.has_network
+    assert info["feeder/truthful-bidder"].has_network
     assert run.group == "tiny/seed3"
     assert run.variant == info["tiny/seed4/truthful-bidder"].variant != info["feeder/truthful-bidder"].variant
 

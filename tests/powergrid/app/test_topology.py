@@ -18,7 +18,9 @@ def test_tree_layout_depths_and_leaf_order():
     #        \- 3 - 4      5 unreachable
     xy = _tree_layout(6, [(0, 1), (1, 2), (1, 3), (3, 4)], root=0)
     np.testing.assert_array_equal(xy[:5, 0], [0, 1, 2, 2, 3])
-    assert xy[2, 1] == 0.0 and xy[4, 1] == -1.0  # leaves in order
+    # leaves in order
+    assert xy[2, 1] == 0.0
+    assert xy[4, 1] == -1.0
     assert xy[1, 1] == xy[0, 1] == np.mean([xy[2, 1], xy[3, 1]])
     assert xy[5, 0] == -1.0
 
@@ -27,7 +29,8 @@ def test_feeder_households_sit_beside_their_bus_deterministically():
     nodes = np.array([2, 12, 16, 17, 18, 12, 19, 3])  # as a run's agents.parquet records them (two share bus 12)
     a, b = feeder_topology("cigre-lv", nodes, "t"), feeder_topology("cigre-lv", nodes, "t")
     np.testing.assert_array_equal(a.agent_xy, b.agent_xy)
-    assert a.bus_xy.shape[0] == 41 and a.grid_xy == tuple(a.bus_xy[np.argmin(a.bus_xy[:, 0])])
+    assert a.bus_xy.shape[0] == 41
+    assert a.grid_xy == tuple(a.bus_xy[np.argmin(a.bus_xy[:, 0])])
     # each household is linked to a bus 0.45 to its left
     links = a.branches[-8:]
     np.testing.assert_allclose(links[:, 2] - links[:, 0], 0.45)
@@ -50,9 +53,14 @@ def test_the_run_directory_records_where_each_household_is(tmp_path):
     placed = build_community(spec).network.agent_nodes
     np.testing.assert_array_equal(facts["bus"].to_numpy(), placed)
     assert list(facts.columns) == ["id", "kind", "bus", "phase", "pv_peak_kw", "battery_kwh", "battery_kw"]
-    assert facts["kind"].tolist()[:4] == ["prosumer"] * 4 and facts["battery_kwh"].iloc[0] > 0
+    assert facts["kind"].tolist()[:4] == ["prosumer"] * 4
+    assert facts["battery_kwh"].iloc[0] > 0
     import json
 
     run = json.loads((tmp_path / "run" / "run.json").read_text())
-    assert run["feeder"] == "cigre-lv" and run["controller"] == "grid-only" and run["format_version"] >= 2
-    assert run["seed"] == spec.seed and run["mechanism"] == spec.market.mechanism and run["package_version"]
+    assert run["feeder"] == "cigre-lv"
+    assert run["controller"] == "grid-only"
+    assert run["format_version"] >= 2
+    assert run["seed"] == spec.seed
+    assert run["mechanism"] == spec.market.mechanism
+    assert run["package_version"]

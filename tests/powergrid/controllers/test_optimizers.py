@@ -155,7 +155,8 @@ def test_a_failed_solve_falls_back_to_self_consumption_is_counted_and_warned_onc
     with pytest.warns(RuntimeWarning, match=r"mpc: 4 of 4 steps fell back .*solver status 'optimal' at step 0") as w:
         totals = simulate(c, mpc)
     assert len([x for x in w if "fell back" in str(x.message)]) == 1
-    assert mpc.fallbacks == 4 and totals.optimiser_fallbacks == 4
+    assert mpc.fallbacks == 4
+    assert totals.optimiser_fallbacks == 4
     reference = simulate(c, "self-consumption")
     np.testing.assert_allclose(totals.agent["cash_cost"], reference.agent["cash_cost"])
     report = compute_kpis(totals)
@@ -168,7 +169,8 @@ def test_share_of_oracle_savings_is_na_when_the_oracle_did_not_solve(monkeypatch
     with pytest.warns(RuntimeWarning, match="oracle: 6 of 6 steps fell back"):
         outcomes = run_controllers(c, ["greedy", "oracle"])
     share = outcomes["greedy"].kpis.community["share_of_oracle_savings"]
-    assert isinstance(share, NA) and "did not solve" in share.reason
+    assert isinstance(share, NA)
+    assert "did not solve" in share.reason
 
 
 def test_mpc_results_do_not_depend_on_the_solver():
@@ -216,7 +218,8 @@ def test_the_lp_is_built_once_and_reused():
         terminal,
         np.zeros(8),
     )
-    assert lp.problem is problem and first.status == again.status == "optimal"
+    assert lp.problem is problem
+    assert first.status == again.status == "optimal"
     assert first.objective != again.objective
 
 
@@ -233,7 +236,8 @@ def test_share_of_oracle_savings_in_a_comparison():
     c = small_community(n_steps=24)
     outcomes = run_controllers(c, ["grid-only", "truthful-bidder", "oracle"])
     share = {k: v.kpis.community["share_of_oracle_savings"] for k, v in outcomes.items()}
-    assert share["grid-only"] == pytest.approx(0.0) and share["oracle"] == pytest.approx(1.0)
+    assert share["grid-only"] == pytest.approx(0.0)
+    assert share["oracle"] == pytest.approx(1.0)
     assert 0.0 < share["truthful-bidder"] < 1.0
     alone = run_controllers(c, ["truthful-bidder"])["truthful-bidder"].kpis.community["share_of_oracle_savings"]
     assert str(alone) == "n/a"
@@ -243,12 +247,16 @@ def test_mpc_uses_the_scenarios_forecaster_and_reports_its_errors(tmp_path):
     c = small_community(n_steps=48, mpc={"horizon": 12, "forecaster": "seasonal-naive"})
     outcome = run_controllers(c, ["mpc"], {"mpc": tmp_path})["mpc"]
     errors = outcome.kpis.forecast_errors["load_kw"]
-    assert errors["mae"].shape == (12,) and errors["rmse"].shape == (12,)
-    assert errors["mae"][0] == 0.0 and errors["mae"][1:].min() > 0  # h = 0 is measured, later steps forecast
+    assert errors["mae"].shape == (12,)
+    assert errors["rmse"].shape == (12,)
+    # h = 0 is measured, later steps forecast
+    assert errors["mae"][0] == 0.0
+    assert errors["mae"][1:].min() > 0
     import json
 
     stored = json.loads((tmp_path / "kpis.json").read_text())["forecast_errors"]
-    assert stored["pv_kw"]["rmse"][0] == 0.0 and len(stored["pv_kw"]["rmse"]) == 12
+    assert stored["pv_kw"]["rmse"][0] == 0.0
+    assert len(stored["pv_kw"]["rmse"]) == 12
 
 
 def test_no_solver_banner_on_stdout():

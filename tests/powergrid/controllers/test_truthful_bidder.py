@@ -59,7 +59,8 @@ def test_storable_surplus_is_offered_at_the_storage_value_and_the_rest_at_the_fl
         seen_floor += int((sellers & ~storable).any())
         asks = a.limit_price[sellers & storable]
         inside += int(((asks > obs.price_floor + TOL) & (asks < obs.price_cap - TOL)).any())
-    assert seen_store and seen_floor
+    assert seen_store
+    assert seen_floor
     assert (inside > 0) == (tariff is not None)
 
 

@@ -24,8 +24,10 @@ def test_zi_c_prices_stay_within_the_budget_constraint_and_repeat(tiny_community
         x, y = a.act(obs), b.act(obs)
         np.testing.assert_array_equal(x.limit_price, y.limit_price)  # seeded by the scenario and the step
         buyers, sellers = x.trade_kw > 0, x.trade_kw < 0
-        assert np.all(x.limit_price[buyers] <= obs.price_cap) and np.all(x.limit_price[buyers] >= obs.price_floor)
-        assert np.all(x.limit_price[sellers] >= obs.price_floor) and np.all(x.limit_price[sellers] <= obs.price_cap)
+        assert np.all(x.limit_price[buyers] <= obs.price_cap)
+        assert np.all(x.limit_price[buyers] >= obs.price_floor)
+        assert np.all(x.limit_price[sellers] >= obs.price_floor)
+        assert np.all(x.limit_price[sellers] <= obs.price_cap)
         spread.append(np.ptp(x.limit_price[buyers | sellers]) if (buyers | sellers).any() else 0.0)
         engine.step(x, obs)
     assert max(spread) > 0.01  # prices really are drawn, not cap/floor

@@ -44,7 +44,8 @@ def test_the_bundled_set_is_small_licensed_and_complete():
     assert "Permission is hereby granted" in (BUNDLED_2022 / "LICENSE").read_text()
     data = read_citylearn(None)
     assert data.buildings == tuple(f"Building_{k}" for k in range(1, 18))
-    assert data.n_rows == 8760 and data.load_kw.shape == (8760, 17)
+    assert data.n_rows == 8760
+    assert data.load_kw.shape == (8760, 17)
     assert (data.month[0], data.hour[0], data.day_type[0]) == (7, 24, 7)  # Sunday 31 July 2022, 23:00-24:00
 
 
@@ -61,9 +62,11 @@ def test_pv_is_solar_generation_times_the_nominal_power_over_1000():
 def test_agents_and_devices_come_from_the_schema():
     _, _, schema = shipped()
     c = build_community(load_scenario(scenario()))
-    assert c.agents.ids[:2] == ("Building_1", "Building_2") and set(c.agents.kinds) == {"prosumer"}
+    assert c.agents.ids[:2] == ("Building_1", "Building_2")
+    assert set(c.agents.kinds) == {"prosumer"}
     b1 = schema["buildings"]["Building_1"]["electrical_storage"]["attributes"]
-    assert c.agents.battery.capacity_kwh[0] == b1["capacity"] and c.agents.battery.power_kw[0] == b1["nominal_power"]
+    assert c.agents.battery.capacity_kwh[0] == b1["capacity"]
+    assert c.agents.battery.power_kw[0] == b1["nominal_power"]
     round_trip = c.agents.battery.charge_efficiency[0] * c.agents.battery.discharge_efficiency[0]
     assert round_trip == pytest.approx(b1["efficiency"])  # CityLearn's efficiency is round trip (√η each way)
 
@@ -81,7 +84,8 @@ def test_a_window_selects_the_matching_rows_with_the_data_prices_and_carbon():
 def test_the_scenario_may_set_its_own_tariff_and_carbon():
     raw = scenario(tariff={"retail": 0.3, "feed_in": 0.07}, carbon={"kind": "constant", "mean_kg_per_kwh": 0.5})
     c = build_community(load_scenario(raw))
-    assert np.all(c.tariff.retail == 0.3) and np.all(c.carbon_kg_per_kwh == 0.5)
+    assert np.all(c.tariff.retail == 0.3)
+    assert np.all(c.carbon_kg_per_kwh == 0.5)
 
 
 def test_groups_set_kinds_and_must_match_the_buildings():
@@ -92,7 +96,8 @@ def test_groups_set_kinds_and_must_match_the_buildings():
     c = build_community(load_scenario(raw))
     assert c.agents.ids == ("Building_2", "Building_7", "Building_9")
     assert c.agents.kinds == ("prosumer", "prosumer", "consumer")
-    assert c.profiles.pv_kw[:, 2].max() == 0 and c.agents.battery.capacity_kwh[2] == 0
+    assert c.profiles.pv_kw[:, 2].max() == 0
+    assert c.agents.battery.capacity_kwh[2] == 0
     assert c.profiles.pv_kw[:, 0].max() > 0
     raw["agents"] = [{"kind": "prosumer", "count": 2}]
     with pytest.raises(ScenarioError, match="count 2 agents but the CityLearn data set has 3 buildings"):
@@ -215,9 +220,11 @@ def test_short_files_and_missing_columns_are_errors(csv_set):
 
 def test_the_builtins_use_the_bundled_year_and_week():
     year, week = load_scenario("citylearn-2022"), load_scenario("citylearn-2022-week")
-    assert year.time.n_steps == 8760 and week.time.n_steps == 168
+    assert year.time.n_steps == 8760
+    assert week.time.n_steps == 168
     assert agent_count(year) == agent_count(week) == 17
-    assert week.tariff.retail == "data" and week.tariff.feed_in == year.tariff.feed_in
+    assert week.tariff.retail == "data"
+    assert week.tariff.feed_in == year.tariff.feed_in
 
 
 def test_grid_only_on_the_whole_year_matches_the_files_home_by_home():

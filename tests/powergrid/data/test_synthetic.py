@@ -52,7 +52,8 @@ def test_shapes_ids_and_signs() -> None:
 def test_deterministic_for_seed_and_seed_matters() -> None:
     grid = _grid("2023-07-01", 15, 24)
     a, b = _make(grid, seed=3), _make(grid, seed=3)
-    assert np.array_equal(a.load_kw, b.load_kw) and np.array_equal(a.pv_kw, b.pv_kw)
+    assert np.array_equal(a.load_kw, b.load_kw)
+    assert np.array_equal(a.pv_kw, b.pv_kw)
     c = _make(grid, seed=4)
     assert not np.array_equal(a.load_kw, c.load_kw)
     assert not np.array_equal(a.pv_kw, c.pv_kw)
@@ -75,7 +76,8 @@ def test_pv_zero_at_night_and_bounded_by_peak(cloudiness: float) -> None:
         "apparent_elevation"
     ].to_numpy()
     night = (elevation[:-1] < -0.5) & (elevation[1:] < -0.5)
-    assert night.sum() > 50 and (~night).sum() > 150
+    assert night.sum() > 50
+    assert (~night).sum() > 150
     assert (prof.pv_kw[night] == 0.0).all()
     assert (prof.pv_kw[~night].sum(axis=0) > 0).all()
 
@@ -147,9 +149,11 @@ def test_step_lengths_are_energy_consistent(start: str) -> None:
 def test_year_boundary_and_leap_year() -> None:
     grid = _grid("2023-12-31 12:00", 15, 24)
     prof = _make(grid)
-    assert prof.n_steps == 96 and (prof.load_kw > 0).all()
+    assert prof.n_steps == 96
+    assert (prof.load_kw > 0).all()
     leap = _make(_grid("2024-02-28", 60, 72))
-    assert leap.n_steps == 72 and np.isfinite(leap.load_kw).all()
+    assert leap.n_steps == 72
+    assert np.isfinite(leap.load_kw).all()
 
 
 @pytest.mark.parametrize(

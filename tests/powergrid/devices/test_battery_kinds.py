@@ -48,10 +48,12 @@ def run_random(community, steps=48, seed=0):
 def test_shared_battery_accounts_split_capacity_and_power_and_conserve_energy():
     c = shared_community()
     fleet = c.agents.battery
-    assert fleet.capacity_kwh.sum() == pytest.approx(40.0) and fleet.power_kw.sum() == pytest.approx(12.0)
+    assert fleet.capacity_kwh.sum() == pytest.approx(40.0)
+    assert fleet.power_kw.sum() == pytest.approx(12.0)
     np.testing.assert_allclose(fleet.capacity_kwh, 40.0 / 6)
     for r in run_random(c):
-        assert (r.soc <= fleet.soc_max_kwh + 1e-9).all() and (r.soc >= -1e-9).all()
+        assert (r.soc <= fleet.soc_max_kwh + 1e-9).all()
+        assert (r.soc >= -1e-9).all()
         assert (r.charge + r.discharge <= fleet.power_kw * c.grid.dt_hours + 1e-9).all()
         assert r.soc.sum() <= 40.0 + 1e-9  # the whole battery is never over-full
         assert (r.charge - r.discharge).sum() / c.grid.dt_hours <= 12.0 + 1e-9
@@ -74,9 +76,11 @@ def test_shared_battery_shares_and_errors():
 def test_central_battery_is_an_operator_agent_with_no_load_and_strict_limits():
     c = central_community()
     k = c.agents.ids.index("community-battery")
-    assert (c.profiles.load_kw[:, k] == 0).all() and (c.profiles.pv_kw[:, k] == 0).all()
+    assert (c.profiles.load_kw[:, k] == 0).all()
+    assert (c.profiles.pv_kw[:, k] == 0).all()
     fleet = c.agents.battery
-    assert fleet.capacity_kwh[k] == 60.0 and (np.delete(fleet.capacity_kwh, k) == 0).all()
+    assert fleet.capacity_kwh[k] == 60.0
+    assert (np.delete(fleet.capacity_kwh, k) == 0).all()
     for r in run_random(c, seed=3):
         assert 0 - 1e-9 <= r.soc[k] <= 60.0 + 1e-9
         assert max(r.charge[k], r.discharge[k]) <= 20.0 * c.grid.dt_hours + 1e-9

@@ -20,9 +20,11 @@ def test_soc_never_leaves_bounds_under_arbitrary_actions(tiny_community_factory,
     fleet = tiny_community_factory.agents.battery
     for step in actions:
         r = engine.step(Actions(step[:, 0], step[:, 1], step[:, 2]))
-        assert np.all(r.soc >= fleet.soc_min_kwh - 1e-9) and np.all(r.soc <= fleet.soc_max_kwh + 1e-9)
+        assert np.all(r.soc >= fleet.soc_min_kwh - 1e-9)
+        assert np.all(r.soc <= fleet.soc_max_kwh + 1e-9)
         assert np.all(np.isfinite(r.cash_cost))
-        assert np.all(r.charge <= fleet.power_kw * 1.0 + 1e-9) and np.all(r.discharge <= fleet.power_kw + 1e-9)
+        assert np.all(r.charge <= fleet.power_kw * 1.0 + 1e-9)
+        assert np.all(r.discharge <= fleet.power_kw + 1e-9)
         bad = ~np.isfinite(step).all(axis=1)
         np.testing.assert_array_equal(r.interventions.nonfinite, bad)
 

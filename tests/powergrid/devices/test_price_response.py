@@ -87,7 +87,8 @@ def test_price_response_monotone_non_decreasing(pop: tuple, p1: float, p2: float
     # bounded by each device's range
     upper = np.select([kind == "generator", kind == "storage"], [params["capacity"], params["power"]], 0.0)
     lower = np.select([kind == "generator", kind == "storage"], [0.0 * upper, -params["power"]], -params["baseline"])
-    assert (lo >= lower - 1e-9).all() and (hi <= upper + 1e-9).all()
+    assert (lo >= lower - 1e-9).all()
+    assert (hi <= upper + 1e-9).all()
 
 
 def test_the_rules_answer_through_the_protocol() -> None:

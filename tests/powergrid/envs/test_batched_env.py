@@ -19,10 +19,13 @@ def batched() -> BatchedEnergyMarketEnv:
 def test_shapes_spaces_and_state(batched):
     features = batched.reset(seed=1)
     k, n, f = 3, batched.n_agents, batched.n_features
-    assert features.shape == (k, n, f) and features.dtype == np.float32
+    assert features.shape == (k, n, f)
+    assert features.dtype == np.float32
     assert batched.state().shape == (k, n * f)
     features, rewards, ended, info = batched.step(np.zeros((k, n, 3)))
-    assert rewards.shape == (k, n) and ended.shape == (k,) and info["result"].soc.shape == (k, n)
+    assert rewards.shape == (k, n)
+    assert ended.shape == (k,)
+    assert info["result"].soc.shape == (k, n)
     with pytest.raises(ActionError, match=r"\(3, 5, 3\)"):
         batched.step(np.zeros((n, 3)))
 
@@ -81,7 +84,8 @@ def test_the_sb3_face_has_one_entry_per_agent_and_copy(batched):
         venv.step_async(np.zeros((k * n, 3), dtype=np.float32))
         obs, _, dones, infos = venv.step_wait()
         steps += 1
-    assert steps == batched.episode_steps and dones.all()
+    assert steps == batched.episode_steps
+    assert dones.all()
     assert all(info["terminal_observation"].shape == (batched.n_features,) for info in infos)
 
 

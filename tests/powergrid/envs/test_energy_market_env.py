@@ -43,15 +43,18 @@ def test_shared_policy_vec_env_resets_itself_and_reports_terminal_observations()
     base = EnergyMarketEnv("community-5", seed=2)
     venv = SharedPolicyVecEnv(base)
     obs = venv.reset()
-    assert obs.shape == (5, base.builder.n_features) and obs.dtype == np.float32
+    assert obs.shape == (5, base.builder.n_features)
+    assert obs.dtype == np.float32
     steps = 0
     dones = np.zeros(5, dtype=bool)
     while not dones.any():
         venv.step_async(np.zeros((5, 3), dtype=np.float32))
         obs, rewards, dones, infos = venv.step_wait()
-        assert rewards.shape == (5,) and dones.shape == (5,)
+        assert rewards.shape == (5,)
+        assert dones.shape == (5,)
         steps += 1
-    assert dones.all() and all("terminal_observation" in i for i in infos)
+    assert dones.all()
+    assert all("terminal_observation" in i for i in infos)
     assert steps == base.episode_steps
     assert base.engine.t == base.engine.start  # already reset for the next episode
 
@@ -62,7 +65,8 @@ def test_observations_match_their_declared_space(env):
     while env.agents:
         obs, *_ = env.step({a: env.action_space(a).sample() for a in env.agents})
         for value in obs.values():
-            assert value.dtype == np.float32 and space.contains(value)
+            assert value.dtype == np.float32
+            assert space.contains(value)
 
 
 @settings(max_examples=25, deadline=None)
@@ -73,7 +77,8 @@ def test_soc_stays_in_bounds_under_arbitrary_actions(env, actions):
     for a in actions:
         _, rewards, done, info = env.step_array(a)
         r = info["result"]
-        assert np.all(r.soc >= fleet.soc_min_kwh - 1e-9) and np.all(r.soc <= fleet.soc_max_kwh + 1e-9)
+        assert np.all(r.soc >= fleet.soc_min_kwh - 1e-9)
+        assert np.all(r.soc <= fleet.soc_max_kwh + 1e-9)
         assert np.isfinite(rewards).all()
         np.testing.assert_array_equal(r.interventions.nonfinite, ~np.isfinite(a).all(axis=1))
         if done:
@@ -97,7 +102,9 @@ def test_actions_are_scaled_to_kw_and_the_price_band(env):
 def test_episodes_of_the_train_split_never_touch_test_days(env):
     train, test = day_split(env.community)
     per_day = steps_per_day(env.community)
-    assert set(train).isdisjoint(test) and len(test) == 7  # 28 days, 25 % held out
+    # 28 days, 25 % held out
+    assert set(train).isdisjoint(test)
+    assert len(test) == 7
     for seed in range(20):
         env.reset_array(seed=seed)
         days = set(range(env.engine.start // per_day, env.engine.stop // per_day))
@@ -195,7 +202,8 @@ def test_ood_fallback_triggers_on_a_shifted_observation(env):
     shifted[7, 0] += 50 * stats.std[0]  # agent 7's load far outside anything seen in training
     assert supervisor.out_of_distribution(shifted).tolist() == [i == 7 for i in range(20)]
     mahalanobis = SafetySupervisor(OODStats.fit(np.concatenate(samples), method="mahalanobis", threshold=50.0))
-    assert mahalanobis.out_of_distribution(shifted)[7] and not mahalanobis.out_of_distribution(features).any()
+    assert mahalanobis.out_of_distribution(shifted)[7]
+    assert not mahalanobis.out_of_distribution(features).any()
     # In the environment: the flagged agent acts grid-only for the step, and the fallback is counted.
     guarded = EnergyMarketEnv("prosumer-20", seed=0, supervisor=supervisor, community=env.community)
     guarded.reset_array(day=int(env.starts[0]))
@@ -203,11 +211,14 @@ def test_ood_fallback_triggers_on_a_shifted_observation(env):
     _, _, _, info = guarded.step_array(np.ones((20, 3)))
     r = info["result"]
     assert r.interventions.fallback.tolist() == [i == 7 for i in range(20)]
-    assert r.charge[7] == 0 and r.discharge[7] == 0 and r.order[7] == 0
+    assert r.charge[7] == 0
+    assert r.discharge[7] == 0
+    assert r.order[7] == 0
 
 
 def test_state_is_every_agents_features_for_a_centralised_critic(env):
     observations, _ = env.reset(seed=4)
     state = env.state()
-    assert state.shape == env.state_space.shape and env.state_space.contains(state)
+    assert state.shape == env.state_space.shape
+    assert env.state_space.contains(state)
     np.testing.assert_array_equal(state, np.concatenate([observations[a] for a in env.possible_agents]))

@@ -29,7 +29,8 @@ def test_descriptors_tell_homes_apart():
     np.testing.assert_array_equal(col["is_consumer"], kinds == "consumer")
     np.testing.assert_array_equal(col["is_pv_only"], kinds == "pv-only")
     np.testing.assert_allclose(col["pv_size"], c.agents.pv_peak_kw / c.agents.pv_peak_kw.max(), rtol=1e-6)
-    assert col["battery_capacity"].max() == 1.0 and col["battery_capacity"][kinds == "consumer"].max() == 0.0
+    assert col["battery_capacity"].max() == 1.0
+    assert col["battery_capacity"][kinds == "consumer"].max() == 0.0
 
 
 def test_the_coming_day_reaches_the_evening_peak_from_the_morning():

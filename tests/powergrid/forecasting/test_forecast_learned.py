@@ -64,7 +64,8 @@ def test_pv_is_zero_where_training_never_saw_pv(prosumer20, train_test, learned)
     per_day = 24
     train_pv = prosumer20.profiles.pv_kw[train_test[0]].reshape(-1, per_day, prosumer20.n_agents)
     dark = train_pv.max(axis=0) == 0  # (time of day, agent)
-    assert dark.any() and (~dark).any()
+    assert dark.any()
+    assert (~dark).any()
     for t in train_test[1][::7]:
         fc = learned.forecast(int(t), HORIZON).pv_kw
         slots = (int(t) + np.arange(HORIZON)) % per_day

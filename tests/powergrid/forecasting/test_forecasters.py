@@ -91,8 +91,10 @@ def test_shapes_h0_truth_and_non_negative(small, name):
         assert fc.retail.shape == fc.feed_in.shape == (30,)
         np.testing.assert_array_equal(fc.load_kw[0], small.profiles.load_kw[t])
         np.testing.assert_array_equal(fc.pv_kw[0], small.profiles.pv_kw[t])
-        assert (fc.load_kw >= 0).all() and (fc.pv_kw >= 0).all()
-        assert np.isfinite(fc.load_kw).all() and np.isfinite(fc.pv_kw).all()
+        assert (fc.load_kw >= 0).all()
+        assert (fc.pv_kw >= 0).all()
+        assert np.isfinite(fc.load_kw).all()
+        assert np.isfinite(fc.pv_kw).all()
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -18,7 +18,8 @@ def test_verify_clean_ledger_exits_0(clean_run):
     result = runner.invoke(ledger_app, ["verify", str(clean_run)])
     assert result.exit_code == 0, result.output
     assert "ledger OK" in result.output
-    assert "7 (genesis + 6)" in result.output and "22 (each signed" in result.output
+    assert "7 (genesis + 6)" in result.output
+    assert "22 (each signed" in result.output
 
 
 def test_verify_tampered_ledger_exits_1_and_names_the_block(run_copy):
@@ -43,7 +44,8 @@ def test_bad_input_exits_2_without_traceback(tmp_path):
     ):
         result = runner.invoke(ledger_app, args)
         assert result.exit_code == 2, result.output
-        assert message in result.output and "Traceback" not in result.output
+        assert message in result.output
+        assert "Traceback" not in result.output
         assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
@@ -51,7 +53,8 @@ def test_show_agent_filter_and_csv(clean_run, tmp_path):
     result = runner.invoke(ledger_app, ["show", str(clean_run), "--agent", "h02"])
     assert result.exit_code == 0, result.output
     table_rows = [line for line in result.output.splitlines() if "h0" in line]
-    assert table_rows and all("h02" in line for line in table_rows)
+    assert table_rows
+    assert all("h02" in line for line in table_rows)
     out = tmp_path / "h02.csv"
     result = runner.invoke(ledger_app, ["show", str(clean_run), "--agent", "h02", "--csv", str(out)])
     assert result.exit_code == 0, result.output
@@ -70,7 +73,8 @@ def test_show_block_and_unknown_agent(clean_run):
     assert result.exit_code == 0, result.output
     assert "7 trade(s)" in result.output
     result = runner.invoke(ledger_app, ["show", str(clean_run), "--agent", "nobody"])
-    assert result.exit_code == 2 and "agent 'nobody' is not in the ledger" in result.output
+    assert result.exit_code == 2
+    assert "agent 'nobody' is not in the ledger" in result.output
 
 
 def test_a_ledger_damaged_after_its_header_is_bad_input_for_verify_and_show(run_copy):
@@ -83,4 +87,5 @@ def test_a_ledger_damaged_after_its_header_is_bad_input_for_verify_and_show(run_
     for args in (["verify", str(run_copy)], ["show", str(run_copy)]):
         result = runner.invoke(ledger_app, args)
         assert result.exit_code == 2, result.output
-        assert "not a readable ledger" in result.output and "internal error" not in result.output
+        assert "not a readable ledger" in result.output
+        assert "internal error" not in result.output

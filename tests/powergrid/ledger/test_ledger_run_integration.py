@@ -16,10 +16,12 @@ def test_a_community_run_writes_a_ledger_that_verifies_and_catches_an_edited_tra
     out = tmp_path / "run"
     result = runner.invoke(app, ["run", "community-5", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert (out / "ledger.sqlite").exists() and (out / "keys" / "public_keys.json").exists()
+    assert (out / "ledger.sqlite").exists()
+    assert (out / "keys" / "public_keys.json").exists()
     report = verify_ledger(out)
     trades = pq.read_table(out / "trades.parquet")
-    assert report.ok and report.trades == trades.num_rows > 0
+    assert report.ok
+    assert report.trades == trades.num_rows > 0
     ok = runner.invoke(app, ["ledger", "verify", str(out)])
     assert ok.exit_code == 0, ok.output
     # Edit one trade's kWh in the run's trades file: the ledger no longer agrees with it.

@@ -37,7 +37,8 @@ def _flip(folder, table: str, column: str, where: str, position: int, mask: int)
         cursor = db.execute(
             f"UPDATE {table} SET {column} = {'CAST(? AS TEXT)' if as_text else '?'} WHERE {where}", (new,)
         )
-        assert cursor.rowcount == 1 and new != old
+        assert cursor.rowcount == 1
+        assert new != old
 
 
 def _cases(table: str, fields: tuple[str, ...]) -> list:

@@ -95,7 +95,8 @@ def test_negative_zero_and_integral_values_round_trip(tmp_path):
             0, "t0", np.array([0, 1]), np.array([4, 5]), np.array([-0.0, 2.0**60]), np.array([0.25, -0.0]), -0.0
         )
     report = verify_ledger(tmp_path / "run")
-    assert report.trades == 2 and report.problems[0].startswith("no trades.parquet")
+    assert report.trades == 2
+    assert report.problems[0].startswith("no trades.parquet")
     assert len(report.problems) == 1
 
 
@@ -163,7 +164,8 @@ def test_missing_or_unreadable_trades_parquet_is_a_problem(run_copy):
     (run_copy / "trades.parquet").unlink()
     report = verify_ledger(run_copy)
     assert not report.ok
-    assert len(report.problems) == 1 and "no trades.parquet" in report.problems[0]
+    assert len(report.problems) == 1
+    assert "no trades.parquet" in report.problems[0]
     (run_copy / "trades.parquet").write_bytes(b"garbage")
     report = verify_ledger(run_copy)
     assert [p for p in report.problems if "trades.parquet cannot be read" in p]

@@ -71,7 +71,8 @@ def test_the_oracle_opts_out_of_balancing():
 
 def test_grid_only_keeps_its_battery_idle_behind_the_forecast_gate():
     totals = run_controllers(community("forecast"), ["grid-only"])["grid-only"].totals
-    assert totals.agent["charge"].sum() == 0 and totals.agent["discharge"].sum() == 0
+    assert totals.agent["charge"].sum() == 0
+    assert totals.agent["discharge"].sum() == 0
 
 
 def _step_all(c, controller: str):
@@ -121,7 +122,9 @@ def test_the_imbalance_settles_at_the_imbalance_price_and_the_position_at_the_ta
         np.testing.assert_allclose(r.grid_cost, expected, atol=1e-12)
         short += r.imbalance[r.imbalance > 0].sum()
         long += -r.imbalance[r.imbalance < 0].sum()
-    assert short > 1.0 and long > 1.0  # both directions occur
+    # both directions occur
+    assert short > 1.0
+    assert long > 1.0
     priced = run_controllers(c, ["truthful-bidder"])["truthful-bidder"]
     assert priced.kpis.community["cost"] != pytest.approx(plain.kpis.community["cost"], rel=1e-6)
     np.testing.assert_allclose(priced.totals.agent["imported"], plain.totals.agent["imported"])  # same physics

@@ -22,7 +22,8 @@ def test_every_mechanism_conserves_energy_and_money(mechanism):
     assert out.p2p_payment.sum() == pytest.approx(0.0, abs=1e-15)
     assert np.all((out.trades.price >= 0.05) & (out.trades.price <= 0.30))
     np.testing.assert_allclose(out.fees, 0.01 * (out.bought_kwh + out.sold_kwh))
-    assert out.bought_kwh[4] == 0 and out.sold_kwh[4] == 0
+    assert out.bought_kwh[4] == 0
+    assert out.sold_kwh[4] == 0
 
 
 def test_posted_prices():
@@ -44,7 +45,9 @@ def test_uniform_payments_per_agent():
 
 def test_no_market_and_one_sided_books_trade_nothing():
     none = clear_market(MarketConfig(mechanism="none"), ORDERS, LIMITS, 0.05, 0.30)
-    assert none.bought_kwh.sum() == 0 and np.isnan(none.price) and len(none.trades) == 0
+    assert none.bought_kwh.sum() == 0
+    assert np.isnan(none.price)
+    assert len(none.trades) == 0
     buyers_only = clear_market(MarketConfig(), np.array([1.0, 2.0]), np.array([0.2, 0.2]), 0.05, 0.30)
     assert buyers_only.bought_kwh.sum() == 0
 
@@ -54,7 +57,9 @@ def test_fees_larger_than_half_the_band_stop_every_trade(mechanism):
     # the example: feed-in 0.05, retail 0.15 and a fee of 0.08 per side: any trade would leave both worse
     orders, limits = np.array([4.0, 3.1, -5.0, -2.1]), np.array([0.15, 0.15, 0.05, 0.05])
     out = clear_market(MarketConfig(mechanism=mechanism, fee_per_kwh=0.08), orders, limits, 0.05, 0.15)
-    assert out.bought_kwh.sum() == 0 and out.fees.sum() == 0 and len(out.trades) == 0
+    assert out.bought_kwh.sum() == 0
+    assert out.fees.sum() == 0
+    assert len(out.trades) == 0
 
 
 @settings(max_examples=300, deadline=None)
@@ -81,7 +86,8 @@ def test_individual_rationality_counting_fees(orders, limits, fee, mechanism, ch
     assert np.all(all_in[buyers] <= bid[buyers] * out.bought_kwh[buyers] + 1e-12)
     assert np.all(-all_in[sellers] >= ask[sellers] * out.sold_kwh[sellers] - 1e-12)
     assert out.p2p_payment.sum() == pytest.approx(out.operator_surplus, abs=1e-12)
-    assert out.operator_surplus >= -1e-12 and (mechanism == "mcafee" or out.operator_surplus == 0.0)
+    assert out.operator_surplus >= -1e-12
+    assert mechanism == "mcafee" or out.operator_surplus == 0.0
     np.testing.assert_allclose(out.fees, fee * (out.bought_kwh + out.sold_kwh), atol=1e-12)
     np.testing.assert_allclose(out.network_charges, 0.5 * charge * (out.bought_kwh + out.sold_kwh), atol=1e-12)
 

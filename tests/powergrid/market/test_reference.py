@@ -86,4 +86,5 @@ def test_budget_balance_and_the_band(book, fee, mechanism):
     assert out.p2p_payment.sum() == pytest.approx(out.operator_surplus, abs=1e-9)
     assert out.operator_surplus >= -1e-12
     if len(out.trades):
-        assert out.trades.price.min() >= LO - 1e-12 and out.trades.price.max() <= HI + 1e-12
+        assert out.trades.price.min() >= LO - 1e-12
+        assert out.trades.price.max() <= HI + 1e-12

@@ -20,7 +20,8 @@ def test_unlimited_grid_takes_every_residual():
     s = settle_with_grid(load, pv, z, z, z, z, INF, INF)
     np.testing.assert_allclose(s.imported, [1.5, 0.0])
     np.testing.assert_allclose(s.exported, [0.0, 2.0])
-    assert s.unserved.sum() == 0 and s.curtailed.sum() == 0
+    assert s.unserved.sum() == 0
+    assert s.curtailed.sum() == 0
 
 
 def test_import_limit_cuts_grid_charging_before_load():
@@ -43,7 +44,8 @@ def test_limits_apply_to_the_net_exchange():
     load, pv = np.array([4.0, 0.0]), np.array([0.0, 4.0])
     z = np.zeros(2)
     s = settle_with_grid(load, pv, z, z, z, z, 1.0, 1.0)  # import 4 and export 4 cancel at the feeder
-    assert s.unserved.sum() == 0 and s.curtailed.sum() == 0
+    assert s.unserved.sum() == 0
+    assert s.curtailed.sum() == 0
 
 
 def test_export_limit_curtails_pv_then_reduces_discharge():

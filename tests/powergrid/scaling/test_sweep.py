@@ -29,7 +29,8 @@ def test_parse_seeds():
 def test_sweep_on_ray_matches_the_serial_sweep_bit_for_bit(ray_local):
     on_ray = run_sweep(tiny_dict(), CONTROLLERS, [0, 1], use_ray=True)
     serial = run_sweep(tiny_dict(), CONTROLLERS, [0, 1], use_ray=False)
-    assert list(on_ray.reports) == CONTROLLERS and on_ray.seeds == [0, 1]
+    assert list(on_ray.reports) == CONTROLLERS
+    assert on_ray.seeds == [0, 1]
     for name in CONTROLLERS:
         for a, b in zip(on_ray.reports[name], serial.reports[name], strict=True):
             assert a.community == b.community  # exact equality, NA included
@@ -49,9 +50,11 @@ def test_sweep_command_prints_one_table_and_writes_csvs_and_figure(ray_local, tm
         app, ["sweep", str(scenario), "--controllers", ",".join(CONTROLLERS), "--seeds", "0-1", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert "±" in result.output and "mean ± 95 % CI over 2 seeds" in result.output
+    assert "±" in result.output
+    assert "mean ± 95 % CI over 2 seeds" in result.output
     rows = (out / "sweep.csv").read_text().splitlines()
-    assert rows[0] == "kpi,unit,controller,n,mean,ci_low,ci_high" and len(rows) == 1 + 2 * len(KPI_INFO)
+    assert rows[0] == "kpi,unit,controller,n,mean,ci_low,ci_high"
+    assert len(rows) == 1 + 2 * len(KPI_INFO)
     assert len((out / "runs.csv").read_text().splitlines()) == 1 + 4
     assert (out / "sweep.png").stat().st_size > 5_000
 

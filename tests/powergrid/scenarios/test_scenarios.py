@@ -16,17 +16,22 @@ from scenario_factory import tiny_dict
 def test_builtins_are_listed_and_valid():
     assert {"community-5", "prosumer-20", "city-1000"} <= set(builtin_names())
     c5 = load_scenario("community-5")
-    assert c5.n_agents == 5 and c5.time.n_steps == 48
-    assert c5.tariff.retail == 0.15 and c5.tariff.feed_in == 0.05
-    assert c5.devices.battery.capacity_kwh == 10.0 and c5.devices.pv.peak_kw == 5.0
+    assert c5.n_agents == 5
+    assert c5.time.n_steps == 48
+    assert c5.tariff.retail == 0.15
+    assert c5.tariff.feed_in == 0.05
+    assert c5.devices.battery.capacity_kwh == 10.0
+    assert c5.devices.pv.peak_kw == 5.0
     p20 = load_scenario("prosumer-20")
-    assert p20.n_agents == 20 and p20.time.step_minutes == 60
+    assert p20.n_agents == 20
+    assert p20.time.step_minutes == 60
     assert max(g.battery.capacity_kwh for g in p20.agents if g.battery) == 50.0
     assert max(g.battery.power_kw for g in p20.agents if g.battery) == 25.0
     assert p20.grid.import_capacity_kw == 200.0
     assert any(w.start.hour >= 16 for w in p20.tariff.peak_windows)
     city = load_scenario("city-1000")
-    assert city.n_agents == 1000 and city.time.n_steps == 8760
+    assert city.n_agents == 1000
+    assert city.time.n_steps == 8760
 
 
 def test_group_settings_override_device_defaults_field_by_field():
@@ -119,7 +124,8 @@ def test_yaml_files_round_trip_and_report_syntax_errors(tmp_path, tiny_scenario)
 
 def test_seed_override_does_not_modify_the_input(tiny_scenario):
     other = load_scenario(tiny_scenario, seed=11)
-    assert other.seed == 11 and tiny_scenario.seed == 3
+    assert other.seed == 11
+    assert tiny_scenario.seed == 3
 
 
 def test_table_data_source_end_to_end(tmp_path):
@@ -154,12 +160,16 @@ def test_a_scenario_file_extends_a_builtin_with_only_the_fields_that_change(tmp_
     path.write_text("extends: community-5\nname: cheap\ntariff: {retail: 0.12}\nmarket: {fee_per_kwh: 0.01}\n")
     spec = load_scenario(path)
     base = load_scenario("community-5")
-    assert spec.name == "cheap" and spec.tariff.retail == 0.12
+    assert spec.name == "cheap"
+    assert spec.tariff.retail == 0.12
     assert spec.tariff.feed_in == base.tariff.feed_in  # deep merge: the rest of tariff comes from the base
-    assert spec.market.mechanism == base.market.mechanism and spec.market.fee_per_kwh == 0.01
-    assert spec.agents == base.agents and spec.time == base.time
+    assert spec.market.mechanism == base.market.mechanism
+    assert spec.market.fee_per_kwh == 0.01
+    assert spec.agents == base.agents
+    assert spec.time == base.time
     resolved = yaml.safe_load(dump_scenario(spec))
-    assert "extends" not in resolved and resolved["tariff"]["retail"] == 0.12
+    assert "extends" not in resolved
+    assert resolved["tariff"]["retail"] == 0.12
 
 
 def test_extends_chains_files_and_keeps_data_paths_relative_to_their_file(tmp_path):
@@ -169,7 +179,8 @@ def test_extends_chains_files_and_keeps_data_paths_relative_to_their_file(tmp_pa
     )
     (tmp_path / "child.yaml").write_text("extends: data/base.yaml\nseed: 11\n")
     spec = load_scenario(tmp_path / "child.yaml")
-    assert spec.seed == 11 and spec.name == "tiny"
+    assert spec.seed == 11
+    assert spec.name == "tiny"
     assert spec.data.path == (tmp_path / "data" / "profiles.csv").resolve()
 
 

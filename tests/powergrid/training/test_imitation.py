@@ -53,6 +53,8 @@ def test_train_with_a_warm_start_records_it(tmp_path):
     )
     assert result.exit_code == 0, result.output
     config = json.loads((out / "train_config.json").read_text())
-    assert config["warm_start"] == "oracle" and config["bc_mse"] < 0.02
+    assert config["warm_start"] == "oracle"
+    assert config["bc_mse"] < 0.02
     bad = CliRunner().invoke(app, ["train", "community-5", "--warm-start", "greedy", "--out", str(tmp_path / "x")])
-    assert bad.exit_code == 2 and "--warm-start must be oracle, mpc or none" in bad.output
+    assert bad.exit_code == 2
+    assert "--warm-start must be oracle, mpc or none" in bad.output

@@ -40,7 +40,8 @@ def test_a_short_training_run_improves_on_its_initial_policy(tmp_path, algo):
     trained = TorchRLActor.load(tmp_path, config, env.n_agents)
     after = episode_return(trained.act, env)
     assert after > before + 0.1 * abs(before), (before, after)
-    assert config["backend"] == "torchrl" and config["algo"] == algo
+    assert config["backend"] == "torchrl"
+    assert config["algo"] == algo
     assert result.timesteps >= 400_000
 
 
@@ -50,7 +51,8 @@ def test_settings_change_the_rollout_size(tmp_path):
     assert result.timesteps == 2 * (2 * 6 * 5)  # rollouts of 2 copies × 6 steps × 5 agents until 100 are covered
     assert json.loads((tmp_path / "train_config.json").read_text())["settings"]["copies"] == 2
     curve = (tmp_path / "progress.csv").read_text().splitlines()
-    assert curve[0] == "agent_steps,wall_s,mean_return" and [row.split(",")[0] for row in curve[1:]] == ["60", "120"]
+    assert curve[0] == "agent_steps,wall_s,mean_return"
+    assert [row.split(",")[0] for row in curve[1:]] == ["60", "120"]
 
 
 def test_cli_trains_mappo_and_evaluates_it_against_the_baselines(tmp_path):
@@ -60,7 +62,8 @@ def test_cli_trains_mappo_and_evaluates_it_against_the_baselines(tmp_path):
     assert {"policy.pt", "train_config.json", "ood_stats.json"} <= {p.name for p in model.iterdir()}
     result = runner.invoke(app, ["evaluate", str(model), "--out", str(tmp_path / "e")])
     assert result.exit_code == 0, result.output
-    assert "share_of_oracle_savings:" in result.output and " mappo " in result.output
+    assert "share_of_oracle_savings:" in result.output
+    assert " mappo " in result.output
     share = json.loads((tmp_path / "e" / "mappo" / "kpis.json").read_text())["community"]["share_of_oracle_savings"]
     assert np.isfinite(share)
 

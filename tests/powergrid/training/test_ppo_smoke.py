@@ -26,7 +26,8 @@ def test_training_writes_a_complete_model_directory(model_dir):
     names = {p.name for p in model_dir.iterdir()}
     assert {"model.zip", "vecnormalize.pkl", "ood_stats.json", "train_config.json", "checkpoints", "tb"} <= names
     config = json.loads((model_dir / "train_config.json").read_text())
-    assert config["timesteps"] == 3000 and config["train_days"] == [0]
+    assert config["timesteps"] == 3000
+    assert config["train_days"] == [0]
     stats = json.loads((model_dir / "ood_stats.json").read_text())
     assert len(stats["mean"]) == len(config["features"])
     assert any((model_dir / "tb").rglob("events.out.tfevents.*"))
@@ -50,7 +51,9 @@ def test_evaluate_compares_against_the_baselines_and_draws_the_figures(model_dir
     result = runner.invoke(app, ["evaluate", str(model_dir), "--out", str(out)])
     assert result.exit_code == 0, result.output
     header = next(line for line in result.output.splitlines() if "grid-only" in line and "ppo" in line)
-    assert "truthful-bidder" in header and "self-consumption" in header and "oracle" in header
+    assert "truthful-bidder" in header
+    assert "self-consumption" in header
+    assert "oracle" in header
     for figure in ("grid_import.png", "cumulative_reward.png", "total_import.png"):
         assert (out / figure).stat().st_size > 5_000
     controllers = ["grid-only", "self-consumption", "truthful-bidder", "greedy", "mpc", "oracle", "ppo"]
@@ -59,7 +62,8 @@ def test_evaluate_compares_against_the_baselines_and_draws_the_figures(model_dir
     for name in controllers:
         kpis = json.loads((out / name / "kpis.json").read_text())
         shares[name] = kpis["community"]["share_of_oracle_savings"]
-    assert shares["oracle"] == pytest.approx(1.0) and shares["grid-only"] == pytest.approx(0.0)
+    assert shares["oracle"] == pytest.approx(1.0)
+    assert shares["grid-only"] == pytest.approx(0.0)
     assert all(s <= 1.0 + 1e-9 for s in shares.values())  # the oracle bounds every controller on the same days
     printed = next(line for line in result.output.splitlines() if line.startswith("share_of_oracle_savings:"))
     assert f"ppo {shares['ppo']:.4g}"[:8] in printed.replace("−", "-")

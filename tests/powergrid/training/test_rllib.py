@@ -48,12 +48,15 @@ def rllib_model(ray_local, tmp_path_factory):
 
 def test_training_writes_a_model_directory_with_checkpoint_and_ood_stats(rllib_model):
     config = json.loads((rllib_model / "train_config.json").read_text())
-    assert config["backend"] == "rllib" and config["iterations"] == 2 and config["timesteps_done"] == 1536
+    assert config["backend"] == "rllib"
+    assert config["iterations"] == 2
+    assert config["timesteps_done"] == 1536
     assert set(config["policy_of"].values()) == {"prosumer", "pv-only", "consumer"}
     modules = rllib_model / "checkpoint" / "learner_group" / "learner" / "rl_module"
     assert {p.name for p in modules.iterdir() if p.is_dir()} == {"prosumer", "pv-only", "consumer"}
     stats = json.loads((rllib_model / "ood_stats.json").read_text())
-    assert len(stats["mean"]) == len(config["features"]) and stats["method"] == "zscore"
+    assert len(stats["mean"]) == len(config["features"])
+    assert stats["method"] == "zscore"
 
 
 def test_checkpoint_restores_the_trained_weights(rllib_model):
@@ -111,9 +114,11 @@ def test_multi_agent_microgrids_train_with_a_policy_per_microgrid(ray_local, tmp
         env_config={"horizontal_protocol": P2PTradingProtocol(), "max_episode_steps": 24},
         settings=PPOSettings(batch_episodes=1, num_epochs=1, hidden=(8,)),
     )
-    assert result.iterations == 1 and result.timesteps == 48
+    assert result.iterations == 1
+    assert result.timesteps == 48
     config = json.loads((tmp_path / "train_config.json").read_text())
-    assert config["policy_of"] == {"MG1": "MG1", "MG2": "MG2"} and config["env"] == "microgrids"
+    assert config["policy_of"] == {"MG1": "MG1", "MG2": "MG2"}
+    assert config["env"] == "microgrids"
     assert len(json.loads((tmp_path / "ood_stats.json").read_text())["mean"]) == 11
 
 
@@ -163,4 +168,5 @@ def test_rllib_backend_without_ray_names_the_extra(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
     result = runner.invoke(app, ["train", "community-5", "--backend", "rllib", "--out", str(tmp_path / "m")])
     assert result.exit_code == 2, result.output
-    assert "`ray` extra" in result.output and "heron-grid[ray]" in result.output
+    assert "`ray` extra" in result.output
+    assert "heron-grid[ray]" in result.output
