@@ -3,9 +3,9 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS ?= dev,simbench,rl,ray
+EXTRAS ?= dev,simbench,rl,ray,docs
 
-.PHONY: install browser demo test bench bench-rl bench-ray lint clean
+.PHONY: install browser demo test docs bench bench-rl bench-ray lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,13 @@ browser:
 	fi
 
 test: $(STAMP) browser
-	$(BIN)/ruff check src tests benchmarks examples tools
+	$(BIN)/ruff check src tests benchmarks examples tools docs
 	$(BIN)/python -m pytest -q
+
+# The documentation site (MkDocs Material + mkdocstrings, extra `docs`) into site/; any warning fails the build.
+# NO_MKDOCS_2_WARNING silences Material's banner about MkDocs 2 (constraints.txt keeps MkDocs 1.6).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_throughput.py
@@ -51,8 +56,8 @@ bench-ray: $(STAMP)
 	$(BIN)/python benchmarks/rllib_throughput.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples tools
-	$(BIN)/ruff format --check src tests benchmarks examples tools
+	$(BIN)/ruff check src tests benchmarks examples tools docs
+	$(BIN)/ruff format --check src tests benchmarks examples tools docs
 
 clean:
-	rm -rf $(VENV) results .pytest_cache
+	rm -rf $(VENV) results .pytest_cache site
