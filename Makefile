@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/network_throughput.py
 	$(BIN)/python benchmarks/grid_aware.py
 	$(BIN)/python benchmarks/batched_env.py
+	$(BIN)/python benchmarks/microgrids_throughput.py
 	$(BIN)/python benchmarks/training_throughput.py
 	$(BIN)/python benchmarks/ledger_throughput.py
 	$(BIN)/python benchmarks/dashboard_load.py --browser

@@ -1,5 +1,5 @@
-"""MultiAgentMicrogrids speed: env-steps/s with 2 microgrids on IEEE 13 feeders, a power flow per microgrid
-per step (asymmetric power-grid-model), P2P trading, one core, median of repeats.
+"""MultiAgentMicrogrids speed: env-steps/s with 2 microgrids on IEEE 13 feeders (one asymmetric power-grid-model
+flow of both per step), P2P trading through the engine's market, random actions, one core, median of repeats.
 
     python benchmarks/microgrids_throughput.py [--steps 240] [--repeats 3]
 """
@@ -26,8 +26,9 @@ def main() -> None:
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     env = MultiAgentMicrogrids({"max_episode_steps": args.steps, "horizontal_protocol": P2PTradingProtocol()})
     rng = np.random.default_rng(0)
-    actions = [{a: rng.uniform(-1, 1, env.action_spaces[a].shape) for a in env.possible_agents}
-               for _ in range(args.steps)]  # fmt: skip
+    actions = [
+        {a: rng.uniform(-1, 1, env.action_spaces[a].shape) for a in env.possible_agents} for _ in range(args.steps)
+    ]
     times = []
     for _ in range(args.repeats):
         env.reset(seed=0)

@@ -2,9 +2,10 @@
 
     python examples/03_price_coordination.py
 
-A simple rule for the price signal: high (retail) when the microgrid's own load is high, low (feed-in) when its
-PV is strong. The generator dispatches when the price reaches its marginal cost; the battery charges at low
-prices and discharges at high ones. Microgrids still trade their net positions with each other.
+A simple rule for the price signal: high (retail) when the microgrid's own load is high, low (feed-in) when it is
+low. The generator dispatches when the price reaches its marginal cost; the battery charges at low prices and
+discharges at high ones; the regulator follows its band rule. Microgrids still trade their net positions with each
+other.
 """
 
 import numpy as np
@@ -18,8 +19,8 @@ env = MultiAgentMicrogrids(
 )
 obs, info = env.reset(seed=0)
 while env.agents:
-    # observation[0] = load factor, observation[1] = PV per kW of rating (see the environment's docstring)
-    actions = {a: np.array([np.clip(2 * (obs[a][0] - obs[a][1]) - 1, -1, 1)], dtype=np.float32) for a in env.agents}
+    # observation[0] = load / the microgrid's peak load (see OBSERVATION in the environment's module)
+    actions = {a: np.array([np.clip(2 * obs[a][0] - 1, -1, 1)], dtype=np.float32) for a in env.agents}
     obs, rewards, terminations, truncations, infos = env.step(actions)
 
 for i, agent in enumerate(env.possible_agents):

@@ -16,6 +16,10 @@ class Actions:
     battery_kw: battery power at the AC side, + charge / − discharge (kW).
     trade_kw: P2P order quantity, + buy / − sell (kW over the step).
     limit_price: the order's limit price (currency/kWh); ignored where trade_kw is 0.
+    generator_kw: generator output set-point (kW, ≥ 0; 0 = off); None = every generator off. The FeasibilityFilter
+        turns it into a feasible output (``GeneratorFleet.feasible``).
+    tap: the regulator step (whole number) of each agent's feeder section, (N,), for microgrids on a sectioned
+        feeder (``network.agent_sections``); None = keep the current steps. Ignored elsewhere.
     """
 
     battery_kw: np.ndarray
@@ -31,6 +35,8 @@ class Actions:
     #: unsold energy, a buyer left short discharges it. ``battery_kw`` is then the set-point for a fully filled
     #: order. Bidders whose offers compete with their own battery (the truthful bidder) set True.
     follow_fill: bool = False
+    generator_kw: np.ndarray | None = None
+    tap: np.ndarray | None = None
 
     @classmethod
     def idle(cls, n_agents: int, price: float = 0.0) -> Actions:
@@ -42,7 +48,8 @@ class Actions:
         or type is an ActionError (NaN/inf pass, see safety)."""
         shape = (shape,) if isinstance(shape, int) else tuple(shape)
         out = {}
-        for name in ("battery_kw", "trade_kw", "limit_price"):
+        names = ("battery_kw", "trade_kw", "limit_price", *(() if self.generator_kw is None else ("generator_kw",)))
+        for name in names:
             value = getattr(self, name)
             try:
                 arr = np.asarray(value, dtype=float)
@@ -51,7 +58,9 @@ class Actions:
             if arr.shape != shape:
                 raise ActionError(f"actions.{name} must have shape {shape}, got {arr.shape}")
             out[name] = arr
-        return Actions(**out, fallback=self.fallback, balancing=self.balancing, follow_fill=self.follow_fill)
+        return Actions(
+            **out, fallback=self.fallback, balancing=self.balancing, follow_fill=self.follow_fill, tap=self.tap
+        )
 
 
 @dataclass(frozen=True)
@@ -88,3 +97,13 @@ class Observation:
     #: flows (``simulate`` does for controllers whose ``observes_network`` is False).
     voltage_pu: np.ndarray
     path_loading: np.ndarray
+    #: (N,) the generator's output range (kW) if it runs this step (minimum stable output, rating and ramp from
+    #: the last step's output); (0, 0) for agents without a generator. 0 (off) is always allowed.
+    generator_low_kw: np.ndarray
+    generator_high_kw: np.ndarray
+    generator_last_kw: np.ndarray  # (N,) output in the previous step (kW)
+    #: (N,) microgrids on a sectioned feeder (``network.agent_sections``): the regulator step of the agent's section
+    #: now, and the lowest and highest LV voltage (pu) of its section in the previous step; NaN otherwise.
+    tap: np.ndarray
+    section_v_min_pu: np.ndarray
+    section_v_max_pu: np.ndarray

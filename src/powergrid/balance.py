@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 #: Absolute tolerance of energy balances (kWh) and money balances (currency).
 TOLERANCE = 1e-9
 
-_FLOWS = ("pv", "curtailed", "charge", "discharge", "bought", "sold", "imported", "exported", "unserved")
+_FLOWS = ("pv", "generation", "curtailed", "charge", "discharge", "bought", "sold", "imported", "exported", "unserved")
 
 
 def check_step_balances(
@@ -27,7 +27,15 @@ def check_step_balances(
 ) -> None:
     """Check one step's result (arrays (N,), or (K, N) for K copies: every copy's balances); raise
     ConservationError on the first violation found."""
-    energy = r.pv + r.discharge + r.bought + r.imported + r.unserved - (r.load + r.charge + r.sold + r.exported)
+    energy = (
+        r.pv
+        + r.generation
+        + r.discharge
+        + r.bought
+        + r.imported
+        + r.unserved
+        - (r.load + r.charge + r.sold + r.exported)
+    )
     pv_gap = r.pv + r.curtailed - pv_available
     stored = fleet.next_soc(soc_before, r.charge, r.discharge)
     worst_gap = max(np.abs(energy).max(), np.abs(pv_gap).max(), np.abs(stored - r.soc).max())
@@ -63,7 +71,8 @@ def _raise_first_violation(r, pv_available, fleet, stored, energy, pv_gap, ids) 
     if bad.any():
         k, agent, t = first(bad)
         raise ConservationError(
-            f"energy balance of agent {agent!r} at step {t}: pv {r.pv.flat[k]:.12g} + discharge "
+            f"energy balance of agent {agent!r} at step {t}: pv {r.pv.flat[k]:.12g} + generation "
+            f"{r.generation.flat[k]:.12g} + discharge "
             f"{r.discharge.flat[k]:.12g} + bought {r.bought.flat[k]:.12g} + import {r.imported.flat[k]:.12g} + "
             f"unserved {r.unserved.flat[k]:.12g} != load {r.load.flat[k]:.12g} + charge {r.charge.flat[k]:.12g} + "
             f"sold {r.sold.flat[k]:.12g} + export {r.exported.flat[k]:.12g} (kWh)"

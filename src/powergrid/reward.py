@@ -16,7 +16,8 @@ Per agent and step:
 - throughput: battery charge + discharge (kWh),
 - co2: kg from imports,
 - overload: with a feeder, the step's violation cost — ``network.violation_penalty`` × (LV buses outside the voltage
-  band + branches above 100 %), the KPI ``violation_cost`` — shared equally by the agents (currency each); on a
+  band + branches above 100 %), the KPI ``violation_cost`` — shared equally by the agents (currency each; for
+  microgrids, ``network.agent_sections``, each pays for the buses of its own section); on a
   copper plate, the energy the feeder limits cut (unserved + curtailed) as a fraction of the community's load,
 - gini: Gini of the agents' episode profits so far (shared by all).
 Every component is returned per agent, so each can be logged and plotted.
@@ -90,7 +91,11 @@ class RewardTracker:
         lo, hi = self.config.soc_band
         cap = self.capacity
         outside = np.maximum(lo * cap - r.soc, 0.0) + np.maximum(r.soc - hi * cap, 0.0)
-        if r.network is not None:
+        if r.network is not None and self.community.network.sectioned:  # microgrids: each its own section's buses
+            penalty = self.community.network.config.violation_penalty
+            overloads = np.asarray(r.network.overloads, dtype=float)[..., None] / n
+            overload = penalty * (np.asarray(r.network.section_violations, dtype=float) + overloads)
+        elif r.network is not None:
             penalty = self.community.network.config.violation_penalty
             overload = penalty * (np.asarray(r.network.violations) + np.asarray(r.network.overloads)) / n
         else:
@@ -113,7 +118,7 @@ class RewardTracker:
             "soc_penalty": np.divide(outside, cap, out=np.zeros(shape), where=cap > 0),
             "throughput": r.charge + r.discharge,
             "co2": r.co2_kg,
-            "overload": np.asarray(overload)[..., None] * per_copy,
+            "overload": (overload if np.ndim(overload) == len(shape) else np.asarray(overload)[..., None]) * per_copy,
             "gini": fairness[..., None] * per_copy,
         }
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from powergrid.actions import Actions, Observation
+from powergrid.devices.generator import GeneratorFleet
+from powergrid.errors import ActionError
 
 #: A change smaller than this (kW or currency/kWh) is rounding, not an intervention.
 CLIP_TOL = 1e-9
@@ -26,17 +28,29 @@ class Interventions:
     trade_clipped: np.ndarray
     price_clipped: np.ndarray
     fallback: np.ndarray  # the SafetySupervisor replaced the agent's action by the grid-only action
+    generator_clipped: np.ndarray  # the generator set-point was moved into its feasible output (or off)
+    tap_clipped: np.ndarray  # the tap set-point was outside its regulators' range (or not finite: held)
 
-    FIELDS = ("nonfinite", "battery_clipped", "trade_clipped", "price_clipped", "fallback")
+    FIELDS = (
+        "nonfinite",
+        "battery_clipped",
+        "trade_clipped",
+        "price_clipped",
+        "fallback",
+        "generator_clipped",
+        "tap_clipped",
+    )
 
 
 class FeasibilityFilter:
     """Clip actions to battery limits, to the agent's physical surplus/deficit, and to the P2P price band.
 
-    Order of checks: (1) a non-finite component replaces the agent's whole action by the safe action;
-    (2) battery power into ``[-max_discharge, max_charge]``; (3) the order into ``[min(0, net), max(0, net)]``
-    with ``net = load + charge - discharge - pv`` (no selling energy you do not have, no buying beyond your
-    deficit); (4) the limit price of a non-zero order into ``[price_floor, price_cap]``.
+    Order of checks: (1) a non-finite component replaces the agent's whole action by the safe action (battery
+    idle, generator off, no order); (2) battery power into ``[-max_discharge, max_charge]``, the generator
+    set-point to its feasible output (off, or within its running range: ``GeneratorFleet.feasible``); (3) the
+    order into ``[min(0, net), max(0, net)]`` with ``net = load + charge - discharge - pv - generation`` (no selling
+    energy you do not have, no buying beyond your deficit); (4) the limit price of a non-zero order into
+    ``[price_floor, price_cap]``.
 
     ``order_limits_kw`` (max sell, max buy), arrays (N,): when orders are placed on forecasts (``market.gate:
     forecast``) an order is a position taken before delivery, checked against what the agent could deliver or take
@@ -44,27 +58,43 @@ class FeasibilityFilter:
     differs by is its imbalance, settled with the grid.
     """
 
-    def __init__(self, order_limits_kw: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    def __init__(
+        self,
+        order_limits_kw: tuple[np.ndarray, np.ndarray] | None = None,
+        generators: GeneratorFleet | None = None,
+        tap_range: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
+        """``tap_range`` (lowest, highest) (N,): the regulator steps each agent may set (microgrids)."""
         self.order_limits_kw = order_limits_kw
+        self.generators = generators
+        self.tap_range = tap_range
 
     def apply(
         self, actions: Actions, obs: Observation, fallback: np.ndarray | None = None
     ) -> tuple[Actions, Interventions]:
         """``fallback`` (N,) marks agents the SafetySupervisor switched to grid-only (idle battery, no order)."""
         battery, trade, price = actions.battery_kw, actions.trade_kw, actions.limit_price
+        generator = np.zeros(battery.shape) if actions.generator_kw is None else actions.generator_kw
         fell_back = np.zeros(battery.shape, dtype=bool) if fallback is None else np.asarray(fallback, dtype=bool)
         if fell_back.any():
             battery = np.where(fell_back, 0.0, battery)
             trade = np.where(fell_back, 0.0, trade)
-        nonfinite = ~(np.isfinite(battery) & np.isfinite(trade) & np.isfinite(price))
+            generator = np.where(fell_back, 0.0, generator)
+        nonfinite = ~(np.isfinite(battery) & np.isfinite(trade) & np.isfinite(price) & np.isfinite(generator))
         if nonfinite.any():
             battery = np.where(nonfinite, 0.0, battery)
             trade = np.where(nonfinite, 0.0, trade)
             price = np.where(nonfinite, obs.price_floor, price)
+            generator = np.where(nonfinite, 0.0, generator)
 
         safe_battery = np.clip(battery, -obs.max_discharge_kw, obs.max_charge_kw)
+        safe_generator = (
+            np.zeros(battery.shape)
+            if self.generators is None
+            else self.generators.feasible(generator, obs.generator_last_kw)
+        )
         if self.order_limits_kw is None:
-            net = obs.load_kw + safe_battery - obs.pv_kw
+            net = obs.load_kw + safe_battery - obs.pv_kw - safe_generator
             safe_trade = np.clip(trade, np.minimum(net, 0.0), np.maximum(net, 0.0))
         else:
             max_sell, max_buy = self.order_limits_kw
@@ -77,8 +107,25 @@ class FeasibilityFilter:
             trade_clipped=np.abs(safe_trade - trade) > CLIP_TOL,
             price_clipped=np.abs(safe_price - price) > CLIP_TOL,
             fallback=fell_back,
+            generator_clipped=np.abs(safe_generator - generator) > CLIP_TOL,
+            tap_clipped=np.zeros(battery.shape, dtype=bool),
         )
-        return Actions(safe_battery, safe_trade, safe_price), flags
+        tap = actions.tap
+        if self.tap_range is not None and tap is not None:
+            tap, flags.tap_clipped[...] = self._taps(np.asarray(tap, dtype=float), obs)
+        safe = Actions(safe_battery, safe_trade, safe_price, generator_kw=safe_generator, tap=tap)
+        return safe, flags
+
+    def _taps(self, tap: np.ndarray, obs: Observation) -> tuple[np.ndarray, np.ndarray]:
+        """Tap set-points rounded to whole steps and clipped to the range; a non-finite one holds the current
+        step. Returns (steps, clipped or held)."""
+        if tap.shape != obs.tap.shape:
+            raise ActionError(f"actions.tap must have shape {obs.tap.shape} (one step per microgrid), got {tap.shape}")
+        finite = np.isfinite(tap)
+        lo, hi = self.tap_range
+        steps = np.round(np.where(finite, tap, obs.tap))
+        safe = np.clip(steps, lo, hi)
+        return safe, ~finite | (safe != steps)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -121,7 +123,7 @@ def test_balance_checker_names_agent_step_and_terms(tiny_community, monkeypatch)
         s = real(*args, **kwargs)
         imported = s.imported.copy()
         imported[2] += 0.5  # energy from nowhere
-        return GridSettlement(s.pv, s.curtailed, s.charge, s.discharge, imported, s.exported, s.unserved)
+        return replace(s, imported=imported)
 
     monkeypatch.setattr(engine_module, "settle_with_grid", leaky)
     engine = CommunityEngine(tiny_community)

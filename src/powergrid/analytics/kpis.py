@@ -65,7 +65,9 @@ KPI_INFO: dict[str, tuple[str, str]] = {
     "imbalance_kwh": ("kWh", "Σ |metered exchange − position at gate closure| (orders placed on forecasts)"),
     "network_curtailed_kwh": ("kWh", "Σ battery energy the network operator did not allow (network_constraints)"),
     "network_charges": ("currency", "Σ use-of-system charges paid on P2P energy (market.network_charge_per_kwh)"),
-    "safety_clipped": ("count", "action components (battery, order, price) clipped to physics / the price band"),
+    "generation_kwh": ("kWh", "Σ generator output"),
+    "fuel_cost": ("currency", "Σ generator fuel and start-up cost (part of cash_cost)"),
+    "safety_clipped": ("count", "action components (battery, order, price, generator, tap) clipped to physics"),
     "safety_nonfinite": ("count", "agent-steps whose NaN/inf action was replaced by the safe action"),
     "safety_fallbacks": ("count", "agent-steps switched to grid-only by the SafetySupervisor (out of distribution)"),
     "optimiser_fallbacks": ("count", "steps whose optimiser solve was not optimal (self-consumption was applied)"),
@@ -291,8 +293,13 @@ def compute_kpis(totals: RunTotals, baseline: RunTotals | None = None) -> KPIRep
         imbalance_kwh=float(s["imbalance"].sum()),
         network_curtailed_kwh=float(a["network_curtailed"].sum()),
         network_charges=float(a["network_charges"].sum()),
+        generation_kwh=float(a["generation"].sum()),
+        fuel_cost=float(a["fuel_cost"].sum()),
         safety_clipped=float(
-            sum(totals.interventions[k].sum() for k in ("battery_clipped", "trade_clipped", "price_clipped"))
+            sum(
+                totals.interventions[k].sum()
+                for k in ("battery_clipped", "trade_clipped", "price_clipped", "generator_clipped", "tap_clipped")
+            )
         ),
         safety_nonfinite=float(totals.interventions["nonfinite"].sum()),
         safety_fallbacks=float(totals.interventions["fallback"].sum()),

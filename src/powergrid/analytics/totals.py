@@ -16,8 +16,9 @@ from powergrid.safety import Interventions
 
 #: Per-agent energy (kWh) and money (currency) sums; names match StepResult fields and timeseries columns.
 AGENT_SUMS = (
-    "load", "pv", "curtailed", "charge", "discharge", "bought", "sold", "imported", "exported", "unserved",
-    "grid_cost", "p2p_payment", "fees", "network_charges", "degradation_cost", "loss_cost", "cash_cost",
+    "load", "pv", "generation", "curtailed", "charge", "discharge", "bought", "sold", "imported", "exported",
+    "unserved", "grid_cost", "p2p_payment", "fees", "network_charges", "degradation_cost", "fuel_cost", "loss_cost",
+    "cash_cost",
     "unserved_cost", "co2_kg", "stored_change", "imbalance", "network_curtailed",
 )  # fmt: skip
 

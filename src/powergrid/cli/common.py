@@ -37,7 +37,16 @@ err_console = Console(stderr=True, width=_WIDTH)
 
 #: The registered controllers, for help texts (kept equal to ``available_controllers()`` by a test; listing them
 #: here spares ``--help`` the import of the optimisers).
-CONTROLLER_NAMES = ("grid-only", "self-consumption", "truthful-bidder", "zi-c", "mpc", "oracle", "greedy")
+CONTROLLER_NAMES = (
+    "grid-only",
+    "self-consumption",
+    "truthful-bidder",
+    "zi-c",
+    "mpc",
+    "oracle",
+    "greedy",
+    "merit-order",
+)
 
 
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:

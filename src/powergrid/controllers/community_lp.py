@@ -14,6 +14,10 @@ P2P in b and out s, unserved load u and curtailed PV q, all ≥ 0, with
   load), and V within the band shrunk by ``NETWORK_MARGIN_PU`` on every LV node, |F| within
   ``(1 − NETWORK_MARGIN_LOADING)`` of each branch's rating; slacks priced at ``NETWORK_SLACK_PENALTY`` keep the
   LP feasible where load and PV alone break a limit;
+- generators (``powergrid.devices.generator``): output g ≥ 0 on the supply side of the balance, g ≤ rating,
+  the first step at most the engine's running range, later steps within the ramp; the fuel cost b·g + c·g² is a
+  convex quadratic (a QP). No-load cost, start-up cost and the minimum stable output need binaries: the plan
+  leaves them out (a relaxation — the oracle stays a bound on cost only for fleets without them);
 - steps past the end of the data are inactive (no battery flows; zero load, PV and prices).
 
 Objective: the headline cost of KPIS.md, exactly as the KPIs compute it from the engine's results —
@@ -113,6 +117,7 @@ class Plan:
 
     battery_kw: np.ndarray
     trade_kw: np.ndarray
+    generator_kw: np.ndarray | None
     status: str
     objective: float
     ok: bool
@@ -158,6 +163,7 @@ class CommunityLP:
         self.soc_ref = cp.Parameter(n, nonneg=True, name="soc_ref")
         self.first_lo = cp.Parameter(n, name="first_lo")
         self.first_hi = cp.Parameter(n, name="first_hi")
+        self.first_gen_hi = cp.Parameter(n, nonneg=True, name="first_gen_hi")
         self.refill = cp.Parameter(n, nonneg=True, name="refill")
         self.salvage = cp.Parameter(n, nonneg=True, name="salvage")
         charge, discharge = cp.Variable((n, h), nonneg=True), cp.Variable((n, h), nonneg=True)
@@ -170,8 +176,24 @@ class CommunityLP:
         active_row = cp.reshape(self.active, (1, h), order="C")
         net = charge - discharge
         scale = float(max(c.profiles.load_kw.max(), c.profiles.pv_kw.max(), fleet.power_kw.max(), 1.0))
+        generators = c.agents.generator
+        gen: cp.Expression | float = 0.0
+        gen_constraints, fuel = [], 0.0
+        if generators is not None:
+            gen = cp.Variable((n, h), nonneg=True)
+            gen_constraints = [gen <= generators.capacity_kw[:, None] @ active_row, gen[:, 0] <= self.first_gen_hi]
+            ramped = np.flatnonzero(np.isfinite(generators.ramp_kw))
+            if ramped.size and h > 1:
+                gen_constraints.append(
+                    cp.abs(gen[ramped, 1:] - gen[ramped, :-1]) <= generators.ramp_kw[ramped][:, None]
+                )
+            fuel = cp.sum(cp.multiply(generators.marginal_cost[:, None], gen))
+            if generators.quadratic_cost.any():
+                fuel = fuel + cp.sum(cp.multiply(generators.quadratic_cost[:, None], cp.square(gen)))
+            scale = max(scale, float(generators.capacity_kw.max()))
         constraints = [
-            self.pv - curtailed + discharge + p2p_in + imp + unserved == self.load + charge + p2p_out + exp,
+            *gen_constraints,
+            self.pv - curtailed + gen + discharge + p2p_in + imp + unserved == self.load + charge + p2p_out + exp,
             unserved <= self.load,
             curtailed <= self.pv,
             cp.sum(p2p_in, axis=0) == cp.sum(p2p_out, axis=0),
@@ -219,7 +241,7 @@ class CommunityLP:
         fee = c.market.fee_per_kwh + 0.5 * c.market.network_charge_per_kwh + TIE_BREAK  # per side and kWh
         cost = network_cost + dt * (
             cp.sum(imp @ self.retail) - cp.sum(exp @ self.feed_in) + fee * cp.sum(p2p_in + p2p_out)
-            + cp.sum(cp.multiply(fleet.degradation_cost[:, None], discharge)) + voll * cp.sum(unserved)
+            + cp.sum(cp.multiply(fleet.degradation_cost[:, None], discharge)) + voll * cp.sum(unserved) + fuel
         ) + self.refill @ down - self.salvage @ up + ramp_cost  # fmt: skip
         if battery_tie_break > 0:
             weight = battery_tie_break * np.outer(1.0 + np.arange(n) / n, 1.0 + np.arange(h) / h)
@@ -228,7 +250,7 @@ class CommunityLP:
         if not self.problem.is_dpp():
             raise RuntimeError("the community LP must be DPP (parameters enter affinely)")
         self.vars = {"charge": charge, "discharge": discharge, "p2p_in": p2p_in, "p2p_out": p2p_out, "soc": soc,
-                     "unserved": unserved, "curtailed": curtailed}  # fmt: skip
+                     "unserved": unserved, "curtailed": curtailed, "generation": gen}  # fmt: skip
 
     def _network_constraints(self, lf: LinearFeeder, metered: cp.Expression, h: int) -> tuple[list, cp.Expression]:
         """LinDistFlow in sparse branch-flow form (module docstring): constraints and the slacks' cost."""
@@ -266,7 +288,7 @@ class CommunityLP:
     def solve(
         self, load: np.ndarray, pv: np.ndarray, retail: np.ndarray, feed_in: np.ndarray, soc0: np.ndarray,
         first_range: tuple[np.ndarray, np.ndarray], terminal: TerminalPrices, soc_ref: np.ndarray,
-        p2p_open: np.ndarray | None = None,
+        p2p_open: np.ndarray | None = None, generator_high: np.ndarray | None = None,
     ) -> Plan:  # fmt: skip
         """Plan over the horizon; inputs shorter than the horizon are padded as inactive steps.
 
@@ -279,6 +301,8 @@ class CommunityLP:
             terminal: the end-of-horizon prices (``yardstick.terminal_prices`` of the planned prices).
             soc_ref: (N,) kWh the end-of-horizon rule measures the change from (the run's initial stored energy).
             p2p_open: (k,) 1 where the P2P market can clear at step k, 0 where it cannot (default: all 1).
+            generator_high: (N,) kW the generators may deliver at the first step (``obs.generator_high_kw``;
+                default: their ratings).
         """
         k = load.shape[1]
         pad = self.horizon - k
@@ -296,22 +320,28 @@ class CommunityLP:
         self.soc_ref.value = np.maximum(soc_ref, 0.0)
         lo, hi = first_range
         self.first_lo.value, self.first_hi.value = np.minimum(lo, hi), hi
+        ratings = self.c.agents.generators.capacity_kw
+        self.first_gen_hi.value = np.maximum(ratings if generator_high is None else generator_high, 0.0)
         salvage = terminal.salvage if self.exact_terminal else np.minimum(terminal.salvage, terminal.refill)
         self.refill.value, self.salvage.value = terminal.refill, salvage
         self.problem.solve(solver=self.solver, **QUIET[self.solver])
         status = self.problem.status
         if status not in ACCEPTED:
-            return Plan(np.zeros(self.n), np.zeros(self.n), status, float("nan"), ok=False)
+            return Plan(np.zeros(self.n), np.zeros(self.n), None, status, float("nan"), ok=False)
         v = self.vars
+        gen = v["generation"]
         return Plan(
             battery_kw=v["charge"].value[:, 0] - v["discharge"].value[:, 0],
             trade_kw=v["p2p_in"].value[:, 0] - v["p2p_out"].value[:, 0],
+            generator_kw=None if isinstance(gen, float) else np.maximum(gen.value[:, 0], 0.0),
             status=status,
             objective=float(self.problem.value),
             ok=True,
         )
 
-    def plan_all(self) -> tuple[np.ndarray, np.ndarray]:
-        """After a solve: the whole plan's battery and trade set-points (N, horizon) in kW."""
+    def plan_all(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """After a solve: the whole plan's battery, trade and generator set-points (N, horizon) in kW (generators:
+        None without any)."""
         v = self.vars
-        return v["charge"].value - v["discharge"].value, v["p2p_in"].value - v["p2p_out"].value
+        gen = None if isinstance(v["generation"], float) else np.maximum(v["generation"].value, 0.0)
+        return v["charge"].value - v["discharge"].value, v["p2p_in"].value - v["p2p_out"].value, gen

@@ -22,6 +22,7 @@ from powergrid.actions import Actions, Observation
 from powergrid.controllers.base import register
 from powergrid.controllers.community_lp import BATTERY_TIE_BREAK, CommunityLP, network_limits
 from powergrid.controllers.rules import self_consumption_battery
+from powergrid.controllers.taps import regulate, regulated_band
 from powergrid.engine.yardstick import terminal_prices
 from powergrid.errors import HeronGridError
 from powergrid.forecasting.scenario import fit_forecaster
@@ -42,22 +43,25 @@ def snap(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, tol: float = SNAP_KW) ->
     return np.where((np.abs(x) <= tol) & (lo <= 0.0) & (hi >= 0.0), 0.0, x)
 
 
-def _orders(obs: Observation, battery: np.ndarray, p2p_worth: bool, load_kw: np.ndarray | None = None,
-            pv_kw: np.ndarray | None = None) -> Actions:  # fmt: skip
+def cover_with_orders(obs: Observation, battery: np.ndarray, p2p_worth: bool, load_kw: np.ndarray | None = None,
+            pv_kw: np.ndarray | None = None, generator_kw: np.ndarray | None = None) -> Actions:  # fmt: skip
     """The engine's orders for a planned battery set-point: the battery snapped to this step's range, and — where
     P2P pays for the community (``p2p_worth``) — each agent's whole remaining deficit bid at the cap and surplus
     offered at the floor. Given the batteries, this realises the LP's community P2P volume (the market matches
     min(Σ deficit, Σ surplus), as the LP would), without the LP's arbitrary choice among equivalent pairings.
     ``load_kw``/``pv_kw`` (N,) replace the observation's (the oracle knows the realised values even when orders
-    are placed on forecasts)."""
+    are placed on forecasts). ``generator_kw`` (N,): the planned generator output (snapped to its running range)."""
     battery = snap(battery, -obs.max_discharge_kw, obs.max_charge_kw)
     load = obs.load_kw if load_kw is None else load_kw
     pv = obs.pv_kw if pv_kw is None else pv_kw
+    if generator_kw is not None:
+        generator_kw = snap(generator_kw, obs.generator_low_kw, obs.generator_high_kw)
+        pv = pv + generator_kw
     trade = snap(load + battery - pv, np.zeros_like(battery), np.zeros_like(battery))
     if not p2p_worth:
         trade = np.zeros_like(battery)
     price = np.where(trade > 0, obs.price_cap, obs.price_floor)
-    return Actions(battery, trade, price)
+    return Actions(battery, trade, price, generator_kw=generator_kw)
 
 
 def p2p_open(community: Community, start: int, stop: int) -> np.ndarray:
@@ -86,6 +90,8 @@ class _Planner:
     def _start(self, community: Community) -> None:
         self.c = community
         self.fallbacks, self.fallback_events = 0, []
+        self.band = regulated_band(community)
+        self.observes_network = self.band is not None  # the tap rule reads the measured voltages
 
     def _fallback(self, obs: Observation, status: str) -> Actions:
         self.fallbacks += 1
@@ -139,10 +145,14 @@ class MPCController(_Planner):
         fleet = self.c.agents.battery
         terminal = terminal_prices(retail, feed_in, obs.dt_hours, fleet.charge_efficiency, fleet.discharge_efficiency)
         plan = self.lp.solve(load, pv, retail, feed_in, obs.soc_kwh, first_range(obs), terminal,
-                             fleet.initial_soc_kwh, p2p_open(self.c, obs.t, obs.t + load.shape[1]))  # fmt: skip
+                             fleet.initial_soc_kwh, p2p_open(self.c, obs.t, obs.t + load.shape[1]),
+                             obs.generator_high_kw)  # fmt: skip
         if not plan.ok:
             return self._fallback(obs, plan.status)
-        return _orders(obs, plan.battery_kw, bool(p2p_open(self.c, obs.t, obs.t + 1)[0]))
+        open_now = bool(p2p_open(self.c, obs.t, obs.t + 1)[0])
+        return regulate(
+            cover_with_orders(obs, plan.battery_kw, open_now, generator_kw=plan.generator_kw), obs, self.band
+        )
 
 
 @register("oracle")
@@ -167,11 +177,15 @@ class OracleController(_Planner):
         p, tariff, fleet = c.profiles, c.tariff, c.agents.battery
         retail, feed_in = tariff.retail[start:stop], tariff.feed_in[start:stop]
         terminal = terminal_prices(retail, feed_in, obs.dt_hours, fleet.charge_efficiency, fleet.discharge_efficiency)
-        lp = CommunityLP(c, stop - start, solver="HIGHS", exact_terminal=not terminal.convex.all(),
-                         network=network_limits(c))  # fmt: skip
+        # HiGHS solves the QP of quadratic fuel costs, but not a mixed-integer QP: with both, the storage rule's
+        # binaries are left out (the LP's convex under-estimate of the credit, see community_lp).
+        quadratic = c.agents.generator is not None and bool(c.agents.generator.quadratic_cost.any())
+        exact = not terminal.convex.all() and not quadratic
+        lp = CommunityLP(c, stop - start, solver="HIGHS", exact_terminal=exact, network=network_limits(c))
         self._open = p2p_open(c, start, stop)
         plan = lp.solve(p.load_kw[start:stop].T, p.pv_kw[start:stop].T, retail, feed_in, obs.soc_kwh,
-                        first_range(obs), terminal, fleet.initial_soc_kwh, self._open)  # fmt: skip
+                        first_range(obs), terminal, fleet.initial_soc_kwh, self._open,
+                        obs.generator_high_kw)  # fmt: skip
         self.status = plan.status
         self.objective = plan.objective
         self._start_step = start
@@ -186,8 +200,9 @@ class OracleController(_Planner):
         k = obs.t - self._start_step
         profiles = self.c.profiles  # perfect foresight, also behind a forecast gate
         load, pv = profiles.load_kw[obs.t], profiles.pv_kw[obs.t]
-        actions = _orders(obs, self._plan[0][:, k], bool(self._open[k]), load, pv)
-        return replace(actions, balancing=False)  # its set-points already answer the realised values
+        generator = None if self._plan[2] is None else self._plan[2][:, k]
+        actions = cover_with_orders(obs, self._plan[0][:, k], bool(self._open[k]), load, pv, generator)
+        return regulate(replace(actions, balancing=False), obs, self.band)  # set-points answer the realised values
 
 
 @register("greedy")
@@ -225,4 +240,4 @@ class GreedyController:
             available = np.minimum(np.maximum(obs.max_discharge_kw + np.minimum(battery, 0.0), 0.0),
                                    energy / obs.dt_hours) * (net <= 0) * (extra_charge == 0)  # fmt: skip
             battery = battery - pro_rata(available, True, deficit.sum())
-        return _orders(obs, battery, p2p_worth=True)
+        return cover_with_orders(obs, battery, p2p_worth=True)

@@ -2,78 +2,33 @@
 
 Every simulator face (``heron run``, the RL environments, the dashboard) drives this engine. Per agent and
 step, energies are kWh over the step and money is currency: ``cash_cost = grid_cost + p2p_payment + fees +
-network_charges + degradation_cost + loss_cost`` (positive = the agent pays) and ``unserved_cost = VoLL ×
+network_charges + degradation_cost + fuel_cost + loss_cost`` (positive = the agent pays) and ``unserved_cost = VoLL ×
 unserved``. The headline cost of a run adds the end-of-horizon storage adjustment (``powergrid.engine.yardstick``)
 to their sums.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
 from heron.clearing import Trades
 from powergrid.actions import Actions, Observation
 from powergrid.balance import check_step_balances
+from powergrid.engine.result import StepResult
 from powergrid.market import clear_market, settle_with_grid
-from powergrid.network.setup import NetworkStage, NetworkStep
+from powergrid.network.setup import NetworkStage
 from powergrid.safety import FeasibilityFilter, Interventions
 from powergrid.scenarios.build import Community
 
 
-@dataclass(frozen=True)
-class StepResult:
-    """Outcome of step ``t``. Arrays (N,) in kWh (energies) or currency (money) unless noted.
-
-    From a batched engine (K copies): arrays (K, N); ``t``, ``clearing_price`` and ``market_surplus`` (K,);
-    ``retail``, ``feed_in`` and ``carbon_kg_per_kwh`` (K, 1); trades carry the copy in ``market``; ``network`` has
-    (K,) scalars."""
-
-    t: int
-    load: np.ndarray
-    pv: np.ndarray  # generation used or exported, after curtailment
-    curtailed: np.ndarray
-    charge: np.ndarray
-    discharge: np.ndarray
-    soc: np.ndarray  # kWh stored at the end of the step
-    stored_change: np.ndarray  # kWh stored at the end minus at the start of the step
-    bought: np.ndarray
-    sold: np.ndarray
-    imported: np.ndarray
-    exported: np.ndarray
-    unserved: np.ndarray
-    imbalance: np.ndarray  # metered exchange minus the position at gate closure (kWh, + short / − long)
-    network_curtailed: np.ndarray  # battery energy the network operator did not allow (kWh, network_constraints)
-    order: np.ndarray  # the filtered P2P order (kWh, + buy / − sell)
-    limit_price: np.ndarray  # currency/kWh
-    grid_cost: np.ndarray
-    p2p_payment: np.ndarray
-    fees: np.ndarray
-    network_charges: np.ndarray  # use-of-system charges on P2P energy (market.network_charge_per_kwh)
-    degradation_cost: np.ndarray
-    loss_cost: np.ndarray  # network losses allocated to the agent (0 unless losses are "allocated")
-    cash_cost: (
-        np.ndarray
-    )  # money that changed hands: grid + P2P payment + fees + network charges + degradation + losses
-    unserved_cost: np.ndarray  # value of lost load × unserved
-    co2_kg: np.ndarray
-    clearing_price: float  # uniform/posted P2P price of the step (NaN if no trade or discriminatory)
-    market_surplus: float  # currency buyers paid beyond what sellers received (kept by the market operator)
-    retail: float
-    feed_in: float
-    carbon_kg_per_kwh: float
-    interventions: Interventions
-    trades: Trades  # ``market`` field is 0; buyer/seller are agent indices
-    voltage_pu: np.ndarray  # at each agent's connection (NaN without a feeder)
-    network: NetworkStep | None  # power-flow outcome (None without a feeder)
-
-
 def order_limits(community: Community) -> tuple[np.ndarray, np.ndarray]:
-    """(max sell, max buy) kW per agent for orders placed on forecasts: PV peak + battery power, and the agent's
-    peak load in the data + battery power."""
+    """(max sell, max buy) kW per agent for orders placed on forecasts: PV peak + battery power + generator rating,
+    and the agent's peak load in the data + battery power."""
     power = community.agents.battery.power_kw
-    return community.agents.pv_peak_kw + power, community.profiles.load_kw.max(axis=0) + power
+    sell = community.agents.pv_peak_kw + power + community.agents.generators.capacity_kw
+    return sell, community.profiles.load_kw.max(axis=0) + power
 
 
 class CommunityEngine:
@@ -105,7 +60,8 @@ class CommunityEngine:
         self.copies = copies
         self.shape = (community.n_agents,) if copies is None else (copies, community.n_agents)
         self.gate_forecast = community.market.gate == "forecast"
-        self.safety = FeasibilityFilter(order_limits(community) if self.gate_forecast else None)
+        self.generators = community.agents.generators
+        self.safety = FeasibilityFilter(order_limits(community) if self.gate_forecast else None, self.generators)
         self._seen_load, self._seen_pv = community.profiles.load_kw, community.profiles.pv_kw
         if self.gate_forecast:
             from powergrid.forecasting.scenario import gate_forecasts
@@ -116,6 +72,8 @@ class CommunityEngine:
         self._import_limit = np.inf if limits.import_capacity_kw is None else limits.import_capacity_kw * dt
         self._export_limit = np.inf if limits.export_capacity_kw is None else limits.export_capacity_kw * dt
         self.network = None if community.network is None else NetworkStage(community.network)
+        self._default_taps = None if self.network is None else self.network.default_taps()
+        self.safety.tap_range = None if self.network is None else self.network.tap_range()
         self.operator = None
         if community.network is not None and community.market.network_constraints == "enforce":
             from powergrid.network.operator import NetworkOperator
@@ -144,9 +102,10 @@ class CommunityEngine:
             return results
         dt = self.community.grid.dt_hours
         served = np.stack([r.load - r.unserved for r in results])
-        consumption = served + np.stack([r.charge - r.pv - r.discharge for r in results])
+        consumption = served + np.stack([r.charge - r.pv - r.discharge - r.generation for r in results])
         retail = np.array([r.retail for r in results])
-        solved = self.network.run_batch([r.t for r in results], served, consumption, dt, retail)
+        taps = None if self._default_taps is None else np.stack([r.tap for r in results])
+        solved = self.network.run_batch([r.t for r in results], served, consumption, dt, retail, taps)
         return [
             replace(r, network=net, loss_cost=loss, voltage_pu=net.agent_u_pu, cash_cost=r.cash_cost + loss)
             for r, (net, loss) in zip(results, solved, strict=True)
@@ -165,16 +124,22 @@ class CommunityEngine:
             self.stop = int(stop)
             self.soc = fleet.initial_soc_kwh.copy()
             self.last_power = np.zeros(self.n_agents)
+            self.last_generation = np.zeros(self.n_agents)
             self.last_clearing_price = float("nan")
             self.last_fill = np.zeros(self.n_agents)
             self.last_net_import = 0.0
             self.last_voltage = self.last_path_loading = np.full(self.n_agents, np.nan)
+            self.section_v_min = self.section_v_max = np.full(self.n_agents, np.nan)
+            self.tap = self._taps_at_start()
             return self.observe()
         k = self.copies
         self.t, self.start, self.stop = np.zeros(k, np.int64), np.zeros(k, np.int64), np.ones(k, np.int64)
         self.soc, self.last_power, self.last_fill = np.zeros(self.shape), np.zeros(self.shape), np.zeros(self.shape)
+        self.last_generation = np.zeros(self.shape)
         self.last_clearing_price, self.last_net_import = np.full((k, 1), np.nan), np.zeros((k, 1))
         self.last_voltage, self.last_path_loading = np.full(self.shape, np.nan), np.full(self.shape, np.nan)
+        self.section_v_min, self.section_v_max = np.full(self.shape, np.nan), np.full(self.shape, np.nan)
+        self.tap = np.broadcast_to(self._taps_at_start(), self.shape).copy()
         self.restart(np.ones(k, dtype=bool), start, stop)
         return self.observe()
 
@@ -188,10 +153,16 @@ class CommunityEngine:
             raise ValueError(f"need 0 <= start < stop <= {n} for every copy, got start={start}, stop={stop}")
         self.t[which], self.start[which], self.stop[which] = start, start, stop
         self.soc[which] = self.community.agents.battery.initial_soc_kwh
-        for state in (self.last_power, self.last_fill, self.last_net_import):
+        for state in (self.last_power, self.last_fill, self.last_net_import, self.last_generation):
             state[which] = 0.0
         for state in (self.last_clearing_price, self.last_voltage, self.last_path_loading):
             state[which] = np.nan
+        self.section_v_min[which] = self.section_v_max[which] = np.nan
+        self.tap[which] = self._taps_at_start()
+
+    def _taps_at_start(self) -> np.ndarray:
+        """(N,) the regulator step of each microgrid at the start of a run (NaN without controllable taps)."""
+        return np.full(self.n_agents, np.nan) if self._default_taps is None else self._default_taps.copy()
 
     def observe(self) -> Observation:
         """The observation at the start of the current step. Once the run is done it is the *terminal* observation:
@@ -200,6 +171,7 @@ class CommunityEngine:
         c, t, dt = self.community, self.t, self.community.grid.dt_hours
         k = np.minimum(t, c.n_steps - 1)  # the data row (a terminal observation of a run ending with the data: last)
         max_charge, max_discharge = c.agents.battery.power_bounds(self.soc, dt, self.last_power)
+        gen_low, gen_high = self.generators.running_range(self.last_generation)
         per_copy = self._per_copy
         return Observation(
             t=t if self.copies is None else t.copy(),
@@ -220,6 +192,12 @@ class CommunityEngine:
             last_net_import_kwh=self.last_net_import,
             voltage_pu=self.last_voltage,
             path_loading=self.last_path_loading,
+            generator_low_kw=gen_low,
+            generator_high_kw=gen_high,
+            generator_last_kw=self.last_generation.copy(),
+            tap=self.tap.copy(),
+            section_v_min_pu=self.section_v_min,
+            section_v_max_pu=self.section_v_max,
         )
 
     def surprise_kw(self, obs: Observation) -> np.ndarray:
@@ -278,14 +256,15 @@ class CommunityEngine:
 
         load = c.profiles.load_kw[t] * dt  # delivery: the realised values (imbalances settle with the grid)
         pv_available = c.profiles.pv_kw[t] * dt
+        generation = safe.generator_kw * dt
         curtailed_kw = np.zeros(self.shape)
         if self.operator is not None:  # the network operator's check of the battery schedules (network/operator.py)
-            allowed = self._network_limit(t, battery_kw)
+            allowed = self._network_limit(t, battery_kw, safe.generator_kw)
             curtailed_kw, scheduled = battery_kw - allowed, scheduled - (battery_kw - allowed)
             battery_kw = allowed
-        delivered = load - pv_available + battery_kw * dt - fill  # net exchange before the feeder limits (kWh)
+        delivered = load - pv_available - generation + battery_kw * dt - fill  # net exchange before feeder limits
         if actions.balancing:  # the position at gate closure: what the orders, fills and set-point imply
-            position = obs.load_kw * dt - obs.pv_kw * dt + scheduled * dt - fill
+            position = obs.load_kw * dt - obs.pv_kw * dt - generation + scheduled * dt - fill
         else:  # decided on the realised values (oracle, grid-only): delivery is the position
             position = delivered
         imbalance = delivered - position
@@ -298,21 +277,26 @@ class CommunityEngine:
             market.sold_kwh,
             self._import_limit,
             self._export_limit,
+            generation,
         )
         soc_next = fleet.next_soc(self.soc, settled.charge, settled.discharge)
         grid_cost = self._grid_cost(settled.imported - settled.exported, imbalance, obs)
         degradation = settled.discharge * fleet.degradation_cost
+        fuel = self.generators.fuel_cost(settled.generation / dt, self.last_generation, dt)
+        tap = self.tap if safe.tap is None or self._default_taps is None else np.asarray(safe.tap, dtype=float)
         network, loss_cost, voltage = None, np.zeros(self.shape), self._no_voltage
         if self.network is not None and not self.defer_network:
             served = load - settled.unserved
-            consumption = served + settled.charge - settled.pv - settled.discharge
+            consumption = served + settled.charge - settled.pv - settled.discharge - settled.generation
             run = self.network.run if self.copies is None else self.network.run_copies
-            network, loss_cost = run(t, served, consumption, dt, obs.retail)
+            taps = None if self._default_taps is None else tap
+            network, loss_cost = run(t, served, consumption, dt, obs.retail, taps)
             voltage = network.agent_u_pu
         result = StepResult(
             t=t if self.copies is None else t.copy(),
             load=load,
             pv=settled.pv,
+            generation=settled.generation,
             curtailed=settled.curtailed,
             charge=settled.charge,
             discharge=settled.discharge,
@@ -332,8 +316,15 @@ class CommunityEngine:
             fees=market.fees,
             network_charges=market.network_charges,
             degradation_cost=degradation,
+            fuel_cost=fuel,
             loss_cost=loss_cost,
-            cash_cost=grid_cost + market.p2p_payment + market.fees + market.network_charges + degradation + loss_cost,
+            cash_cost=grid_cost
+            + market.p2p_payment
+            + market.fees
+            + market.network_charges
+            + degradation
+            + fuel
+            + loss_cost,
             unserved_cost=settled.unserved * c.value_of_lost_load,
             co2_kg=settled.imported * obs.carbon_kg_per_kwh,
             clearing_price=market.price,
@@ -344,17 +335,22 @@ class CommunityEngine:
             interventions=flags,
             trades=market.trades,
             voltage_pu=voltage,
+            tap=tap.copy(),
             network=network,
         )
         if self.check_balances:
             check_step_balances(result, pv_available, fleet, self.soc, c.agents.ids)
         self.soc = soc_next
         self.last_power = (settled.charge - settled.discharge) / dt
+        self.last_generation = settled.generation / dt
         self.last_fill = market.bought_kwh - market.sold_kwh
         net_import = settled.imported.sum(axis=-1) - settled.exported.sum(axis=-1)
         self.last_net_import = self._per_copy(net_import)
+        self.tap = tap.copy()
         if network is not None:
             self.last_voltage, self.last_path_loading = network.agent_u_pu, network.agent_path_loading
+            if self._default_taps is not None:  # microgrids: agent i is section i
+                self.section_v_min, self.section_v_max = network.section_v_min, network.section_v_max
         self._remember_price(market.trades)
         self.t += 1
         return result
@@ -371,10 +367,10 @@ class CommunityEngine:
         traded = volume > 0
         self.last_clearing_price[traded, 0] = value[traded] / volume[traded]
 
-    def _network_limit(self, t: int | np.ndarray, battery_kw: np.ndarray) -> np.ndarray:
+    def _network_limit(self, t: int | np.ndarray, battery_kw: np.ndarray, generator_kw: np.ndarray) -> np.ndarray:
         """The network operator's allowed battery power (kW) for the step (per copy under a batch)."""
         c = self.community
-        load, pv = c.profiles.load_kw[t], c.profiles.pv_kw[t]
+        load, pv = c.profiles.load_kw[t], c.profiles.pv_kw[t] + generator_kw
         if self.copies is None:
             return self.operator.limit(load - pv, battery_kw, load * c.network.tan_phi)
         tan_phi = c.network.tan_phi

@@ -1,77 +1,76 @@
-"""MultiAgentMicrogrids: microgrids on IEEE 13 node feeders trading with each other (PettingZoo ParallelEnv).
+"""MultiAgentMicrogrids: microgrids on IEEE 13 node feeders trading with each other (PettingZoo ParallelEnv),
+stepped by the community engine.
 
 The seed example's API, as written there: ``MultiAgentMicrogrids(env_config)`` with ``env_config`` keys
 ``centralized``, ``max_episode_steps`` and ``horizontal_protocol``, plus optional keys (``CONFIG_DEFAULTS``).
 
-Each microgrid is an IEEE 13 node feeder (our OpenDSS reader, asymmetric power flow) whose spot loads follow a
-daily household profile (peak = the feeder's rated load), with devices at fixed buses: MG1 a generator (bus 671)
-and a battery (675); MG2 a battery (675) and PV (680); further microgrids alternate. Each step:
-1. each microgrid's action (Box(-1, 1, n_devices)) is split into device set-points by its vertical protocol
-   (``SetpointProtocol``): generator output in [0, rating], battery in [-rating, rating] (+ discharge, clipped to
-   its state of charge), PV in [0, available] (curtailment);
-2. a power flow per microgrid gives its head flow, losses and voltages; its net position is the negative head flow
-   (+ surplus);
-3. the horizontal protocol (``P2PTradingProtocol``) clears surplus offers (at the generator's marginal cost, or
-   feed-in) against deficit bids (at retail); in distributed mode offers travel through a message broker;
-4. what is not traded settles with the upstream grid at retail / feed-in;
-5. reward = −(operating cost + grid bill + P2P payments + fees) − penalties (voltage band, overload, SoC band).
-Energy: grid import − export = head flow − P2P bought + P2P sold for every microgrid; money: P2P payments sum to 0.
+The physics, market, settlement, balance checks and costs are the engine's (``powergrid.engine``) on the built-in
+scenario ``multi-microgrid`` (or ``env_config["scenario"]``): two IEEE 13 node feeders off one upstream bus
+(``ieee13-pair``), MG1 with a generator and a battery, MG2 with a battery and PV, regulator taps per microgrid,
+a time-of-use grid price. The heron agent tree carries the decisions: a ``SystemAgent`` over one
+``CoordinatorAgent`` per microgrid over ``FieldAgent``s (its generator, battery and regulator). Each step:
+
+1. each coordinator's action goes through its vertical protocol to its field agents: ``SetpointProtocol`` maps
+   Box(-1, 1, n_slots) onto the devices' ranges (generator output [0, rating] kW, battery [-power, power] kW
+   (+ discharge), regulator step [lowest, highest]); every microgrid has the same action slots (``slots``: the
+   device kinds any microgrid has, so one shared policy can act for all) and ignores the slots of devices it lacks;
+   ``PriceSignalProtocol`` takes one internal price in [-1, 1]
+   → [feed-in, retail] that the generator and battery answer by their rules (``powergrid.devices.price_response``)
+   while the regulator follows its band rule (``powergrid.devices.regulator``);
+2. the horizontal protocol (``P2PTradingProtocol``: its pricing, k and fee become the scenario's market section)
+   turns each microgrid's expected net position into an order — deficits bid at the price cap, surpluses asked
+   at the generator's marginal cost (or the floor); in distributed mode (``centralized: False``) orders travel
+   through a message broker (latency, drops) and only those delivered this step are placed; without a horizontal
+   protocol the market is off;
+3. the engine applies its FeasibilityFilter (a NaN action → safe set-points, counted), clears the market, runs
+   the power flow of both feeders in one model, settles with the grid and checks every balance;
+4. reward per microgrid (``powergrid.reward.RewardTracker``): minus its headline cost of the step (cash cost incl.
+   fuel, P2P payments, fees and network charges + unserved cost; the episode's last step pays the end-of-horizon
+   storage rule) minus ``network.violation_penalty`` × its LV buses outside the voltage band (+ a share of the
+   overloaded branches).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
-from powergrid.data.profiles import TimeGrid
-from powergrid.data.synthetic import Location, synthetic_profiles
-from powergrid.devices.battery import BatteryFleet
+from heron.agents import CoordinatorAgent, FieldAgent, SystemAgent
+from powergrid.actions import Actions, Observation
 from powergrid.devices.price_response import PriceResponse
+from powergrid.devices.regulator import tap_rule
+from powergrid.engine import CommunityEngine, StepResult
 from powergrid.envs.action_map import require_actions
-from powergrid.errors import ActionError, ConservationError, ScenarioError
-from powergrid.network.ieee13 import build_ieee13
-from powergrid.network.powerflow import FeederSolver
+from powergrid.errors import ActionError, ScenarioError
+from powergrid.reward import RewardTracker
+from powergrid.scenarios import load_scenario
+from powergrid.scenarios.build import Community, build_community
 
 CONFIG_DEFAULTS: dict[str, Any] = {
     "centralized": True,
     "max_episode_steps": 24,
     "horizontal_protocol": None,
-    "n_microgrids": 2,
     "vertical_protocol": None,  # default SetpointProtocol()
+    "n_microgrids": 2,
+    "scenario": "multi-microgrid",  # a built-in name, a YAML path or a Scenario whose agents are the microgrids
+    "start": 0,  # the scenario step the episode starts at
     "seed": 0,
-    "start": "2024-06-03T00:00:00",
-    "step_minutes": 60,
-    "retail": 0.25,
-    "feed_in": 0.05,
     "latency": 0,
     "drop_probability": 0.0,
-    "voltage_penalty": 1.0,
-    "overload_penalty": 10.0,
-    "soc_penalty": 1.0,
 }
-DEVICE_BUS = {"generator": "671", "storage": "675", "solar": "680"}
-DESIGNS = (("generator", "storage"), ("storage", "solar"))
 
-
-@dataclass(frozen=True)
-class Ratings:
-    """Device sizes (kW, kWh) and generator cost (currency/kWh at zero output, + per kW of output)."""
-
-    generator_kw: float = 2500.0
-    generator_cost: float = 0.06
-    generator_cost_slope: float = 0.00002
-    storage_kwh: float = 2000.0
-    storage_kw: float = 500.0
-    solar_kw: float = 2500.0
+#: Observation entries of every microgrid (scaled to about [-1, 1]), followed by one entry per device kind that any
+#: microgrid has (state of charge, PV per kW of peak, generator output per kW of rating; 0 for a microgrid without
+#: that device, which tells a shared policy what it controls).
+OBSERVATION = ("load", "hour_sin", "hour_cos", "retail", "last_price", "v_min", "v_max", "tap")
+DEVICE_ENTRIES = ("soc", "pv", "generator")
 
 
 class MultiAgentMicrogrids(ParallelEnv):
-    metadata: ClassVar[dict] = {"name": "multi_agent_microgrids_v0", "render_modes": [], "is_parallelizable": True}
+    metadata: ClassVar[dict] = {"name": "multi_agent_microgrids_v1", "render_modes": [], "is_parallelizable": True}
 
     def __init__(self, env_config: dict | None = None) -> None:
         config = dict(env_config or {})
@@ -80,14 +79,13 @@ class MultiAgentMicrogrids(ParallelEnv):
             raise ScenarioError(
                 f"MultiAgentMicrogrids: unknown env_config keys {unknown}; known: {sorted(CONFIG_DEFAULTS)}"
             )
-        self.config = {**CONFIG_DEFAULTS, **config}
-        c = self.config
-        if not isinstance(c["max_episode_steps"], int) or c["max_episode_steps"] < 1:
-            raise ScenarioError(
-                f"env_config['max_episode_steps'] must be a positive int, got {c['max_episode_steps']!r}"
-            )
+        self.config = c = {**CONFIG_DEFAULTS, **config}
+        for key, low in (("max_episode_steps", 1), ("start", 0)):
+            if not isinstance(c[key], int) or isinstance(c[key], bool) or c[key] < low:
+                raise ScenarioError(f"env_config[{key!r}] must be an int >= {low}, got {c[key]!r}")
         if not isinstance(c["n_microgrids"], int) or c["n_microgrids"] < 2:
             raise ScenarioError(f"env_config['n_microgrids'] must be an int >= 2, got {c['n_microgrids']!r}")
+        from heron.protocols.horizontal import P2PTradingProtocol
         from heron.protocols.vertical import PriceSignalProtocol, SetpointProtocol
 
         self.vertical = c["vertical_protocol"] or SetpointProtocol()
@@ -96,21 +94,67 @@ class MultiAgentMicrogrids(ParallelEnv):
                 f"env_config['vertical_protocol'] must be a SetpointProtocol or PriceSignalProtocol, "
                 f"got {type(self.vertical).__name__}"
             )
-        self.price_coordination = isinstance(self.vertical, PriceSignalProtocol)
         self.horizontal = c["horizontal_protocol"]
-        self.ratings = Ratings()
-        self.possible_agents = [f"MG{i + 1}" for i in range(c["n_microgrids"])]
-        self.devices = [DESIGNS[i % len(DESIGNS)] for i in range(c["n_microgrids"])]
-        self.steps = c["max_episode_steps"]
-        self._build_profiles()
-        self._build_grids()
-        n_obs = 11
+        if self.horizontal is not None and not isinstance(self.horizontal, P2PTradingProtocol):
+            raise ScenarioError(
+                f"env_config['horizontal_protocol'] must be a P2PTradingProtocol or None, "
+                f"got {type(self.horizontal).__name__}"
+            )
+        self.price_coordination = isinstance(self.vertical, PriceSignalProtocol)
+        self.episode_steps = c["max_episode_steps"]
+        self.community = self._community()
+        self.engine = CommunityEngine(self.community)
+        self.rewards = RewardTracker(self.community)
+        self.possible_agents = list(self.community.agents.ids)
+        index = self.community.grid.index
+        self._hour = (index.hour.to_numpy() + index.minute.to_numpy() / 60 + 0.5 * self.community.grid.dt_hours) / 24
+        self.system = self._agent_tree()
+        self.n = len(self.possible_agents)
+        kinds = {child.id.rsplit(".", 1)[1] for c in self.system.coordinators for child in c.children}
+        self.slots = tuple(k for k in ("generator", "storage", "regulator") if k in kinds)
+        size = 1 if self.price_coordination else len(self.slots)
+        self.action_spaces = {a: spaces.Box(-1.0, 1.0, (size,), np.float32) for a in self.possible_agents}
+        n_obs = len(OBSERVATION) + len(DEVICE_ENTRIES)
         self.observation_spaces = {a: spaces.Box(-10.0, 10.0, (n_obs,), np.float32) for a in self.possible_agents}
-        self.action_spaces = {
-            a: spaces.Box(-1.0, 1.0, (1 if self.price_coordination else len(d),), np.float32)
-            for a, d in zip(self.possible_agents, self.devices, strict=True)
-        }
         self.agents: list[str] = []
+
+    def _community(self) -> Community:
+        c = self.config
+        scenario = c["scenario"] if not isinstance(c["scenario"], str) else load_scenario(c["scenario"])
+        if scenario.n_agents != c["n_microgrids"]:
+            raise ScenarioError(
+                f"env_config['n_microgrids'] = {c['n_microgrids']}, but scenario {scenario.name!r} has "
+                f"{scenario.n_agents} microgrids (one per feeder section)"
+            )
+        end = c["start"] + c["max_episode_steps"]
+        if end > scenario.time.n_steps:
+            raise ScenarioError(
+                f"env_config: start {c['start']} + max_episode_steps {c['max_episode_steps']} exceeds the "
+                f"{scenario.time.n_steps} steps of scenario {scenario.name!r}"
+            )
+        h = self.horizontal
+        market = (
+            {"mechanism": "none"} if h is None else {"mechanism": h.pricing, "k": h.k, "fee_per_kwh": h.fee_per_unit}
+        )
+        scenario = scenario.model_copy(update={"market": scenario.market.model_copy(update=market)})
+        return build_community(scenario)
+
+    def _agent_tree(self) -> SystemAgent:
+        """One coordinator per microgrid over its devices (field agents with their set-point ranges)."""
+        agents, network = self.community.agents, self.engine.network
+        taps = None if network is None else network.tap_range()
+        coordinators = []
+        for i, mg in enumerate(agents.ids):
+            devices = []
+            if agents.generators.capacity_kw[i] > 0:
+                devices.append(FieldAgent(f"{mg}.generator", 0.0, float(agents.generators.capacity_kw[i])))
+            if agents.battery.capacity_kwh[i] > 0:
+                power = float(agents.battery.power_kw[i])
+                devices.append(FieldAgent(f"{mg}.storage", -power, power))
+            if taps is not None:
+                devices.append(FieldAgent(f"{mg}.regulator", float(taps[0][i]), float(taps[1][i])))
+            coordinators.append(CoordinatorAgent(mg, children=tuple(devices), vertical_protocol=self.vertical))
+        return SystemAgent("system", coordinators=tuple(coordinators), horizontal_protocol=self.horizontal)
 
     def observation_space(self, agent: str) -> spaces.Box:
         return self.observation_spaces[agent]
@@ -118,161 +162,147 @@ class MultiAgentMicrogrids(ParallelEnv):
     def action_space(self, agent: str) -> spaces.Box:
         return self.action_spaces[agent]
 
-    def _build_profiles(self) -> None:
-        c = self.config
-        grid = TimeGrid(pd.Timestamp(c["start"]), c["step_minutes"], self.steps, 10.0)
-        n = len(self.possible_agents)
-        profiles = synthetic_profiles(grid, Location(-33.87, 151.21, 20.0, 10.0), self.possible_agents,
-                                      np.ones(n), np.full(n, 1000.0), seed=c["seed"])  # fmt: skip
-        self.dt = grid.dt_hours
-        self.load_factor = profiles.load_kw / profiles.load_kw.max(axis=0)
-        self.pv_per_kw = profiles.pv_kw  # kW per kW of PV rating
-        hour = grid.index.hour.to_numpy() + grid.index.minute.to_numpy() / 60
-        self.hour = np.stack([np.sin(2 * np.pi * hour / 24), np.cos(2 * np.pi * hour / 24)], axis=1)
-
-    def _build_grids(self) -> None:
-        # One model for all microgrids (same feeder): every device position, 3 phases each; a microgrid without a
-        # device leaves it at zero; all microgrids are solved in one batch call per step.
-        feeder = build_ieee13()
-        node_of = dict(zip(feeder.node_names, feeder.node_ids.tolist(), strict=True))
-        self.kinds = list(DEVICE_BUS)
-        nodes = np.repeat([node_of[DEVICE_BUS[d]] for d in self.kinds], 3)
-        self.solver = FeederSolver(feeder, nodes, np.tile([0, 1, 2], len(self.kinds)))
-        r = self.ratings
-        n = len(self.possible_agents)
-        cap = np.full(n, r.storage_kwh)
-        self.fleet = BatteryFleet(
-            capacity_kwh=cap, power_kw=np.full(n, r.storage_kw), soc_min_kwh=0.1 * cap, soc_max_kwh=0.9 * cap,
-            initial_soc_kwh=0.5 * cap, charge_efficiency=np.full(n, 0.95), discharge_efficiency=np.full(n, 0.95),
-            ramp_kw=np.full(n, np.inf), degradation_cost=np.zeros(n),
-        )  # fmt: skip
-
     def reset(self, seed: int | None = None, options: dict | None = None):
         from heron.messaging import InMemoryBroker
 
-        self.t = 0
-        self.soc = self.fleet.initial_soc_kwh.copy()
-        self.last_price = 0.0
-        self.last_traded = np.zeros(len(self.possible_agents))
-        self.last_v = np.ones((len(self.possible_agents), 2))
-        self.broker = InMemoryBroker(latency=self.config["latency"], drop_probability=self.config["drop_probability"],
-                                     seed=self.config["seed"] if seed is None else seed)  # fmt: skip
+        c = self.config
+        start = int((options or {}).get("start", c["start"]))
+        self.stop = start + c["max_episode_steps"]
+        self.obs = self.engine.reset(start, self.stop)
+        self.rewards.reset(start, self.stop)
+        self.broker = InMemoryBroker(
+            latency=c["latency"], drop_probability=c["drop_probability"], seed=c["seed"] if seed is None else seed
+        )
         totals = ("p2p_kwh", "cost", "import_kwh", "export_kwh", "nonfinite")
-        self.totals = {k: np.zeros(len(self.possible_agents)) for k in totals}
+        self.totals = {k: np.zeros(self.n) for k in totals}
         self.agents = self.possible_agents[:]
         return self._observations(), {a: {} for a in self.agents}
 
     def _observations(self) -> dict[str, np.ndarray]:
-        t = min(self.t, self.steps - 1)
-        c = self.config
+        obs, c = self.obs, self.community
+        a = c.agents
+        top = float(c.tariff.retail.max())
+        hour = self._hour[min(int(obs.t), c.n_steps - 1)]
+        taps = self.engine.network.tap_range() if self.engine.network is not None else None
+        rated = c.profiles.load_kw.max(axis=0)
+        last = obs.last_clearing_price
         out = {}
         for i, agent in enumerate(self.possible_agents):
-            obs = [self.load_factor[t, i], self.pv_per_kw[t, i], self.soc[i] / self.fleet.capacity_kwh[i],
-                   *self.hour[t], c["retail"] / c["retail"], c["feed_in"] / c["retail"], self.last_price / c["retail"],
-                   self.last_traded[i] / self.ratings.storage_kw, *self.last_v[i]]  # fmt: skip
-            out[agent] = np.clip(np.array(obs, dtype=np.float32), -10, 10)
+            tap = 0.0 if taps is None else obs.tap[i] / max(abs(taps[0][i]), abs(taps[1][i]), 1.0)
+            values = [
+                obs.load_kw[i] / rated[i],
+                np.sin(2 * np.pi * hour),
+                np.cos(2 * np.pi * hour),
+                obs.retail / top,
+                (last if np.isfinite(last) else 0.0) / top,
+                _deviation(obs.section_v_min_pu[i]),
+                _deviation(obs.section_v_max_pu[i]),
+                tap,
+            ]
+            values += [
+                _share(obs.soc_kwh[i], a.battery.capacity_kwh[i]),
+                _share(obs.pv_kw[i], a.pv_peak_kw[i]),
+                _share(obs.generator_last_kw[i], a.generators.capacity_kw[i]),
+            ]
+            out[agent] = np.clip(np.asarray(values, dtype=np.float32), -10, 10)
         return out
 
-    def _setpoints(self, i: int, action: np.ndarray) -> dict[str, float]:
-        """Device set-points (kW) of microgrid ``i``; a non-finite action gets the safe set-points (generator and
-        battery idle, PV as available: the grid-only microgrid), like the community's FeasibilityFilter does."""
-        r, devices = self.ratings, self.devices[i]
-        max_c, max_d = self.fleet.power_bounds(self.soc, self.dt)
-        available_pv = r.solar_kw * self.pv_per_kw[self.t, i]
-        expected = (1,) if self.price_coordination else (len(devices),)
+    def setpoints(self, i: int, action: np.ndarray) -> dict[str, float]:
+        """Device set-points of microgrid ``i`` through its coordinator's vertical protocol: kW for generator and
+        storage (+ discharge), a step for the regulator. A non-finite action passes through as NaN (the engine's
+        FeasibilityFilter replaces it by the safe action and counts it); a wrong shape is an ActionError."""
+        coordinator = self.system.coordinators[i]
+        expected = (1,) if self.price_coordination else (len(self.slots),)
         if action.shape != expected:
-            what = "one price signal (price coordination)" if self.price_coordination else "one value per device"
-            raise ActionError(f"{self.possible_agents[i]}: the action is {what}, shape {expected}; got {action.shape}")
+            what = "one price signal (price coordination)" if self.price_coordination else f"one value per {self.slots}"
+            raise ActionError(f"{coordinator.id}: the action is {what}, shape {expected}; got {action.shape}")
+        kinds = [child.id.rsplit(".", 1)[1] for child in coordinator.children]
         if not np.isfinite(action).all():
-            safe = {"generator": 0.0, "storage": 0.0, "solar": available_pv}
-            return {d: safe[d] for d in devices}
+            return dict.fromkeys(kinds, float("nan"))
         if self.price_coordination:
-            points = self._price_response(action, devices, available_pv)
-        else:
-            low = {"generator": 0.0, "storage": -r.storage_kw, "solar": 0.0}
-            high = {"generator": r.generator_kw, "storage": r.storage_kw, "solar": available_pv}
-            values = self.vertical.split(action, np.array([low[d] for d in devices]),
-                                         np.array([high[d] for d in devices]))  # fmt: skip
-            points = dict(zip(devices, values.tolist(), strict=True))
-        if "storage" in points:  # + discharge; the state of charge limits both directions
-            points["storage"] = float(np.clip(points["storage"], -max_c[i], max_d[i]))
+            return self._price_response(i, float(action[0]), kinds)
+        low, high = coordinator.bounds
+        own = action[[self.slots.index(k) for k in kinds]]
+        return dict(zip(kinds, coordinator.vertical_protocol.split(own, low, high).tolist(), strict=True))
+
+    def _price_response(self, i: int, signal: float, kinds: list[str]) -> dict[str, float]:
+        """The price signal in [-1, 1] placed in [feed-in, retail] of the step and broadcast to the generator and
+        the battery (charges at or below the lower quarter of the band, discharges above the upper quarter); the
+        regulator follows its band rule."""
+        obs, agents = self.obs, self.community.agents
+        lo, hi = float(obs.feed_in), float(obs.retail)
+        price = lo + 0.5 * (float(np.clip(signal, -1.0, 1.0)) + 1.0) * (hi - lo)
+        devices = np.array([k for k in kinds if k != "regulator"])
+        n = devices.size
+        rules = PriceResponse(
+            devices,
+            capacity=np.full(n, agents.generators.capacity_kw[i]),
+            marginal_cost=np.full(n, agents.generators.marginal_cost[i]),
+            power=np.full(n, agents.battery.power_kw[i]),
+            charge_threshold=np.full(n, lo + 0.25 * (hi - lo)),
+            discharge_threshold=np.full(n, hi - 0.25 * (hi - lo)),
+        )
+        points = dict(zip(devices.tolist(), self.vertical.split(price, rules, n).tolist(), strict=True))
+        if "regulator" in kinds:
+            band = self.community.network.config.voltage_band
+            points["regulator"] = float(
+                tap_rule(obs.tap[i : i + 1], obs.section_v_min_pu[i : i + 1], obs.section_v_max_pu[i : i + 1], band)[0]
+            )
         return points
 
-    def _price_response(self, action: np.ndarray, devices: tuple[str, ...], available_pv: float) -> dict[str, float]:
-        """Price coordination: the action (one value in [-1, 1]) is the microgrid's internal price, placed in
-        [feed-in, retail], broadcast by the PriceSignalProtocol; the generator and the battery answer by their
-        rules in ``powergrid.devices.price_response`` (battery:
-        charges at or below the lower quarter of the band, discharges above the upper quarter); PV runs at what is
-        available."""
-        c, r = self.config, self.ratings
-        lo, hi = c["feed_in"], c["retail"]
-        price = lo + 0.5 * (float(np.clip(action[0], -1.0, 1.0)) + 1.0) * (hi - lo)
-        kinds = np.array([d for d in devices if d != "solar"])
-        n = kinds.size
-        rules = PriceResponse(
-            kinds, capacity=np.full(n, r.generator_kw), marginal_cost=np.full(n, r.generator_cost),
-            power=np.full(n, r.storage_kw), charge_threshold=np.full(n, lo + 0.25 * (hi - lo)),
-            discharge_threshold=np.full(n, hi - 0.25 * (hi - lo)),
-        )  # fmt: skip
-        response = self.vertical.split(price, rules, n)
-        points = dict(zip(kinds.tolist(), np.asarray(response, dtype=float).tolist(), strict=True))
-        if "solar" in devices:
-            points["solar"] = available_pv
-        return points
+    def _actions(self, actions: dict[str, np.ndarray]) -> tuple[Actions, np.ndarray]:
+        """The engine's Actions from the coordinators' decisions, and which microgrids sent a non-finite one."""
+        obs, n = self.obs, self.n
+        battery, generator, tap = np.zeros(n), np.zeros(n), obs.tap.copy()
+        nonfinite = np.zeros(n, dtype=bool)
+        for i, agent in enumerate(self.possible_agents):
+            action = np.asarray(actions[agent], dtype=float)
+            nonfinite[i] = not np.isfinite(action).all()
+            points = self.setpoints(i, action)
+            battery[i] = -points.get("storage", 0.0)
+            generator[i] = points.get("generator", 0.0)
+            tap[i] = points.get("regulator", tap[i])
+        trade, price = self._orders(obs, battery, generator)
+        return Actions(battery, trade, price, generator_kw=generator, tap=tap), nonfinite
+
+    def _orders(self, obs: Observation, battery: np.ndarray, generator: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Orders (kW, + buy) and limit prices: each microgrid's expected deficit bid at the cap, its surplus asked
+        at the generator's marginal cost (the floor without one), through the broker in distributed mode."""
+        n = self.n
+        if self.horizontal is None:
+            return np.zeros(n), np.full(n, obs.price_floor)
+        fleet = self.community.agents.generators
+        running = np.nan_to_num(fleet.feasible(np.nan_to_num(generator), obs.generator_last_kw))
+        need = np.nan_to_num(obs.load_kw - obs.pv_kw - running + battery)
+        ask = np.where(
+            running > 0, np.clip(fleet.marginal_cost_at(running), obs.price_floor, obs.price_cap), obs.price_floor
+        )
+        price = np.where(need > 0, obs.price_cap, ask)
+        if self.config["centralized"]:
+            return need, price
+        from heron.messaging import Message
+
+        t = int(obs.t)
+        for i, agent in enumerate(self.possible_agents):
+            payload = {"index": i, "quantity": float(need[i]), "price": float(price[i])}
+            self.broker.send(Message(agent, "market", "order", payload, t))
+        delivered = np.zeros(n)
+        limit = np.full(n, obs.price_floor)
+        for message in self.broker.deliver(t).get("market", []):
+            if message.sent_at == t:  # an order for an earlier step has expired
+                delivered[message.payload["index"]] = message.payload["quantity"]
+                limit[message.payload["index"]] = message.payload["price"]
+        return delivered, limit
 
     def step(self, actions: dict[str, np.ndarray]):
         require_actions(self.agents, actions, "microgrids", show=None)
-        c, r, dt, t = self.config, self.ratings, self.dt, self.t
-        n = len(self.possible_agents)
-        operating = np.zeros(n)
-        supply = np.zeros((n, 3 * len(self.kinds)))
-        nonfinite = np.array([not np.isfinite(np.asarray(actions[a], dtype=float)).all() for a in self.possible_agents])
-        for i, agent in enumerate(self.possible_agents):
-            points = self._setpoints(i, np.asarray(actions[agent], dtype=float))
-            for d, value in points.items():
-                k = self.kinds.index(d)
-                supply[i, 3 * k : 3 * k + 3] = value / 3.0
-            gen = points.get("generator", 0.0)
-            operating[i] = (r.generator_cost + r.generator_cost_slope * gen) * gen * dt
-            if "storage" in points:
-                out = points["storage"]
-                self.soc[i] = self.fleet.next_soc(self.soc[i : i + 1], np.array([max(-out, 0.0) * dt]),
-                                                  np.array([max(out, 0.0) * dt]))[0]  # fmt: skip
-        flow = self.solver.solve_batch(-supply, np.zeros_like(supply), self.load_factor[t])
-        need = flow.head_kw * dt
-        traded, payment, fees, price = self._trade(need, operating, t)
-        net_grid = need - traded
-        imported, exported = np.maximum(net_grid, 0.0), np.maximum(-net_grid, 0.0)
-        grid_bill = imported * c["retail"] - exported * c["feed_in"]
-        violations = flow.violations.astype(float)
-        overloads = flow.overloads.astype(float)
-        cap = self.fleet.capacity_kwh
-        soc_out = (np.maximum(0.15 * cap - self.soc, 0) + np.maximum(self.soc - 0.85 * cap, 0)) / cap
-        cost = operating + grid_bill + payment + fees
-        rewards = -(cost + c["voltage_penalty"] * violations + c["overload_penalty"] * overloads
-                    + c["soc_penalty"] * soc_out)  # fmt: skip
-        if abs(traded.sum()) > 1e-9 or abs(payment.sum()) > 1e-9:
-            raise ConservationError(f"P2P trades do not balance at step {t}: {traded.sum()} kWh, {payment.sum()}")
-        self.last_price = price if np.isfinite(price) else 0.0
-        self.last_traded = traded / dt
-        self.last_v = np.stack([flow.v_min, flow.v_max], axis=1)
-        for key, value in (
-            ("p2p_kwh", np.abs(traded)),
-            ("cost", cost),
-            ("import_kwh", imported),
-            ("export_kwh", exported),
-            ("nonfinite", nonfinite.astype(float)),
-        ):
-            self.totals[key] += value
-        self.t += 1
-        done = self.t >= self.steps
-        infos = {
-            a: {"net_position_kwh": -need[i], "p2p_kwh": traded[i], "p2p_payment": payment[i], "fees": fees[i],
-                "operating_cost": operating[i], "grid_import_kwh": imported[i], "grid_export_kwh": exported[i],
-                "losses_kwh": float(flow.losses_kw[i]) * dt, "voltage_violations": violations[i],
-                "overloads": overloads[i], "soc_kwh": self.soc[i], "cost": cost[i], "nonfinite": bool(nonfinite[i])}
-            for i, a in enumerate(self.possible_agents)
-        }  # fmt: skip
+        engine_actions, nonfinite = self._actions(actions)
+        result = self.engine.step(engine_actions, self.obs)
+        rewards, _ = self.rewards.step(result)
+        self.obs = self.engine.observe()
+        self._count(result, nonfinite)
+        done = bool(self.engine.done)
+        infos = self._infos(result, nonfinite)
         observations = self._observations()
         rewards_d = {a: float(rewards[i]) for i, a in enumerate(self.possible_agents)}
         terminations = dict.fromkeys(self.possible_agents, False)
@@ -281,28 +311,44 @@ class MultiAgentMicrogrids(ParallelEnv):
             self.agents = []
         return observations, rewards_d, terminations, truncations, infos
 
-    def _trade(self, need: np.ndarray, operating: np.ndarray, t: int):
-        """(traded kWh + bought, payments, fees, clearing price) through the horizontal protocol."""
-        n = need.size
-        zeros = np.zeros(n)
-        if self.horizontal is None:
-            return zeros, zeros.copy(), zeros.copy(), float("nan")
-        c = self.config
-        position = -need  # + surplus
-        r = self.ratings
-        marginal = np.where(position > 0, c["feed_in"], c["retail"])
-        with_gen = np.array(["generator" in d for d in self.devices])
-        marginal = np.where((position > 0) & with_gen, np.clip(r.generator_cost, c["feed_in"], c["retail"]), marginal)
-        if not self.config["centralized"]:
-            from heron.messaging import Message
+    def _count(self, r: StepResult, nonfinite: np.ndarray) -> None:
+        for key, value in (
+            ("p2p_kwh", r.bought + r.sold),
+            ("cost", r.cash_cost + r.unserved_cost),
+            ("import_kwh", r.imported),
+            ("export_kwh", r.exported),
+            ("nonfinite", nonfinite.astype(float)),
+        ):
+            self.totals[key] += value
 
-            for i, agent in enumerate(self.possible_agents):
-                self.broker.send(Message(agent, "market", "offer", {"index": i, "quantity": float(position[i]),
-                                                                   "price": float(marginal[i])}, t))  # fmt: skip
-            delivered = self.broker.deliver(t).get("market", [])
-            position, marginal = np.zeros(n), np.full(n, c["feed_in"])
-            for msg in delivered:
-                position[msg.payload["index"]] = msg.payload["quantity"]
-                marginal[msg.payload["index"]] = msg.payload["price"]
-        result = self.horizontal.clear(position, marginal, c["feed_in"], c["retail"])
-        return result.traded, result.payment, result.fees, float(result.price)
+    def _infos(self, r: StepResult, nonfinite: np.ndarray) -> dict[str, dict]:
+        violations = r.network.section_violations if r.network is not None else np.zeros(self.n)
+        return {
+            a: {
+                "net_position_kwh": float(r.exported[i] - r.imported[i] + r.sold[i] - r.bought[i]),
+                "p2p_kwh": float(r.bought[i] - r.sold[i]),
+                "p2p_payment": float(r.p2p_payment[i]),
+                "fees": float(r.fees[i] + r.network_charges[i]),
+                "operating_cost": float(r.fuel_cost[i]),
+                "grid_import_kwh": float(r.imported[i]),
+                "grid_export_kwh": float(r.exported[i]),
+                "voltage_violations": float(violations[i]),
+                "tap": float(r.tap[i]),
+                "soc_kwh": float(r.soc[i]),
+                "generation_kwh": float(r.generation[i]),
+                "cost": float(r.cash_cost[i] + r.unserved_cost[i]),
+                "nonfinite": bool(nonfinite[i]),
+                "result": r,
+            }
+            for i, a in enumerate(self.possible_agents)
+        }
+
+
+def _share(value: float, rating: float) -> float:
+    """``value / rating``, 0 without the device."""
+    return float(value / rating) if rating > 0 else 0.0
+
+
+def _deviation(v: float) -> float:
+    """Voltage (pu) as tens of percent from nominal (0 before the first power flow)."""
+    return 0.0 if not np.isfinite(v) else 10.0 * (float(v) - 1.0)

@@ -1,5 +1,6 @@
 """The feeder library: names → Feeder. LV feeders come from pandapower's network library (and SimBench under
-the ``simbench`` extra); the IEEE 13 node test feeder is built by our own reader of its OpenDSS files."""
+the ``simbench`` extra); the IEEE 13 node test feeder is built by our own reader of its OpenDSS files, and
+``ieee13-pair`` is two of them (microgrids MG1, MG2) tied at one common upstream bus (``tie.py``)."""
 
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ _PANDAPOWER_FEEDERS: dict[str, tuple[Callable[[], object], str]] = {
 
 def feeder_names() -> list[str]:
     """Names accepted by ``load_feeder``."""
-    return [*_PANDAPOWER_FEEDERS, "ieee13", "simbench:<code>"]
+    return [*_PANDAPOWER_FEEDERS, "ieee13", "ieee13-pair", "simbench:<code>"]
 
 
 @cache
@@ -74,6 +75,10 @@ def load_feeder(name: str) -> Feeder:
         from powergrid.network.ieee13 import build_ieee13
 
         return build_ieee13()
+    if name == "ieee13-pair":
+        from powergrid.network.tie import build_ieee13_pair
+
+        return build_ieee13_pair()
     if name.startswith("simbench:"):
         code = name.split(":", 1)[1]
         try:

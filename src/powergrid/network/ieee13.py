@@ -19,9 +19,14 @@ Modelling, with measured effects against OpenDSS (``tolerance=1e-9``, taps fixed
   model as ``PowerGridModel(feeder.input_data)`` (or with ``system_frequency=MODEL_FREQUENCY_HZ``).
 - Switch 671–692 (closed; 1e-7 Ω in OpenDSS): an asym_line of ``SWITCH_OHM`` = 1e-5 Ω per phase (≤ 1e-6 pu).
   A ``link`` (or ≤ 1e-6 Ω) limits Newton–Raphson to ~1e-9 pu, so a 1e-10 tolerance would not be reached.
-- Regulators Reg1..3 (single-phase 650.p → RG60.p, fixed taps): per phase a YNyn ``transformer`` 650 → helper
-  node "RG60~regN" with ratio tap_p and half the leakage impedance, then an asym_line helper → RG60 carrying only
-  phase p (the other half; its other phases 1 MΩ, i.e. open: < 0.1 mA leaks). RG60 within 1.5e-8 pu.
+- Regulators Reg1..3 (single-phase 650.p → RG60.p): per phase a YNyn ``transformer`` 650 → helper node
+  "RG60~regN" with half the leakage impedance, then an asym_line helper → RG60 carrying only phase p (the other
+  half, fixed at the built tap; its other phases 1 MΩ, i.e. open: < 0.1 mA leaks). RG60 within 1.5e-8 pu.
+  Each has power-grid-model's tap changer of a standard 32-step regulator on the regulated (to) side: tap_min
+  −16, tap_max 16, tap_nom 0, tap_size 0.625 % of the nominal winding voltage u2, so ratio = 1 + 0.00625·tap_pos
+  and raising tap_pos raises the voltage downstream. The built tap_pos is the step of the requested ratio
+  (published 1.0625/1.05/1.06875 → 10/8/11); a ratio that is not on a step stays a fixed ratio in u2 (no tap
+  changer) and that regulator is not listed in ``Feeder.regulators``.
 - XFM1 (Yg-Yg 4.16/0.48 kV, 500 kVA, R 1.1 %, X 2 %): a YNyn transformer.
 - Wye loads: ``asym_load`` per phase, model 1/2/5 → const_power/const_impedance/const_current. Z and I loads
   rated 2.4 kV are rescaled to the node's phase base 4.16/√3 kV so they draw the same at the same volts (their
@@ -33,6 +38,9 @@ Modelling, with measured effects against OpenDSS (``tolerance=1e-9``, taps fixed
 - Capacitors: Cap1 (3-phase wye) a ``shunt``; Cap2 (611.c) an ``asym_gen`` of constant impedance.
 - Helper nodes are named "bus~element" and are not in ``lv_nodes`` (the 15 real buses below 115 kV are); the
   absent phases of laterals show an upstream voltage, so per-node minima should use ``bus_phases()``.
+- Sections (``Feeder.sections``): every node is section 0 except the source node (SourceBus, the upstream grid:
+  −1), so section 0's head flow is the head flow through the substation transformer. ``regulators[0]`` are the
+  tap-changing regulators (ganged by a controller), ``capacitors[0]`` the ids of Cap1 (shunt) and Cap2 (asym_gen).
 
 Measured: max |ΔV| = 3.8e-6 pu over all 41 bus-phases (at 692.b), ~0.4 ms per asymmetric solve.
 """
@@ -43,9 +51,10 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-from power_grid_model import BranchSide, LoadGenType, WindingType, initialize_array
+from power_grid_model import BranchSide, LoadGenType, WindingType
 
 from powergrid.errors import DataError
+from powergrid.network.builder import RowBuilder, embed
 from powergrid.network.dss_parse import (
     BusLayout,
     DssCircuit,
@@ -59,7 +68,7 @@ from powergrid.network.dss_parse import (
     parse_number,
     transformer_windings,
 )
-from powergrid.network.model import AGENT_ID_BASE, Feeder
+from powergrid.network.model import Feeder
 
 DATA_DIR = Path(__file__).parent / "data" / "ieee13"
 MAIN_FILE = DATA_DIR / "IEEE13Nodeckt.dss"
@@ -78,12 +87,13 @@ OPEN_PHASE_OHM = 1e6
 SWITCH_OHM = 1e-5
 #: Share of a regulator's leakage impedance placed in its helper line (the rest in its transformer).
 REGULATOR_LINE_SHARE = 0.5
+#: Regulator tap changer (a standard 32-step regulator): ±``REGULATOR_STEPS`` steps of ``REGULATOR_STEP`` pu.
+REGULATOR_STEP = 0.00625
+REGULATOR_STEPS = 16
 
 _LOAD_TYPE = {1: LoadGenType.const_power, 2: LoadGenType.const_impedance, 5: LoadGenType.const_current}
 _LOAD_EXPONENT = {1: 0, 2: 2, 5: 1}
 _SQRT3 = np.sqrt(3.0)
-_LOWER_TRIANGLE = {"aa": (0, 0), "ba": (1, 0), "bb": (1, 1), "ca": (2, 0), "cb": (2, 1), "cc": (2, 2)}
-_NO_TAP = {"tap_side": BranchSide.from_side, "tap_pos": 0, "tap_min": 0, "tap_max": 0, "tap_nom": 0, "tap_size": 0}
 
 
 @cache
@@ -106,72 +116,27 @@ def _phases(e: DssElement) -> int:
     return int(e.number("phases", 3))
 
 
-class _Builder:
-    """Accumulates power-grid-model rows; ids from one counter (all below AGENT_ID_BASE); node names in order."""
+class _Builder(RowBuilder):
+    """A RowBuilder with one node per bus of the layout, ``node``: bus → node id."""
 
     def __init__(self, layout: BusLayout) -> None:
-        self.rows: dict[str, list[dict]] = {}
-        self.next_id = 1
-        self.names: list[str] = []
+        super().__init__("IEEE 13 feeder")
         self.node = {bus: self.new_node(name, layout.base_v[bus]) for bus, name in layout.names.items()}
 
-    def add(self, component: str, **fields) -> int:
-        cid = self.next_id
-        self.next_id += 1
-        self.rows.setdefault(component, []).append({"id": cid, **fields})
-        return cid
 
-    def new_node(self, name: str, u_rated: float) -> int:
-        self.names.append(name)
-        return self.add("node", u_rated=u_rated)
-
-    def transformer(self, from_node: int, to_node: int, **fields) -> int:
-        return self.add(
-            "transformer",
-            from_node=from_node,
-            to_node=to_node,
-            from_status=1,
-            to_status=1,
-            i0=0.0,
-            p0=0.0,
-            **_NO_TAP,
-            **fields,
-        )
-
-    def asym_line(self, from_node: int, to_node: int, z: np.ndarray, c: np.ndarray, i_n: float = np.nan) -> int:
-        """A 3×3 line: z (Ω) and c (F, Maxwell form) lower triangles."""
-        f = {"i_n": i_n}
-        for tag, (i, j) in _LOWER_TRIANGLE.items():
-            f[f"r_{tag}"], f[f"x_{tag}"], f[f"c_{tag}"] = z[i, j].real, z[i, j].imag, c[i, j]
-        return self.add("asym_line", from_node=from_node, to_node=to_node, from_status=1, to_status=1, **f)
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        if self.next_id >= AGENT_ID_BASE:
-            raise DataError(f"IEEE 13 feeder needs {self.next_id} component ids, above AGENT_ID_BASE")
-        out = {}
-        for component, rows in self.rows.items():
-            arr = initialize_array("input", component, len(rows))
-            for i, row in enumerate(rows):
-                for key, value in row.items():
-                    arr[key][i] = value
-            out[component] = arr
-        return out
-
-
-def _embed(m: np.ndarray, phases: tuple[int, ...], fill: complex) -> np.ndarray:
-    """A 3×3 matrix with ``m`` on ``phases``; missing phases get ``fill`` on the diagonal and no coupling."""
-    out = np.zeros((3, 3), dtype=complex)
-    missing = [p for p in range(3) if p not in phases]
-    out[np.ix_(phases, phases)] = m
-    out[missing, missing] = fill
-    return out
+def regulator_step(ratio: float) -> int | None:
+    """The tap step k with ratio = 1 + k·``REGULATOR_STEP`` (|k| ≤ ``REGULATOR_STEPS``), or None if off-step."""
+    k = round((ratio - 1.0) / REGULATOR_STEP)
+    on_step = abs(k) <= REGULATOR_STEPS and abs(ratio - (1.0 + k * REGULATOR_STEP)) < 1e-9
+    return int(k) if on_step else None
 
 
 def build_ieee13(regulator_taps: tuple[float, float, float] | None = None, include_loads: bool = True) -> Feeder:
     """The IEEE 13 node feeder for power-grid-model's asymmetric power flow (build the model at 50 Hz).
 
     Args:
-        regulator_taps: fixed ratio (pu) of the regulators on phases a, b, c; None → ``PUBLISHED_TAPS``.
+        regulator_taps: ratio (pu) of the regulators on phases a, b, c; None → ``PUBLISHED_TAPS``. A ratio on a
+            tap step (1 + k·0.00625, |k| ≤ 16) becomes the regulator's initial tap_pos k; any other ratio is fixed.
         include_loads: add the file's spot loads (the 670 points are the distributed load); capacitors stay.
     """
     taps = PUBLISHED_TAPS if regulator_taps is None else tuple(float(t) for t in regulator_taps)
@@ -198,7 +163,8 @@ def build_ieee13(regulator_taps: tuple[float, float, float] | None = None, inclu
 
     conn = sorted({b.node[_bus(ld.get("bus1"), _phases(ld))[0]] for ld in loads})
     bus_by_node = {n: bus for bus, n in b.node.items()}
-    source_v = lay.base_v[_bus(sources[0].get("bus1", "sourcebus"), 3)[0]]
+    source_bus = _bus(sources[0].get("bus1", "sourcebus"), 3)[0]
+    source_v = lay.base_v[source_bus]
     lv = [n for bus, n in b.node.items() if lay.base_v[bus] < source_v]
     data = b.arrays()
     mask = np.ones((data["node"].size, 3), dtype=bool)  # helper nodes: all phases
@@ -216,10 +182,14 @@ def build_ieee13(regulator_taps: tuple[float, float, float] | None = None, inclu
         connection_phases=tuple(lay.phases[bus_by_node[n]] for n in conn),
         description=(
             "IEEE 13 node test feeder (OpenDSS files, 4.16 kV, 60 Hz) read by our own parser; asymmetric "
-            f"power-grid-model with fixed regulator taps {taps}; capacitances scaled for a 50 Hz model. "
-            "Helper nodes 'bus~element' carry the regulator paths and the delta loads."
+            f"power-grid-model with regulator taps {taps} (32-step tap changers, ±16 × 0.625 %, where on a step); "
+            "capacitances scaled for a 50 Hz model. Helper nodes 'bus~element' carry the regulator paths and the "
+            "delta loads. One section (0): every node but the source node."
         ),
         phase_mask=mask,
+        sections=np.where(data["node"]["id"] == b.node[source_bus], -1, 0).astype(np.int32),
+        regulators=(np.array(b.regulators, dtype=np.int32),),
+        capacitors=(np.array(b.capacitors, dtype=np.int32),),
     )
 
 
@@ -276,26 +246,41 @@ def _add_transformer(b: _Builder, t: DssElement, lay: BusLayout, taps: tuple[flo
     if n != 1 or len(ph1) != 1 or ph1 != ph2 or w[0]["conn"] != "wye" or w[1]["conn"] != "wye":
         raise DataError(f"{t.where}: transformer.{t.name}: only 3-phase units and single-phase wye p → p units")
     p = ph1[0]
+    step, tap = None, {}
     if taps is not None:
-        w[1]["tap"] = taps[p] * w[0]["tap"]
+        w[1]["tap"] = w[0]["tap"]  # u2 at the nominal tap; the ratio comes from tap_pos (or is fixed in u2 below)
+        step = regulator_step(taps[p])
     sn = 3 * w[0]["kva"] * 1e3  # three such units
     u1, u2 = (wk["kv"] * 1e3 * _SQRT3 * wk["tap"] for wk in w)
+    if step is not None:
+        tap = {
+            "tap_side": BranchSide.to_side,
+            "tap_pos": step,
+            "tap_min": -REGULATOR_STEPS,
+            "tap_max": REGULATOR_STEPS,
+            "tap_nom": 0,
+            "tap_size": REGULATOR_STEP * u2,
+        }
+    u2_built = u2 * (taps[p] if taps is not None else 1.0)  # the winding voltage at the built tap
     helper = b.new_node(f"{lay.names[bus2]}~{t.name}", lay.base_v[bus2])
     keep = 1 - REGULATOR_LINE_SHARE
-    b.transformer(
+    tid = b.transformer(
         b.node[bus1],
         helper,
         u1=u1,
-        u2=u2,
+        u2=u2 if step is not None else u2_built,
         sn=sn,
         uk=keep * np.hypot(r_pu, x_pu),
         pk=keep * r_pu * sn,
         winding_from=WindingType.wye_n,
         winding_to=WindingType.wye_n,
         clock=0,
+        **tap,
     )
-    z = REGULATOR_LINE_SHARE * complex(r_pu, x_pu) * u2**2 / sn
-    b.asym_line(helper, b.node[bus2], _embed(np.array([[z]]), (p,), OPEN_PHASE_OHM * (1 + 1j)), np.zeros((3, 3)))
+    if step is not None:
+        b.regulators.append(tid)
+    z = REGULATOR_LINE_SHARE * complex(r_pu, x_pu) * u2_built**2 / sn
+    b.asym_line(helper, b.node[bus2], embed(np.array([[z]]), (p,), OPEN_PHASE_OHM * (1 + 1j)), np.zeros((3, 3)))
 
 
 def _add_line(b: _Builder, c: DssCircuit, line: DssElement, freq: float) -> None:
@@ -310,8 +295,8 @@ def _add_line(b: _Builder, c: DssCircuit, line: DssElement, freq: float) -> None
     z, cap, code_units = impedance_per_length(code, n)
     line_m, code_m = length_to_m(line.get("units")), length_to_m(code_units)
     scale = line.number("length", 1.0) * (line_m / code_m if line_m and code_m else 1.0)
-    z3 = _embed(z * scale, ph1, np.mean(np.diag(z)) * scale)
-    c3 = _embed(cap * scale, ph1, 0.0).real * freq / MODEL_FREQUENCY_HZ
+    z3 = embed(z * scale, ph1, np.mean(np.diag(z)) * scale)
+    c3 = embed(cap * scale, ph1, 0.0).real * freq / MODEL_FREQUENCY_HZ
     b.asym_line(b.node[bus1], b.node[bus2], z3, c3, code.number("normamps", 400.0))
 
 
@@ -378,10 +363,11 @@ def _add_capacitor(b: _Builder, cap: DssElement, lay: BusLayout) -> None:
     kvar, kv = cap.number("kvar", 1200.0), cap.number("kv", 12.47)
     if n == 3 and len(ph) == 3:
         bsh = kvar * 1e3 / (kv * 1e3) ** 2
-        b.add("shunt", node=b.node[bus], status=1, g1=0.0, b1=bsh, g0=0.0, b0=bsh)
+        b.capacitors.append(b.add("shunt", node=b.node[bus], status=1, g1=0.0, b1=bsh, g0=0.0, b0=bsh))
         return
     q = np.zeros(3)
     q[list(ph)] = kvar * 1e3 / n * _rating_scale(kv, n, "wye", lay.base_v[bus], 2)
-    b.add(
+    cid = b.add(
         "asym_gen", node=b.node[bus], status=1, type=LoadGenType.const_impedance, p_specified=np.zeros(3), q_specified=q
     )
+    b.capacitors.append(cid)

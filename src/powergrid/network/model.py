@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from powergrid.errors import DataError
+
 #: Ids of components the solver adds (agent loads) start here, above any feeder component id.
 AGENT_ID_BASE = 10_000_000
 
@@ -31,6 +33,13 @@ class Feeder:
         description: where the data come from.
         phase_mask: for asymmetric feeders, (n_nodes, 3) booleans: which phases exist at each node (laterals lack
             some); None = all three everywhere.
+        sections: (n_nodes,) integers aligned with ``input_data["node"]``: the section (microgrid) 0..S−1 of each
+            node, −1 for the shared upstream nodes (the source node, a common bus). A branch may join a section to
+            the shared nodes or stay within one section, never join two sections. None = no sections (S = 0).
+        regulators: per section (S entries, or none at all), the ids of the ``transformer`` rows whose tap
+            changers a controller sets together (gang operation: one tap_pos per section).
+        capacitors: per section (S entries, or none at all), the ids of the switchable capacitor components
+            (``shunt``, ``sym_gen`` or ``asym_gen`` rows; a controller sets their ``status``).
     """
 
     name: str
@@ -42,6 +51,31 @@ class Feeder:
     connection_phases: tuple[tuple[int, ...], ...] = field(default_factory=tuple)
     description: str = ""
     phase_mask: np.ndarray | None = None
+    sections: np.ndarray | None = None
+    regulators: tuple[np.ndarray, ...] = field(default_factory=tuple)
+    capacitors: tuple[np.ndarray, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        n_nodes = self.input_data["node"].size
+        if self.sections is not None:
+            sec = np.asarray(self.sections)
+            used = np.unique(sec[sec >= 0]) if sec.shape == (n_nodes,) else None
+            if used is None or (sec.size and sec.min() < -1) or not np.array_equal(used, np.arange(used.size)):
+                raise DataError(
+                    f"feeder {self.name!r}: sections must be ({n_nodes},) integers −1..S−1 with every section used"
+                )
+        for what, groups in (("regulators", self.regulators), ("capacitors", self.capacitors)):
+            if groups and len(groups) != self.n_sections:
+                raise DataError(
+                    f"feeder {self.name!r}: {what} has {len(groups)} entries for {self.n_sections} sections"
+                )
+
+    @property
+    def n_sections(self) -> int:
+        """The number of sections S (0 without sections)."""
+        if self.sections is None or not np.size(self.sections):
+            return 0
+        return int(np.max(self.sections)) + 1
 
     @property
     def node_ids(self) -> np.ndarray:

@@ -1,12 +1,14 @@
 """AC power flow of a feeder with one load per agent, with power-grid-model.
 
-The model is built once; each solve only updates the agents' loads (``update`` data). ``solve`` handles one
-step, ``solve_batch`` many steps or environments in one call. Symmetric feeders use a balanced ``sym_load`` per
-agent; asymmetric ones an ``asym_load`` with the agent's power on its phase.
+The model is built once; each solve only updates the agents' loads and the controls that changed (own-load
+scale, regulator taps, capacitor switches: ``update`` data). ``solve`` handles one step, ``solve_batch`` many
+steps or environments in one call. Symmetric feeders use a balanced ``sym_load`` per agent; asymmetric ones an
+``asym_load`` with the agent's power on its phase.
 
-Non-convergence of Newton–Raphson is never a silent zero: the solve is repeated with power-grid-model's linear
-method (loads as constant impedances at nominal voltage — an approximation), the result is flagged
-``converged=False`` and counted by the caller; if that fails too, a NetworkError names the step.
+Non-convergence of Newton–Raphson (or of the iterative-current method, if chosen) is never a silent zero: the
+solve is repeated with power-grid-model's linear method (loads as constant impedances at nominal voltage — an
+approximation), the result is flagged ``converged=False`` and counted by the caller; if that fails too, a
+NetworkError names the step.
 """
 
 from __future__ import annotations
@@ -17,12 +19,11 @@ import numpy as np
 from power_grid_model import CalculationMethod, ComponentType, LoadGenType, PowerGridModel, initialize_array
 from power_grid_model.errors import PowerGridError
 
-from powergrid.errors import HeronGridError
 from powergrid.network.model import AGENT_ID_BASE, Feeder
+from powergrid.network.reduce import BRANCHES, GENS, LAST, LOADS, PowerSums, branch_paths, tree_parents
+from powergrid.network.sections import NetworkError, SectionControls
 
-
-class NetworkError(HeronGridError):
-    """A power flow could not be solved at all."""
+__all__ = ["FeederSolver", "FlowResult", "NetworkError", "branch_paths", "tree_parents"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,13 @@ class FlowResult:
     agent_path_loading: (B, N) the highest loading among the branches between the source and each agent's bus
         (the breadth-first tree from the source: LV feeders are radial).
     converged: False where the linear fallback was used (B,).
+    section_v_min, section_v_max: (B, S) over the LV nodes of each section (pu; S = ``feeder.n_sections``, 0 for
+        unsectioned feeders: (B, 0) arrays); section_violations: (B, S) count of the section's LV nodes outside
+        the band.
+    section_head_kw: (B, S) active power entering each section from the shared nodes (+ into the section),
+        measured at the shared end of the branches that cross into it; Σ over sections = head_kw when the source
+        node is the only shared node.
+    section_losses_kw: (B, S) losses of the branches inside each section and of those crossing into it.
     """
 
     head_kw: np.ndarray
@@ -58,50 +66,11 @@ class FlowResult:
     overloads: np.ndarray
     converged: np.ndarray
     agent_path_loading: np.ndarray
-
-
-def tree_parents(
-    data: dict[str, np.ndarray], branches: list, source: int
-) -> tuple[list[tuple[ComponentType, int]], tuple[dict[int, tuple[int, int]], list[int]]]:
-    """The breadth-first tree of a feeder from ``source`` over its closed branches.
-
-    Returns ``ends``: (component, row) per branch, lines before transformers (the order of ``line_loading`` then
-    ``trafo_loading``); and (``parent``, ``order``): node id → (parent node id, branch index into ``ends``; −1, −1
-    for the source) and the node ids in breadth-first order."""
-    ordered = [c for c in branches if c != ComponentType.transformer] + [
-        c for c in branches if c == ComponentType.transformer
-    ]
-    ends = [(c, row) for c in ordered for row in range(len(data[c]))]
-    pairs = np.concatenate([np.stack([data[c]["from_node"], data[c]["to_node"]], axis=1) for c in ordered])
-    status = np.concatenate([(data[c]["from_status"] != 0) & (data[c]["to_status"] != 0) for c in ordered])
-    neighbours: dict[int, list[tuple[int, int]]] = {}
-    for k, (a, b) in enumerate(pairs.tolist()):
-        if status[k]:
-            neighbours.setdefault(a, []).append((b, k))
-            neighbours.setdefault(b, []).append((a, k))
-    parent: dict[int, tuple[int, int]] = {source: (-1, -1)}
-    order = [source]
-    head = 0
-    while head < len(order):
-        node = order[head]
-        head += 1
-        for other, k in neighbours.get(node, []):
-            if other not in parent:
-                parent[other] = (node, k)
-                order.append(other)
-    return ends, (parent, order)
-
-
-def branch_paths(data: dict[str, np.ndarray], branches: list, source: int, nodes: np.ndarray) -> np.ndarray:
-    """(len(nodes), n_branches) booleans: the branches on the path from ``source`` to each node, branches in the
-    order of ``branches`` with transformers last (the order of ``line_loading`` then ``trafo_loading``)."""
-    ends, (parent, _) = tree_parents(data, branches, source)
-    paths = np.zeros((len(nodes), len(ends)), dtype=bool)
-    for i, node in enumerate(np.asarray(nodes).tolist()):
-        while node in parent and parent[node][1] >= 0:
-            node, k = parent[node]
-            paths[i, k] = True
-    return paths
+    section_v_min: np.ndarray
+    section_v_max: np.ndarray
+    section_violations: np.ndarray
+    section_head_kw: np.ndarray
+    section_losses_kw: np.ndarray
 
 
 class FeederSolver:
@@ -110,9 +79,25 @@ class FeederSolver:
     Args:
         feeder: the network.
         agent_nodes: node id per agent (N,).
-        agent_phases: phase per agent (0, 1, 2) for asymmetric feeders; ignored for symmetric ones.
+        agent_phases: phase per agent (0, 1, 2) for asymmetric feeders, or −1 for a balanced three-phase agent
+            (a third of its power on each phase; it needs a three-phase bus; its ``agent_u_pu`` is its bus's lowest
+            phase); None = phase a for all; ignored for symmetric feeders.
         voltage_band: allowed (min, max) voltage in pu on LV nodes.
-        tolerance_pu: Newton–Raphson convergence tolerance on voltage (pu).
+        tolerance_pu: convergence tolerance on voltage (pu).
+        max_iterations: of the iterative method.
+        method: ``"newton_raphson"`` (default) or ``"iterative_current"`` (power-grid-model's fixed-point method on
+            a factorised admittance matrix: the same solution to the tolerance, faster on small asymmetric
+            feeders such as ``ieee13-pair``). Either falls back to the linear method when it does not converge.
+
+    Controls of a sectioned feeder (S = ``feeder.n_sections``), on ``solve`` and ``solve_batch``; None leaves a
+    control as built (also after an earlier ``solve`` changed it):
+
+    - ``background_scale``: (B,) multiplies every own load of the feeder (whatever its component type or load
+      model), (B, S) each own load by its section's column (loads on shared nodes by 1);
+    - ``tap_pos``: (B, S) whole tap steps; every regulator of section s (``feeder.regulators[s]``) gets column s.
+      A step outside the section's regulator range raises NetworkError; columns of sections without regulators
+      are ignored;
+    - ``capacitor_on``: (B, S) booleans, the status of section s's capacitor components.
     """
 
     def __init__(
@@ -123,7 +108,11 @@ class FeederSolver:
         voltage_band: tuple[float, float] = (0.95, 1.05),
         tolerance_pu: float = 1e-10,
         max_iterations: int = 30,
+        method: str = "newton_raphson",
     ) -> None:
+        if method not in _METHODS:
+            raise NetworkError(f"unknown power-flow method {method!r}; choose one of {sorted(_METHODS)}")
+        self.method = _METHODS[method]
         self.feeder = feeder
         self.n_agents = len(agent_nodes)
         self.symmetric = feeder.symmetric
@@ -148,45 +137,112 @@ class FeederSolver:
         order = np.argsort(node_ids)
         self._agent_node_pos = order[np.searchsorted(node_ids, agent_nodes, sorter=order)]
         self._lv_mask = np.isin(node_ids, feeder.lv_nodes)
-        self._phase_mask = None
-        if not self.symmetric:
-            phases = np.zeros(self.n_agents, dtype=int) if agent_phases is None else np.asarray(agent_phases)
-            self._phase_mask = np.eye(3)[phases]  # (N, 3): the agent's power goes on its phase
-        self._ids = load["id"]
-        self._agent_phase = None if self.symmetric else np.asarray(agent_phases if agent_phases is not None else
-                                                                   np.zeros(self.n_agents, dtype=int))  # fmt: skip
         mask = feeder.phase_mask if feeder.phase_mask is not None else np.ones((node_ids.size, 3), dtype=bool)
         self._node_phases = mask
-        self._branches = [c for c in _BRANCHES if c in data]
-        self._background = [c for c in (*_LOADS, *_GENS, ComponentType.shunt) if c in feeder.input_data]
+        self._phase_mask = self._agent_sees = None
+        if not self.symmetric:
+            phases = np.zeros(self.n_agents, dtype=int) if agent_phases is None else np.asarray(agent_phases)
+            if phases.shape != (self.n_agents,) or not np.isin(phases, (-1, 0, 1, 2)).all():
+                raise NetworkError(f"agent_phases must be {self.n_agents} values in -1, 0, 1, 2; got {phases}")
+            balanced = phases < 0
+            if not mask[self._agent_node_pos[balanced]].all():
+                k = int(np.flatnonzero(balanced & ~mask[self._agent_node_pos].all(axis=1))[0])
+                node = int(np.asarray(agent_nodes)[k])
+                raise NetworkError(
+                    f"agent {k}: a balanced three-phase agent (phase -1) needs a three-phase bus, {node}"
+                )
+            # (N, 3): the share of the agent's power on each phase; the phases whose voltage it reports
+            self._phase_mask = np.where(balanced[:, None], 1.0 / 3.0, np.eye(3)[np.maximum(phases, 0)])
+            self._agent_sees = self._phase_mask > 0
+        self._ids = load["id"]
+        self._branches = [c for c in BRANCHES if c in data]
+        self._lines = [c for c in self._branches if c not in LAST]
+        self._background = [c for c in (*LOADS, *GENS, ComponentType.shunt) if c in feeder.input_data]
         self._components = list(dict.fromkeys([ComponentType.node, self.load_type, *self._branches, *self._background]))
         # The head flow is measured on the branches at the source node (the source's own output is reported
-        # behind its internal impedance and is off by ~1e-7 relative).
+        # behind its internal impedance and is off by ~1e-7 relative); PowerSums holds the weights.
         src = feeder.source_node
-        self._head_sides = {c: (data[c]["from_node"] == src, data[c]["to_node"] == src) for c in self._branches}
+        appliances = list(dict.fromkeys([self.load_type, *self._background]))
+        self._sums = PowerSums(feeder, data, self._branches, appliances, self.load_type, self.n_agents)
         self._paths = branch_paths(data, self._branches, src, agent_nodes)
+        self._n_links = len(data[ComponentType.link]) if ComponentType.link in data else 0
+        self.controls = SectionControls(feeder, self._lv_mask)
+        # the controls the model holds now (None = as built; ``solve`` changes the model in place)
+        self._applied: dict[str, np.ndarray | None] = {"scale": None, "tap": None, "cap": None}
+        self._buffers: dict[tuple, np.ndarray] = {}
+
+    def _controls(self, scale, taps, caps, batch: int) -> dict[str, tuple[np.ndarray, dict[str, np.ndarray]]]:
+        """Control values to send for B scenarios: those given, and the built ones where an earlier ``solve``
+        changed the model; component → (ids, {field: (B, n, …)})."""
+        sec, applied = self.controls, self._applied
+        values = {}
+        if scale is not None or applied["scale"] is not None:
+            values.update(sec.load_values(scale, batch))
+        if taps is not None or applied["tap"] is not None:
+            values.update(sec.tap_values(taps, batch))
+        if caps is not None or applied["cap"] is not None:
+            values.update(sec.capacitor_values(caps, batch))
+        return values
+
+    def _agent_values(self, p_kw: np.ndarray, q_kvar: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The agents' p_specified, q_specified (W, var): (..., N) symmetric, (..., N, 3) asymmetric."""
+        if self.symmetric:
+            return p_kw * 1e3, q_kvar * 1e3
+        return p_kw[..., None] * 1e3 * self._phase_mask, q_kvar[..., None] * 1e3 * self._phase_mask
 
     def _update(
-        self, p_kw: np.ndarray, q_kvar: np.ndarray, background_scale: np.ndarray | None = None
+        self,
+        p_kw: np.ndarray,
+        q_kvar: np.ndarray,
+        background_scale: np.ndarray | None = None,
+        tap_pos: np.ndarray | None = None,
+        capacitor_on: np.ndarray | None = None,
     ) -> dict[str, np.ndarray]:
+        """Batch update data (B scenarios): every agent's load, plus the controls (``_controls``)."""
         batch = p_kw.shape[0]
         upd = initialize_array("update", self.load_type, (batch, self.n_agents))
         upd["id"] = self._ids
-        if self.symmetric:
-            upd["p_specified"] = p_kw * 1e3
-            upd["q_specified"] = q_kvar * 1e3
-        else:
-            upd["p_specified"] = p_kw[..., None] * 1e3 * self._phase_mask
-            upd["q_specified"] = q_kvar[..., None] * 1e3 * self._phase_mask
-        own = self.feeder.input_data.get(self.load_type)
-        if background_scale is not None and own is not None and len(own):
-            scale = np.asarray(background_scale, dtype=float).reshape(batch, 1, *([1] * (own["p_specified"].ndim - 1)))
-            upd_own = initialize_array("update", self.load_type, (batch, len(own)))
-            upd_own["id"] = own["id"]
-            upd_own["p_specified"] = own["p_specified"][None] * scale
-            upd_own["q_specified"] = own["q_specified"][None] * scale
-            upd = np.concatenate([upd_own, upd], axis=1)
-        return {self.load_type: upd}
+        upd["p_specified"], upd["q_specified"] = self._agent_values(p_kw, q_kvar)
+        update = {}
+        for c, (ids, fields) in self._controls(background_scale, tap_pos, capacitor_on, batch).items():
+            arr = update[c] = initialize_array("update", c, (batch, ids.size))
+            arr["id"] = ids
+            for key, value in fields.items():
+                arr[key] = value
+        own = update.get(self.load_type)  # own loads first, then the agents
+        update[self.load_type] = upd if own is None else np.concatenate([own, upd], axis=1)
+        return update
+
+    def _single_update(self, p_kw, q_kvar, scale, taps, caps) -> dict[str, np.ndarray]:
+        """In-place update data for ``solve``: the agents, and only the controls that differ from the model's."""
+        applied, sec = self._applied, self.controls
+        values = {}
+        for key, new, make in (
+            ("scale", scale, sec.load_values),
+            ("tap", taps, sec.tap_values),
+            ("cap", caps, sec.capacitor_values),
+        ):
+            if not _same(new, applied[key]):  # None: back to the built values
+                values.update(make(new, 1))
+        update = {}
+        for c, (ids, fields) in values.items():
+            arr = update[c] = self._buffer(c, ids)
+            for key, value in fields.items():
+                arr[key] = value[0]
+        agents = self._buffer(None, self._ids)
+        agents["p_specified"], agents["q_specified"] = self._agent_values(p_kw, q_kvar)
+        own = update.get(self.load_type)
+        update[self.load_type] = agents if own is None else np.concatenate([own, agents])
+        return update
+
+    def _buffer(self, component: str | None, ids: np.ndarray) -> np.ndarray:
+        """A reusable 1-D update array of ``component`` (None: the agents' loads) with its ids set."""
+        key = (component, ids.size)
+        if key not in self._buffers:
+            arr = initialize_array("update", component or self.load_type, ids.size)
+            arr["id"] = ids
+            self._buffers[key] = arr
+        return self._buffers[key]
 
     def _calculate(self, update: dict | None, method: CalculationMethod) -> dict:
         return self.model.calculate_power_flow(
@@ -198,18 +254,28 @@ class FeederSolver:
             output_component_types=self._components,
         )
 
-    def solve(self, p_kw: np.ndarray, q_kvar: np.ndarray, background_scale: float | None = None) -> FlowResult:
+    def solve(
+        self,
+        p_kw: np.ndarray,
+        q_kvar: np.ndarray,
+        background_scale: float | np.ndarray | None = None,
+        tap_pos: np.ndarray | None = None,
+        capacitor_on: np.ndarray | None = None,
+    ) -> FlowResult:
         """One power flow: agent consumption ``p_kw`` (+ load, − injection) and ``q_kvar``, arrays (N,).
-        ``background_scale`` multiplies the feeder's own loads (e.g. a daily profile); None leaves them as they are.
 
-        Updates the model in place (cheaper than a batch of one); every call sets every agent's load.
+        ``background_scale``: a number (every own load) or (S,) (per section); ``tap_pos`` (S,) whole steps;
+        ``capacitor_on`` (S,) booleans (class docstring); None = as built. Updates the model in place (cheaper
+        than a batch of one); every call sets every agent's load.
         """
-        scale = None if background_scale is None else np.array([background_scale])
-        update = {k: v[0] for k, v in self._update(p_kw[None, :], q_kvar[None, :], scale).items()}
-        self.model.update(update_data=update)
+        scale = None if background_scale is None else np.asarray(background_scale, dtype=float)[None]
+        taps = None if tap_pos is None else np.asarray(tap_pos)[None]
+        caps = None if capacitor_on is None else np.asarray(capacitor_on)[None]
+        self.model.update(update_data=self._single_update(p_kw[None, :], q_kvar[None, :], scale, taps, caps))
+        self._applied = {"scale": _copy(scale), "tap": _copy(taps), "cap": _copy(caps)}
         converged = np.ones(1, dtype=bool)
         try:
-            out = self._calculate(None, CalculationMethod.newton_raphson)
+            out = self._calculate(None, self.method)
         except PowerGridError:
             converged[0] = False
             try:
@@ -219,14 +285,20 @@ class FeederSolver:
         return self._result({k: v[None] for k, v in out.items()}, converged)
 
     def solve_batch(
-        self, p_kw: np.ndarray, q_kvar: np.ndarray, background_scale: np.ndarray | None = None
+        self,
+        p_kw: np.ndarray,
+        q_kvar: np.ndarray,
+        background_scale: np.ndarray | None = None,
+        tap_pos: np.ndarray | None = None,
+        capacitor_on: np.ndarray | None = None,
     ) -> FlowResult:
-        """Many independent power flows at once: arrays (B, N); ``background_scale`` (B,) scales the feeder's own
-        loads per scenario (None leaves them as built)."""
-        update = self._update(np.asarray(p_kw, dtype=float), np.asarray(q_kvar, dtype=float), background_scale)
+        """Many independent power flows at once: arrays (B, N); ``background_scale`` (B,) or (B, S), ``tap_pos``
+        (B, S) and ``capacitor_on`` (B, S) per scenario (class docstring; None = as built)."""
+        p_kw, q_kvar = np.asarray(p_kw, dtype=float), np.asarray(q_kvar, dtype=float)
+        update = self._update(p_kw, q_kvar, background_scale, tap_pos, capacitor_on)
         converged = np.ones(p_kw.shape[0], dtype=bool)
         try:
-            out = self._calculate(update, CalculationMethod.newton_raphson)
+            out = self._calculate(update, self.method)
         except PowerGridError:
             out = self._solve_each(update, converged)
         return self._result(out, converged)
@@ -237,7 +309,7 @@ class FeederSolver:
         for b in range(converged.size):
             single = {k: v[b : b + 1] for k, v in update.items()}
             try:
-                parts.append(self._calculate(single, CalculationMethod.newton_raphson))
+                parts.append(self._calculate(single, self.method))
             except PowerGridError:
                 converged[b] = False
                 try:
@@ -250,39 +322,30 @@ class FeederSolver:
 
     def _result(self, out: dict, converged: np.ndarray) -> FlowResult:
         node_u = out[ComponentType.node]["u_pu"]
+        batch = node_u.shape[0]
         if self.symmetric:
             u_lo = u_hi = node_u
             agent_u = node_u[:, self._agent_node_pos]
         else:  # per node: the lowest / highest of the phases that exist there
             u_lo = np.where(self._node_phases, node_u, np.inf).min(axis=-1)
             u_hi = np.where(self._node_phases, node_u, -np.inf).max(axis=-1)
-            agent_u = node_u[:, self._agent_node_pos, self._agent_phase]
+            agent_u = np.where(self._agent_sees, node_u[:, self._agent_node_pos], np.inf).min(axis=-1)
         lv_lo, lv_hi = u_lo[:, self._lv_mask], u_hi[:, self._lv_mask]
-        lines = [out[c]["loading"] for c in self._branches if c != ComponentType.transformer]
-        line_loading = np.concatenate(lines, axis=-1) if lines else np.zeros((node_u.shape[0], 0))
+        lines = [out[c]["loading"] for c in self._lines]
+        line_loading = np.concatenate(lines, axis=-1) if lines else np.zeros((batch, 0))
         trafo_loading = (
-            out[ComponentType.transformer]["loading"]
-            if ComponentType.transformer in out
-            else np.zeros((node_u.shape[0], 0))
+            out[ComponentType.transformer]["loading"] if ComponentType.transformer in out else np.zeros((batch, 0))
         )
-        losses = sum(_per_scenario(out[c]["p_from"] + out[c]["p_to"]) for c in self._branches)
-        head = sum(
-            _per_scenario(out[c]["p_from"] * _expand(f, out[c]["p_from"]) + out[c]["p_to"] * _expand(t, out[c]["p_to"]))
-            for c, (f, t) in self._head_sides.items()
-        )
-        agents = _per_scenario(out[self.load_type]["p"][:, -self.n_agents :])
-        background = np.zeros_like(agents)
-        for c in self._background:
-            own = out[c]["p"][:, : len(self.feeder.input_data[c])]  # the feeder's own entries come first
-            background = background + (-1.0 if c in _GENS else 1.0) * _per_scenario(own)
+        head, losses, agents, background, s_head, s_loss = self._sums(out)
         lo, hi = self.band
-        loading = np.concatenate([line_loading, trafo_loading], axis=-1)
+        loading = np.concatenate([line_loading, trafo_loading, np.zeros((batch, self._n_links))], axis=-1)
         path_loading = np.where(self._paths[None], loading[:, None, :], 0.0).max(axis=-1, initial=0.0)
+        s_min, s_max, s_viol = self.controls.voltages(u_lo, u_hi, self.band)
         return FlowResult(
-            head_kw=head / 1e3,
-            agents_kw=agents / 1e3,
-            background_kw=background / 1e3,
-            losses_kw=losses / 1e3,
+            head_kw=head,
+            agents_kw=agents,
+            background_kw=background,
+            losses_kw=losses,
             node_u_pu=u_lo,
             agent_u_pu=agent_u,
             v_min=lv_lo.min(axis=-1),
@@ -293,19 +356,26 @@ class FeederSolver:
             overloads=(line_loading > 1.0).sum(axis=-1) + (trafo_loading > 1.0).sum(axis=-1),
             converged=converged,
             agent_path_loading=path_loading,
+            section_v_min=s_min,
+            section_v_max=s_max,
+            section_violations=s_viol,
+            section_head_kw=s_head,
+            section_losses_kw=s_loss,
         )
 
 
-_BRANCHES = (ComponentType.line, ComponentType.asym_line, ComponentType.transformer)
-_LOADS = (ComponentType.sym_load, ComponentType.asym_load)
-_GENS = (ComponentType.sym_gen, ComponentType.asym_gen)
+_METHODS = {
+    "newton_raphson": CalculationMethod.newton_raphson,
+    "iterative_current": CalculationMethod.iterative_current,
+}
 
 
-def _per_scenario(values: np.ndarray) -> np.ndarray:
-    """Sum over every axis but the first (branches, and phases for asymmetric output)."""
-    return values.reshape(values.shape[0], -1).sum(axis=-1)
+def _copy(value: np.ndarray | None) -> np.ndarray | None:
+    return None if value is None else value.copy()
 
 
-def _expand(side: np.ndarray, like: np.ndarray) -> np.ndarray:
-    """A per-branch boolean broadcast against (B, n) or (B, n, 3) output."""
-    return side[:, None] if like.ndim == 3 else side
+def _same(new: np.ndarray | None, old: np.ndarray | None) -> bool:
+    """Whether a control ``new`` equals the one the model holds (None = as built)."""
+    if new is None or old is None:
+        return new is None and old is None
+    return new.shape == old.shape and new.dtype == old.dtype and bool(np.array_equal(new, old))

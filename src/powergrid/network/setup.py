@@ -1,9 +1,15 @@
 """Connect a community's agents to a feeder, and the per-step network stage of the engine.
 
-Physics: an agent's consumption at its connection is ``p = (load − unserved) + charge − pv − discharge`` (kW,
-P2P trades are financial — their energy flows through the feeder like any other), with the household load at
-the scenario's power factor (PV and batteries at unity). Losses (kWh) are bought from the upstream grid at the
-step's retail price, paid by the community operator or by the agents pro rata to ``|p|``.
+Physics: an agent's consumption at its connection is ``p = (load − unserved) + charge − pv − discharge −
+generation`` (kW, P2P trades are financial — their energy flows through the feeder like any other), with the
+household load at the scenario's power factor (PV, batteries and generators at unity).
+
+Microgrids (``network.agent_sections``): each agent is one section of a sectioned feeder (``ieee13-pair``). Its
+served load is the section's spot loads scaled by ``served / rated`` (their own power factors and places), its
+devices inject three-phase balanced at its bus, and its tap set-point moves the section's regulators together.
+
+Losses (kWh) are bought from the upstream grid at the step's retail price, paid by the community operator or by
+the agents pro rata to ``|p|``.
 """
 
 from __future__ import annotations
@@ -30,8 +36,13 @@ class NetworkSetup:
 
     feeder: Feeder
     agent_nodes: np.ndarray
-    agent_phases: np.ndarray  # 0/1/2 on asymmetric feeders, -1 on symmetric ones
+    agent_phases: np.ndarray  # 0/1/2 on asymmetric feeders, -1 on symmetric ones (or balanced three-phase)
     config: NetworkConfig
+
+    @property
+    def sectioned(self) -> bool:
+        """Whether agents are the feeder's sections (microgrids, ``config.agent_sections``)."""
+        return self.config.agent_sections
 
     @property
     def tan_phi(self) -> float:
@@ -44,10 +55,28 @@ class NetworkSetup:
         return FeederSolver(self.feeder, self.agent_nodes, phases, self.config.voltage_band)
 
 
+def _node_id(feeder: Feeder, agent: str, bus: int | str) -> int:
+    """A node id from an id or a node name (``agent_buses``)."""
+    if isinstance(bus, int):
+        return bus
+    names = dict(zip(feeder.node_names, feeder.node_ids.tolist(), strict=True))
+    if bus not in names:
+        close = [n for n in feeder.node_names if n.split(".")[-1] == bus.split(".")[-1]][:4]
+        raise ScenarioError(
+            f"network.agent_buses[{agent!r}]: no bus named {bus!r} in feeder {feeder.name!r}"
+            + (f" (did you mean {', '.join(close)}?)" if close else "")
+        )
+    return names[bus]
+
+
 def connect_agents(config: NetworkConfig, agent_ids: tuple[str, ...], seed: int) -> NetworkSetup:
-    """Explicit buses/phases first; the other agents spread evenly (seeded order) over the feeder's load buses."""
+    """Explicit buses/phases first; the other agents spread evenly (seeded order) over the feeder's load buses.
+    With ``agent_sections``: every agent needs an explicit bus in its own section (agent i ↔ section i) and
+    connects three-phase."""
     feeder = load_feeder(config.feeder)
     index = {a: i for i, a in enumerate(agent_ids)}
+    if config.agent_sections:
+        return _connect_sections(config, feeder, agent_ids)
     for what, mapping in (("agent_buses", config.agent_buses), ("agent_phases", config.agent_phases)):
         unknown = sorted(set(mapping or {}) - set(index))
         if unknown:
@@ -58,7 +87,8 @@ def connect_agents(config: NetworkConfig, agent_ids: tuple[str, ...], seed: int)
     known_nodes = set(feeder.node_ids.tolist())
     sources = set(feeder.input_data["source"]["node"].tolist())
     lv_nodes = set(feeder.lv_nodes.tolist())
-    for agent, node in (config.agent_buses or {}).items():
+    for agent, bus in (config.agent_buses or {}).items():
+        node = _node_id(feeder, agent, bus)
         where = f"network.agent_buses[{agent!r}]: node {node}"
         hint = f"(load buses: {feeder.connection_nodes[:8].tolist()}…)"
         if node not in known_nodes:
@@ -89,6 +119,39 @@ def connect_agents(config: NetworkConfig, agent_ids: tuple[str, ...], seed: int)
     return NetworkSetup(feeder, nodes, phases, config)
 
 
+def _connect_sections(config: NetworkConfig, feeder: Feeder, agent_ids: tuple[str, ...]) -> NetworkSetup:
+    """Agents as the feeder's sections (microgrids): agent i is section i, three-phase at its explicit bus."""
+    n = len(agent_ids)
+    if feeder.n_sections != n:
+        raise ScenarioError(
+            f"network.agent_sections: feeder {feeder.name!r} has {feeder.n_sections} sections (microgrids) but the "
+            f"scenario has {n} agents; one agent per section"
+        )
+    buses = config.agent_buses or {}
+    missing = [a for a in agent_ids if a not in buses]
+    if missing:
+        raise ScenarioError(f"network.agent_buses: with agent_sections every agent needs its bus; missing {missing}")
+    unknown = sorted(set(buses) - set(agent_ids))
+    if unknown:
+        raise ScenarioError(f"network.agent_buses: unknown agent ids {unknown[:5]}")
+    if config.agent_phases:
+        raise ScenarioError("network.agent_phases: microgrids (agent_sections) connect three-phase; remove it")
+    sections = np.asarray(feeder.sections)
+    row = {node: k for k, node in enumerate(feeder.node_ids.tolist())}
+    nodes = np.empty(n, dtype=np.int64)
+    for i, agent in enumerate(agent_ids):
+        node = _node_id(feeder, agent, buses[agent])
+        if node not in row or sections[row[node]] != i:
+            raise ScenarioError(
+                f"network.agent_buses[{agent!r}]: bus {buses[agent]!r} is not in section {i} of feeder "
+                f"{feeder.name!r} (agent {i} is section {i})"
+            )
+        if feeder.phase_mask is not None and not feeder.phase_mask[row[node]].all():
+            raise ScenarioError(f"network.agent_buses[{agent!r}]: bus {buses[agent]!r} is not a three-phase bus")
+        nodes[i] = node
+    return NetworkSetup(feeder, nodes, np.full(n, -1, dtype=np.int64), config)
+
+
 @dataclass(frozen=True)
 class NetworkStep:
     """Network outcome of one step: energies kWh, voltages pu, loadings as fractions of rating.
@@ -109,6 +172,11 @@ class NetworkStep:
     converged: bool
     agent_u_pu: np.ndarray  # (N,) voltage at each agent's connection
     agent_path_loading: np.ndarray  # (N,) highest loading (fraction) on the path from the source to each agent
+    #: (S,) per feeder section (microgrid; S = 0 without sections): lowest and highest LV voltage (pu) and the
+    #: count of its LV buses outside the band
+    section_v_min: np.ndarray
+    section_v_max: np.ndarray
+    section_violations: np.ndarray
 
     def row(self, k: int) -> NetworkStep:
         """Scenario ``k`` of a batched outcome, with plain Python scalars."""
@@ -125,31 +193,94 @@ class NetworkStep:
             converged=bool(self.converged[k]),
             agent_u_pu=self.agent_u_pu[k],
             agent_path_loading=self.agent_path_loading[k],
+            section_v_min=self.section_v_min[k],
+            section_v_max=self.section_v_max[k],
+            section_violations=self.section_violations[k],
         )
 
 
 class NetworkStage:
-    """Runs the power flow of each engine step and settles the losses."""
+    """Runs the power flow of each engine step and settles the losses.
+
+    ``tap``: the regulator step of each agent's section (microgrids), (N,) or (K, N) integers; None = as built.
+    """
 
     def __init__(self, setup: NetworkSetup) -> None:
         self.setup = setup
         self.solver = setup.solver()
+        controls = self.solver.controls
+        self.rated_kw = np.zeros(controls.n_sections)  # each section's spot loads as built (kW)
+        for _, p, _, col in controls.loads.values():
+            watts = p.reshape(p.shape[0], -1).sum(axis=1)
+            inside = col < controls.n_sections
+            np.add.at(self.rated_kw, col[inside], watts[inside] / 1e3)
+        if setup.sectioned and not (self.rated_kw > 0).all():
+            raise ScenarioError(f"feeder {setup.feeder.name!r}: every section needs spot loads for agent_sections")
 
-    def run(self, t: int, served_load: np.ndarray, net_kwh: np.ndarray, dt: float, retail: float):
+    def tap_range(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(lowest, highest) regulator step per agent (its section) for microgrids; None otherwise."""
+        regulators = self.solver.controls.regulators
+        if not self.setup.sectioned or regulators is None:
+            return None
+        return regulators[3].astype(float), regulators[4].astype(float)
+
+    def default_taps(self) -> np.ndarray | None:
+        """(N,) the gang step each microgrid's regulators start at: the rounded mean of the built steps."""
+        regulators = self.solver.controls.regulators
+        if not self.setup.sectioned or regulators is None:
+            return None
+        _, col, built, _, _ = regulators
+        n = self.solver.controls.n_sections
+        mean = np.bincount(col, weights=built, minlength=n) / np.maximum(np.bincount(col, minlength=n), 1)
+        return np.round(mean)
+
+    def _inputs(self, served_load: np.ndarray, net_kwh: np.ndarray, dt: float):
+        """(agent p kW, agent q kvar, own-load scale) for arrays (B, N)."""
+        if not self.setup.sectioned:
+            return net_kwh / dt, served_load / dt * self.setup.tan_phi, None
+        return (net_kwh - served_load) / dt, np.zeros_like(net_kwh), served_load / dt / self.rated_kw
+
+    def run(
+        self,
+        t: int,
+        served_load: np.ndarray,
+        net_kwh: np.ndarray,
+        dt: float,
+        retail: float,
+        tap: np.ndarray | None = None,
+    ):
         """Power flow for consumption ``net_kwh`` (N,) over the step; returns (NetworkStep, loss_cost (N,))."""
-        flow = self.solver.solve(net_kwh / dt, served_load / dt * self.setup.tan_phi)
+        p, q, scale = self._inputs(served_load[None, :], net_kwh[None, :], dt)
+        flow = self.solver.solve(p[0], q[0], None if scale is None else scale[0], tap)
         step, loss_cost = self._account(flow, np.array([t]), net_kwh[None, :], dt, np.array([retail], dtype=float))
         return step.row(0), loss_cost[0]
 
-    def run_copies(self, t: np.ndarray, served_load: np.ndarray, net_kwh: np.ndarray, dt: float, retail: np.ndarray):
+    def run_copies(
+        self,
+        t: np.ndarray,
+        served_load: np.ndarray,
+        net_kwh: np.ndarray,
+        dt: float,
+        retail: np.ndarray,
+        tap: np.ndarray | None = None,
+    ):
         """K flows in one power-flow call (K copies of the community, or K steps): arrays (K, N) and (K,); returns
         (NetworkStep with (K,) fields, loss_cost (K, N))."""
-        flow = self.solver.solve_batch(net_kwh / dt, served_load / dt * self.setup.tan_phi)
+        p, q, scale = self._inputs(served_load, net_kwh, dt)
+        flow = self.solver.solve_batch(p, q, scale, tap)
         return self._account(flow, np.asarray(t), net_kwh, dt, np.asarray(retail, dtype=float).reshape(-1))
 
-    def run_batch(self, t: list[int], served_load: np.ndarray, net_kwh: np.ndarray, dt: float, retail: np.ndarray):
+    def run_batch(
+        self,
+        t: list[int],
+        served_load: np.ndarray,
+        net_kwh: np.ndarray,
+        dt: float,
+        retail: np.ndarray,
+        tap: np.ndarray | None = None,
+    ):
         """Many steps in one power-flow call: arrays (B, N) and (B,); returns a list of (NetworkStep, loss_cost)."""
-        steps, loss_cost = self.run_copies(np.asarray(t), served_load, net_kwh, dt, retail)
+        steps, loss_cost = self.run_copies(np.asarray(t), served_load, net_kwh, dt, retail, tap)
         return [(steps.row(k), loss_cost[k]) for k in range(len(t))]
 
     def _account(self, flow: FlowResult, t: np.ndarray, net_kwh: np.ndarray, dt: float, retail: np.ndarray):
@@ -161,7 +292,8 @@ class NetworkStage:
         agents_kwh = flow.agents_kw * dt
         background_kwh = flow.background_kw * dt
         gap = head_kwh - losses_kwh - agents_kwh - background_kwh
-        bad = np.abs(gap) > FLOW_BALANCE_TOL * np.maximum(1.0, np.abs(head_kwh) + np.abs(net_kwh).sum(axis=-1))
+        flowing = np.abs(head_kwh) + np.abs(net_kwh).sum(axis=-1) + np.abs(agents_kwh) + np.abs(background_kwh)
+        bad = np.abs(gap) > FLOW_BALANCE_TOL * np.maximum(1.0, flowing)
         if bad.any():
             k = int(np.argmax(bad))
             raise ConservationError(
@@ -183,11 +315,19 @@ class NetworkStage:
             v_min=flow.v_min,
             v_max=flow.v_max,
             violations=flow.violations,
-            max_line_loading=flow.line_loading.max(axis=-1, initial=0.0),
-            max_trafo_loading=flow.trafo_loading.max(axis=-1, initial=0.0),
+            max_line_loading=_rated_max(flow.line_loading),
+            max_trafo_loading=_rated_max(flow.trafo_loading),
             overloads=flow.overloads,
             converged=flow.converged,
             agent_u_pu=flow.agent_u_pu,
             agent_path_loading=flow.agent_path_loading,
+            section_v_min=flow.section_v_min,
+            section_v_max=flow.section_v_max,
+            section_violations=flow.section_violations,
         )
         return step, loss_cost
+
+
+def _rated_max(loading: np.ndarray) -> np.ndarray:
+    """(B,) the highest loading of the branches that have a rating (an unrated branch reports NaN; 0 if none)."""
+    return np.where(np.isnan(loading), 0.0, loading).max(axis=-1, initial=0.0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -15,10 +15,12 @@ from powergrid.data.synthetic import Location, synthetic_profiles
 from powergrid.data.tabular import load_table
 from powergrid.data.tariffs import Tariff, build_tariff, default_value_of_lost_load
 from powergrid.devices.battery import BatteryFleet
+from powergrid.devices.generator import GeneratorFleet
 from powergrid.errors import ScenarioError
 from powergrid.network.setup import NetworkSetup, connect_agents
 from powergrid.scenarios.model import BatteryConfig, GridConfig, MarketConfig, PVConfig, Scenario
 from powergrid.scenarios.schema.data_sources import AusgridData, CityLearnData, SyntheticData
+from powergrid.scenarios.schema.generator import GeneratorConfig
 
 KIND_CODES = {"prosumer": 0, "pv-only": 1, "consumer": 2}
 
@@ -32,6 +34,12 @@ class AgentTable:
     pv_peak_kw: np.ndarray
     annual_load_kwh: np.ndarray
     battery: BatteryFleet
+    generator: GeneratorFleet | None = None  # None: no agent has a generator
+
+    @property
+    def generators(self) -> GeneratorFleet:
+        """The generator fleet (zero capacity for agents without one)."""
+        return self.generator if self.generator is not None else GeneratorFleet.none(len(self.ids))
 
 
 @dataclass(frozen=True)
@@ -86,22 +94,44 @@ def expand_agents(scenario: Scenario) -> AgentTable:
     pv: list[float] = []
     load: list[float] = []
     batteries: list[BatteryConfig] = []
+    generators: list[GeneratorConfig] = []
     no_battery = BatteryConfig(capacity_kwh=0.0, power_kw=0.0)
     width = max(3, len(str(scenario.n_agents - 1)))
     for group in scenario.agents:
         for j in range(group.count):
             ids.append(group.ids[j] if group.ids else f"h{len(ids):0{width}d}")
             kinds.append(group.kind)
-            pv.append((group.pv or PVConfig(peak_kw=0.0)).peak_kw if group.kind in ("prosumer", "pv-only") else 0.0)
+            with_pv = group.kind in ("prosumer", "pv-only", "microgrid")
+            pv.append((group.pv or PVConfig(peak_kw=0.0)).peak_kw if with_pv else 0.0)
             load.append(group.load.annual_kwh if group.load else scenario.devices.load.annual_kwh)
-            own = group.kind in ("prosumer", "storage") and group.battery is not None
+            own = group.kind in ("prosumer", "storage", "microgrid") and group.battery is not None
             batteries.append(group.battery if own else no_battery)
+            generators.append(group.generator or GeneratorConfig())
     if len(set(ids)) != len(ids):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         raise ScenarioError(f"agent ids must be unique; explicit ids collide with default ids: {dupes[:5]}")
     if scenario.shared_battery is not None:
         batteries = _battery_accounts(scenario, ids, kinds, batteries)
-    return AgentTable(tuple(ids), tuple(kinds), np.array(pv), np.array(load), _fleet(batteries))
+    table = AgentTable(tuple(ids), tuple(kinds), np.array(pv), np.array(load), _fleet(batteries))
+    if any(g.capacity_kw > 0 for g in generators):
+        table = replace(table, generator=_generators(generators))
+    return table
+
+
+def _generators(configs: list[GeneratorConfig]) -> GeneratorFleet:
+    def col(name: str) -> np.ndarray:
+        return np.array([getattr(g, name) for g in configs], dtype=float)
+
+    ramp = np.array([np.inf if g.ramp_kw_per_step is None else g.ramp_kw_per_step for g in configs])
+    return GeneratorFleet(
+        capacity_kw=col("capacity_kw"),
+        min_kw=col("min_kw"),
+        ramp_kw=ramp,
+        no_load_cost=col("no_load_cost"),
+        marginal_cost=col("marginal_cost"),
+        quadratic_cost=col("quadratic_cost"),
+        startup_cost=col("startup_cost"),
+    )
 
 
 def _fleet(batteries: list[BatteryConfig]) -> BatteryFleet:
@@ -143,9 +173,11 @@ def _citylearn_agents(scenario: Scenario) -> AgentTable:
     bases = bases or [scenario.devices.battery] * n
     if scenario.shared_battery is not None:
         raise ScenarioError("shared_battery: not supported with a citylearn source (every home has its own battery)")
-    if "storage" in kinds:
-        raise ScenarioError("agents: kind 'storage' has no building in a CityLearn data set (use prosumer, pv-only "
-                            "or consumer)")  # fmt: skip
+    for kind in ("storage", "microgrid"):
+        if kind in kinds:
+            raise ScenarioError(
+                f"agents: kind {kind!r} has no building in a CityLearn data set (use prosumer, pv-only or consumer)"
+            )
     named = [i for g in groups for i in (g.ids or [])]
     if named:
         raise ScenarioError(f"agents.ids: with a citylearn source the ids are the building names, got {named[:3]}")

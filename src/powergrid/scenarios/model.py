@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from powergrid.scenarios.schema.base import AgentKind, Fraction, Mechanism, NonNeg, Positive, Strict
 from powergrid.scenarios.schema.data_sources import CityLearnData, DataConfig, SyntheticData
+from powergrid.scenarios.schema.generator import GeneratorConfig
 from powergrid.scenarios.schema.network import NetworkConfig
 
 
@@ -70,6 +71,7 @@ class DeviceDefaults(Strict):
     pv: PVConfig = Field(default_factory=PVConfig)
     battery: BatteryConfig = Field(default_factory=BatteryConfig)
     load: LoadConfig = Field(default_factory=LoadConfig)
+    generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
 
 
 _KIND_DEVICES: dict[str, tuple[str, ...]] = {
@@ -77,6 +79,7 @@ _KIND_DEVICES: dict[str, tuple[str, ...]] = {
     "pv-only": ("pv", "load"),
     "consumer": ("load",),
     "storage": ("battery",),  # a community (central) battery run by the operator: no load, no PV
+    "microgrid": ("pv", "battery", "load", "generator"),  # a whole feeder: its load, PV, storage and a generator
 }
 
 
@@ -84,20 +87,22 @@ class AgentGroup(Strict):
     """``count`` agents of one kind; device settings override the scenario's ``devices`` defaults."""
 
     kind: AgentKind = Field(
-        description="prosumer (PV + battery), pv-only, consumer, or storage (a central battery for the community)."
+        description="prosumer (PV + battery), pv-only, consumer, storage (a central battery for the community), or "
+        "microgrid (a feeder's load with PV, storage and a generator)."
     )
     count: int = Field(1, gt=0, description="Number of agents in this group.")
     ids: list[str] | None = Field(None, description="Explicit agent ids (one per agent); default h000, h001, …")
     pv: PVConfig | None = None
     battery: BatteryConfig | None = None
     load: LoadConfig | None = None
+    generator: GeneratorConfig | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> AgentGroup:
         if self.ids is not None and len(self.ids) != self.count:
             raise ValueError(f"ids has {len(self.ids)} entries but count is {self.count}")
         allowed = _KIND_DEVICES[self.kind]
-        for device in ("pv", "battery"):
+        for device in ("pv", "battery", "generator"):
             if getattr(self, device) is not None and device not in allowed:
                 raise ValueError(f"a {self.kind} agent has no {device}; remove '{device}' or change 'kind'")
         return self

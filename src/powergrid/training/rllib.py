@@ -151,7 +151,7 @@ def build_algorithm(
     probe, config, record = _environment(env, scenario, env_config, seed, horizon)
     kinds = probe.community.agents.kinds if isinstance(probe, EnergyMarketEnv) else None
     policy_of = dict(zip(probe.possible_agents, policy_ids(policy, probe.possible_agents, kinds), strict=True))
-    episode_steps = probe.episode_steps if isinstance(probe, EnergyMarketEnv) else probe.steps
+    episode_steps = probe.episode_steps
     register_env(f"heron-{env}", energy_market_env if env == "energy-market" else microgrids_env)
     algo = _ppo_config(
         f"heron-{env}", config, policy_of, episode_steps, num_env_runners, seed, settings or PPOSettings()

@@ -1,4 +1,5 @@
-"""MultiAgentMicrogrids: the seed example as written, balances, centralized == distributed, bad config."""
+"""MultiAgentMicrogrids: the seed example as written, balances, centralized == distributed, bad config, the heron
+agent tree carrying the decisions into the engine."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from powergrid.errors import ScenarioError
-
-protocols = pytest.importorskip("heron.protocols.horizontal")
-from powergrid.envs.multi_agent_microgrids import MultiAgentMicrogrids  # noqa: E402
+from heron.protocols import horizontal as protocols
+from heron.protocols.vertical import PriceSignalProtocol
+from powergrid.envs.multi_agent_microgrids import MultiAgentMicrogrids
+from powergrid.errors import ActionError, ScenarioError
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -40,13 +41,15 @@ def test_the_seed_example_runs_as_written_and_trades():
 
 
 def test_every_step_balances_energy_and_money():
-    _, history = run({"centralized": True, "max_episode_steps": 24,
-                      "horizontal_protocol": protocols.P2PTradingProtocol()})  # fmt: skip
+    config = {"centralized": True, "max_episode_steps": 24, "horizontal_protocol": protocols.P2PTradingProtocol()}
+    _, history = run(config)
     traded_any = False
     for _, _, _, _, infos in history:
         traded = np.array([i["p2p_kwh"] for i in infos.values()])
         payment = np.array([i["p2p_payment"] for i in infos.values()])
-        assert abs(traded.sum()) < 1e-9 and abs(payment.sum()) < 1e-9
+        surplus = next(iter(infos.values()))["result"].market_surplus
+        assert abs(traded.sum()) < 1e-9
+        assert abs(payment.sum() - surplus) < 1e-9
         for info in infos.values():
             # grid import − export = what the microgrid needs − what it bought from peers
             need = -info["net_position_kwh"]
@@ -79,7 +82,7 @@ def test_parallel_api():
     ("config", "message"),
     [
         ({"centralised": True}, "unknown env_config keys \\['centralised'\\]"),
-        ({"max_episode_steps": 0}, "max_episode_steps'\\] must be a positive int"),
+        ({"max_episode_steps": 0}, "max_episode_steps'\\] must be an int >= 1"),
         ({"n_microgrids": 1}, "n_microgrids'\\] must be an int >= 2"),
     ],
 )
@@ -89,18 +92,19 @@ def test_bad_config_is_a_clear_error(config, message):
 
 
 def test_price_coordination_drives_devices_monotonically():
-    from heron.protocols.vertical import PriceSignalProtocol
-
-    config = {"max_episode_steps": 3, "vertical_protocol": PriceSignalProtocol(),
-              "horizontal_protocol": protocols.P2PTradingProtocol()}  # fmt: skip
+    config = {
+        "max_episode_steps": 3,
+        "vertical_protocol": PriceSignalProtocol(),
+        "horizontal_protocol": protocols.P2PTradingProtocol(),
+    }
     outputs = {}
     for signal in (-1.0, 1.0):
         env = MultiAgentMicrogrids(config)
-        env.reset(seed=0)
+        env.reset(seed=0, options={"start": 18})  # the evening peak: retail above the generator's fuel cost
         assert env.action_spaces["MG1"].shape == (1,)
-        points = env._setpoints(0, np.array([signal]))
-        outputs[signal] = points
-    assert outputs[-1.0]["generator"] == 0.0 and outputs[1.0]["generator"] == pytest.approx(2500.0)
+        outputs[signal] = env.setpoints(0, np.array([signal]))
+    assert outputs[-1.0]["generator"] == 0.0
+    assert outputs[1.0]["generator"] == pytest.approx(2500.0)
     assert outputs[-1.0]["storage"] < 0 < outputs[1.0]["storage"]  # charges at feed-in, discharges at retail
     with pytest.raises(ScenarioError, match="must be a SetpointProtocol or PriceSignalProtocol"):
         MultiAgentMicrogrids({"vertical_protocol": "setpoints"})
@@ -110,10 +114,7 @@ def test_price_coordination_drives_devices_monotonically():
 def test_a_nan_action_is_filtered_and_counted_like_in_the_community(vertical):
     """A non-finite action gets the safe set-points (generator and battery idle, PV as available) and is counted
     in ``infos`` and the running totals; the step still balances. A wrong shape stays an ActionError."""
-    from heron.protocols import P2PTradingProtocol, PriceSignalProtocol
-    from powergrid.errors import ActionError
-
-    config = {"max_episode_steps": 4, "horizontal_protocol": P2PTradingProtocol()}
+    config = {"max_episode_steps": 4, "horizontal_protocol": protocols.P2PTradingProtocol()}
     if vertical == "price":
         config["vertical_protocol"] = PriceSignalProtocol()
     env = MultiAgentMicrogrids(config)
@@ -122,9 +123,63 @@ def test_a_nan_action_is_filtered_and_counted_like_in_the_community(vertical):
     first, second = env.possible_agents
     actions[first] = np.full_like(actions[first], np.nan)
     _, rewards, _, _, infos = env.step(actions)
-    assert infos[first]["nonfinite"] and not infos[second]["nonfinite"]
+    assert infos[first]["nonfinite"]
+    assert not infos[second]["nonfinite"]
+    assert infos[first]["result"].interventions.nonfinite[0]  # the engine's FeasibilityFilter counted it
+    assert infos[first]["generation_kwh"] == 0.0
     assert np.isfinite(rewards[first])
     assert env.totals["nonfinite"].tolist() == [1.0, 0.0]
     bad = {a: np.zeros(5) for a in env.agents}
     with pytest.raises(ActionError, match="shape"):
         env.step(bad)
+
+
+def test_the_agent_tree_carries_each_coordinators_action_to_its_devices():
+    env = MultiAgentMicrogrids({"max_episode_steps": 4})
+    env.reset(seed=0)
+    assert env.system.coordinator_ids == ["MG1", "MG2"]
+    assert env.system.find("MG1").children_ids == ["MG1.generator", "MG1.storage", "MG1.regulator"]
+    assert env.system.find("MG2").children_ids == ["MG2.storage", "MG2.regulator"]
+    assert env.system.parent_of("MG2.storage") == "MG2"
+    lowest = env.setpoints(0, np.array([-1.0, -1.0, -1.0]))
+    assert lowest == {"generator": 0.0, "storage": -500.0, "regulator": -16.0}
+    assert env.slots == ("generator", "storage", "regulator")
+    highest = env.setpoints(1, np.array([-1.0, 1.0, 1.0]))  # MG2 has no generator: its slot is ignored
+    assert highest == {"storage": 500.0, "regulator": 16.0}
+
+
+def test_taps_set_by_the_action_reach_the_power_flow():
+    env = MultiAgentMicrogrids({"max_episode_steps": 2})
+    env.reset(seed=0)
+    _, _, _, _, low = env.step({"MG1": np.array([-1.0, 0.0, -1.0]), "MG2": np.array([0.0, 0.0, -1.0])})
+    env.reset(seed=0)
+    _, _, _, _, high = env.step({"MG1": np.array([-1.0, 0.0, 1.0]), "MG2": np.array([0.0, 0.0, 1.0])})
+    assert low["MG1"]["tap"] == -16.0
+    assert high["MG1"]["tap"] == 16.0
+    v_low = low["MG1"]["result"].network.section_v_max
+    v_high = high["MG1"]["result"].network.section_v_max
+    assert (v_high > v_low + 0.1).all()  # 32 steps of 0.625 %
+
+
+def test_episode_rewards_sum_to_minus_the_headline_cost_without_violations_or_storage_change():
+    """Idle batteries and generators: the reward is −(cost + the section's violation cost) each step."""
+    env = MultiAgentMicrogrids({"max_episode_steps": 6, "horizontal_protocol": protocols.P2PTradingProtocol()})
+    env.reset(seed=0)
+    total = dict.fromkeys(env.possible_agents, 0.0)
+    idle = {"MG1": np.array([-1.0, 0.0, 0.0]), "MG2": np.array([0.0, 0.0, 0.0])}
+    penalty = env.community.network.config.violation_penalty
+    while env.agents:
+        _, rewards, _, _, infos = env.step(idle)
+        for a in total:
+            overloads = infos[a]["result"].network.overloads / 2
+            expected = -(infos[a]["cost"] + penalty * (infos[a]["voltage_violations"] + overloads))
+            assert rewards[a] == pytest.approx(expected)
+            total[a] += rewards[a]
+    assert sum(total.values()) < 0
+
+
+def test_scenario_and_start_are_checked():
+    with pytest.raises(ScenarioError, match="exceeds the 672 steps"):
+        MultiAgentMicrogrids({"start": 660, "max_episode_steps": 24})
+    with pytest.raises(ScenarioError, match="has 2 microgrids"):
+        MultiAgentMicrogrids({"n_microgrids": 3})

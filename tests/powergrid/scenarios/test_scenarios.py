@@ -75,7 +75,7 @@ def test_explicit_ids_and_collisions():
         ({"agents": [{"kind": "consumer", "battery": {}}]}, r"agents\.0: .*a consumer agent has no battery"),
         (
             {"agents": [{"kind": "robot"}]},
-            r"agents\.0\.kind: Input should be 'prosumer', 'pv-only', 'consumer' or 'storage'",
+            r"agents\.0\.kind: Input should be 'prosumer', 'pv-only', 'consumer', 'storage' or 'microgrid'",
         ),
         ({"seed": -1}, r"seed: Input should be greater than or equal to 0"),
         ({"colour": "red"}, r"colour: unknown field"),

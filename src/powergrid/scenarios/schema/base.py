@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-AgentKind = Literal["prosumer", "pv-only", "consumer", "storage"]
+AgentKind = Literal["prosumer", "pv-only", "consumer", "storage", "microgrid"]
 Mechanism = Literal["uniform", "pay-as-bid", "mcafee", "mid-market", "sdr", "none"]
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]

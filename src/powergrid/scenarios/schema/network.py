@@ -15,8 +15,16 @@ class NetworkConfig(Strict):
     feeder: str = Field(
         description="Feeder name: cigre-lv, kerber-dorfnetz, ieee-european-lv, ieee13, simbench:<code>."
     )
-    agent_buses: dict[str, int] | None = Field(
-        None, description="Explicit node id per agent id; other agents are spread evenly (seeded) over load buses."
+    agent_buses: dict[str, int | str] | None = Field(
+        None,
+        description="Explicit bus per agent id, as a node id or a node name (e.g. 'MG1.675' on ieee13-pair); other "
+        "agents are spread evenly (seeded) over load buses.",
+    )
+    agent_sections: bool = Field(
+        False,
+        description="Each agent is one section of a sectioned feeder (a microgrid, e.g. on ieee13-pair): its load is "
+        "the section's spot loads scaled by the agent's load profile, its devices connect three-phase at its bus, "
+        "and its actions set the section's regulator taps. Needs as many agents as the feeder has sections.",
     )
     agent_phases: dict[str, Literal["a", "b", "c"]] | None = Field(
         None, description="Phase per agent on asymmetric feeders; default: seeded, spread over the bus's phases."
