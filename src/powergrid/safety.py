@@ -112,17 +112,20 @@ class FeasibilityFilter:
         )
         tap = actions.tap
         if self.tap_range is not None and tap is not None:
-            tap, flags.tap_clipped[...] = self._taps(np.asarray(tap, dtype=float), obs)
+            tap, flags.tap_clipped[...] = self._taps(np.asarray(tap, dtype=float), obs, self.tap_range)
         safe = Actions(safe_battery, safe_trade, safe_price, generator_kw=safe_generator, tap=tap)
         return safe, flags
 
-    def _taps(self, tap: np.ndarray, obs: Observation) -> tuple[np.ndarray, np.ndarray]:
+    @staticmethod
+    def _taps(
+        tap: np.ndarray, obs: Observation, tap_range: tuple[np.ndarray, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Tap set-points rounded to whole steps and clipped to the range; a non-finite one holds the current
         step. Returns (steps, clipped or held)."""
         if tap.shape != obs.tap.shape:
             raise ActionError(f"actions.tap must have shape {obs.tap.shape} (one step per microgrid), got {tap.shape}")
         finite = np.isfinite(tap)
-        lo, hi = self.tap_range
+        lo, hi = tap_range
         steps = np.round(np.where(finite, tap, obs.tap))
         safe = np.clip(steps, lo, hi)
         return safe, ~finite | (safe != steps)

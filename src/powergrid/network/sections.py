@@ -79,7 +79,7 @@ class SectionControls:
             return None
         trafo = data.get(ComponentType.transformer)
         rows = _rows(trafo, ids)
-        if np.any(rows < 0):
+        if trafo is None or np.any(rows < 0):
             raise DataError(f"feeder {self.name!r}: regulator ids {ids[rows < 0].tolist()} are not transformers")
         lo = np.minimum(trafo["tap_min"][rows], trafo["tap_max"][rows]).astype(np.int64)
         hi = np.maximum(trafo["tap_min"][rows], trafo["tap_max"][rows]).astype(np.int64)
@@ -138,7 +138,7 @@ class SectionControls:
                 )
             if not np.isfinite(arr).all():
                 raise NetworkError(f"background_scale for feeder {self.name!r} is not finite: {arr.tolist()}")
-        out = {}
+        out: dict[str, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
         for c, (ids, p, q, col) in self.loads.items():
             f = factor[:, col] if p.ndim == 1 else factor[:, col, None]
             out[c] = (ids, {"p_specified": p * f, "q_specified": q * f})
