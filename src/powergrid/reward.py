@@ -91,17 +91,19 @@ class RewardTracker:
         lo, hi = self.config.soc_band
         cap = self.capacity
         outside = np.maximum(lo * cap - r.soc, 0.0) + np.maximum(r.soc - hi * cap, 0.0)
-        if r.network is not None and self.community.network.sectioned:  # microgrids: each its own section's buses
+        if r.network is not None:  # per agent: a share of the overloaded branches and of the violating buses
             penalty = self.community.network.config.violation_penalty
-            overloads = np.asarray(r.network.overloads, dtype=float)[..., None] / n
-            overload = penalty * (np.asarray(r.network.section_violations, dtype=float) + overloads)
-        elif r.network is not None:
-            penalty = self.community.network.config.violation_penalty
-            overload = penalty * (np.asarray(r.network.violations) + np.asarray(r.network.overloads)) / n
+            shared = np.asarray(r.network.overloads, dtype=float)
+            if self.community.network.sectioned:  # microgrids: each pays for the buses of its own section
+                own = np.asarray(r.network.section_violations, dtype=float)
+            else:
+                shared = shared + np.asarray(r.network.violations, dtype=float)
+                own = np.zeros(shape)
+            overload = penalty * (own + shared[..., None] / n)
         else:
             load = r.load.sum(axis=-1)
             cut = r.unserved.sum(axis=-1) + r.curtailed.sum(axis=-1)
-            overload = np.divide(cut, load, out=np.zeros_like(load), where=load > 0)
+            overload = np.divide(cut, load, out=np.zeros_like(load), where=load > 0)[..., None]
         self.episode_stored = self.episode_stored + r.stored_change
         profit = -(r.cash_cost + r.unserved_cost) + self.storage_value * r.stored_change
         last = (np.asarray(r.t) == self.stop - 1)[..., None]  # the episode's last step: undo the shaping, pay the rule
@@ -118,7 +120,7 @@ class RewardTracker:
             "soc_penalty": np.divide(outside, cap, out=np.zeros(shape), where=cap > 0),
             "throughput": r.charge + r.discharge,
             "co2": r.co2_kg,
-            "overload": (overload if np.ndim(overload) == len(shape) else np.asarray(overload)[..., None]) * per_copy,
+            "overload": overload * per_copy,
             "gini": fairness[..., None] * per_copy,
         }
 

@@ -131,7 +131,7 @@ def load_table(
     n_native = -(-(grid.end - grid.start) // step)  # ceil: a finer grid may end inside a native step
     stop = grid.start + n_native * step
     df = df[df["agent_id"].isin(chosen) & (df["timestamp"] >= grid.start) & (df["timestamp"] < stop)]
-    # pandas-stubs 2.3 types no `%` of a Timedelta series by a Timedelta (pandas implements it).
+    # The pandas type hints (2.3) lack `%` of a Timedelta series by a Timedelta, which pandas implements.
     off = df[((df["timestamp"] - grid.start) % step) != pd.Timedelta(0)]  # type: ignore[operator]
     if not off.empty:
         row = off.iloc[0]

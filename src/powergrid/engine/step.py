@@ -61,7 +61,13 @@ class CommunityEngine:
         self.shape = (community.n_agents,) if copies is None else (copies, community.n_agents)
         self.gate_forecast = community.market.gate == "forecast"
         self.generators = community.agents.generators
-        self.safety = FeasibilityFilter(order_limits(community) if self.gate_forecast else None, self.generators)
+        self.network = None if community.network is None else NetworkStage(community.network)
+        self._default_taps = None if self.network is None else self.network.default_taps()
+        self.safety = FeasibilityFilter(
+            order_limits(community) if self.gate_forecast else None,
+            self.generators,
+            None if self.network is None else self.network.tap_range(),
+        )
         self._seen_load, self._seen_pv = community.profiles.load_kw, community.profiles.pv_kw
         if self.gate_forecast:
             from powergrid.forecasting.scenario import gate_forecasts
@@ -71,9 +77,6 @@ class CommunityEngine:
         dt = community.grid.dt_hours
         self._import_limit = np.inf if limits.import_capacity_kw is None else limits.import_capacity_kw * dt
         self._export_limit = np.inf if limits.export_capacity_kw is None else limits.export_capacity_kw * dt
-        self.network = None if community.network is None else NetworkStage(community.network)
-        self._default_taps = None if self.network is None else self.network.default_taps()
-        self.safety.tap_range = None if self.network is None else self.network.tap_range()
         self.operator = None
         if community.network is not None and community.market.network_constraints == "enforce":
             from powergrid.network.operator import NetworkOperator

@@ -142,7 +142,7 @@ class MultiAgentMicrogrids(ParallelEnv):
     def _agent_tree(self) -> SystemAgent:
         """One coordinator per microgrid over its devices (field agents with their set-point ranges)."""
         agents, network = self.community.agents, self.engine.network
-        taps = None if network is None else network.tap_range()
+        taps = self._tap_range = None if network is None else network.tap_range()
         coordinators = []
         for i, mg in enumerate(agents.ids):
             devices = []
@@ -183,7 +183,7 @@ class MultiAgentMicrogrids(ParallelEnv):
         a = c.agents
         top = float(c.tariff.retail.max())
         hour = self._hour[min(int(obs.t), c.n_steps - 1)]
-        taps = self.engine.network.tap_range() if self.engine.network is not None else None
+        taps = self._tap_range
         rated = c.profiles.load_kw.max(axis=0)
         last = obs.last_clearing_price
         out = {}
