@@ -44,6 +44,13 @@ from powergrid.devices.price_response import PriceResponse
 from powergrid.devices.regulator import tap_rule
 from powergrid.engine import CommunityEngine, StepResult
 from powergrid.envs.action_map import require_actions
+from powergrid.envs.microgrid_arrays import (
+    DEVICE_ENTRIES,
+    OBSERVATION,
+    MicrogridFeatures,
+    SetpointMap,
+    p2p_orders,
+)
 from powergrid.errors import ActionError, ScenarioError
 from powergrid.reward import RewardTracker
 from powergrid.scenarios import load_scenario
@@ -61,12 +68,6 @@ CONFIG_DEFAULTS: dict[str, Any] = {
     "latency": 0,
     "drop_probability": 0.0,
 }
-
-#: Observation entries of every microgrid (scaled to about [-1, 1]), followed by one entry per device kind that any
-#: microgrid has (state of charge, PV per kW of peak, generator output per kW of rating; 0 for a microgrid without
-#: that device, which tells a shared policy what it controls).
-OBSERVATION = ("load", "hour_sin", "hour_cos", "retail", "last_price", "v_min", "v_max", "tap")
-DEVICE_ENTRIES = ("soc", "pv", "generator")
 
 
 class MultiAgentMicrogrids(ParallelEnv):
@@ -106,12 +107,12 @@ class MultiAgentMicrogrids(ParallelEnv):
         self.engine = CommunityEngine(self.community)
         self.rewards = RewardTracker(self.community)
         self.possible_agents = list(self.community.agents.ids)
-        index = self.community.grid.index
-        self._hour = (index.hour.to_numpy() + index.minute.to_numpy() / 60 + 0.5 * self.community.grid.dt_hours) / 24
         self.system = self._agent_tree()
+        self.features = MicrogridFeatures.of(self.community, self._tap_range)
         self.n = len(self.possible_agents)
         kinds = {child.id.rsplit(".", 1)[1] for c in self.system.coordinators for child in c.children}
         self.slots = tuple(k for k in ("generator", "storage", "regulator") if k in kinds)
+        self.setpoint_map = None if self.price_coordination else SetpointMap.from_tree(self.system, self.slots)
         size = 1 if self.price_coordination else len(self.slots)
         self.action_spaces = {a: spaces.Box(-1.0, 1.0, (size,), np.float32) for a in self.possible_agents}
         n_obs = len(OBSERVATION) + len(DEVICE_ENTRIES)
@@ -179,33 +180,8 @@ class MultiAgentMicrogrids(ParallelEnv):
         return self._observations(), {a: {} for a in self.agents}
 
     def _observations(self) -> dict[str, np.ndarray]:
-        obs, c = self.obs, self.community
-        a = c.agents
-        top = float(c.tariff.retail.max())
-        hour = self._hour[min(int(obs.t), c.n_steps - 1)]
-        taps = self._tap_range
-        rated = c.profiles.load_kw.max(axis=0)
-        last = obs.last_clearing_price
-        out = {}
-        for i, agent in enumerate(self.possible_agents):
-            tap = 0.0 if taps is None else obs.tap[i] / max(abs(taps[0][i]), abs(taps[1][i]), 1.0)
-            values = [
-                obs.load_kw[i] / rated[i],
-                np.sin(2 * np.pi * hour),
-                np.cos(2 * np.pi * hour),
-                obs.retail / top,
-                (last if np.isfinite(last) else 0.0) / top,
-                _deviation(obs.section_v_min_pu[i]),
-                _deviation(obs.section_v_max_pu[i]),
-                tap,
-            ]
-            values += [
-                _share(obs.soc_kwh[i], a.battery.capacity_kwh[i]),
-                _share(obs.pv_kw[i], a.pv_peak_kw[i]),
-                _share(obs.generator_last_kw[i], a.generators.capacity_kw[i]),
-            ]
-            out[agent] = np.clip(np.asarray(values, dtype=np.float32), -10, 10)
-        return out
+        features = self.features.build(self.obs)
+        return {agent: features[i] for i, agent in enumerate(self.possible_agents)}
 
     def setpoints(self, i: int, action: np.ndarray) -> dict[str, float]:
         """Device set-points of microgrid ``i`` through its coordinator's vertical protocol: kW for generator and
@@ -253,6 +229,14 @@ class MultiAgentMicrogrids(ParallelEnv):
     def _actions(self, actions: dict[str, np.ndarray]) -> tuple[Actions, np.ndarray]:
         """The engine's Actions from the coordinators' decisions, and which microgrids sent a non-finite one."""
         obs, n = self.obs, self.n
+        if self.setpoint_map is not None:  # every microgrid at once, as arrays (SetpointMap)
+            wrong = [i for i, a in enumerate(self.possible_agents) if np.shape(actions[a]) != (len(self.slots),)]
+            if wrong:  # the ActionError of the per-microgrid path, naming the coordinator
+                self.setpoints(wrong[0], np.asarray(actions[self.possible_agents[wrong[0]]], dtype=float))
+            stacked = np.array([actions[a] for a in self.possible_agents], dtype=float)
+            battery, generator, tap, nonfinite = self.setpoint_map.setpoints(stacked, obs.tap)
+            trade, price = self._orders(obs, battery, generator)
+            return Actions(battery, trade, price, generator_kw=generator, tap=tap), nonfinite
         battery, generator, tap = np.zeros(n), np.zeros(n), obs.tap.copy()
         nonfinite = np.zeros(n, dtype=bool)
         for i, agent in enumerate(self.possible_agents):
@@ -271,13 +255,7 @@ class MultiAgentMicrogrids(ParallelEnv):
         n = self.n
         if self.horizontal is None:
             return np.zeros(n), np.full(n, obs.price_floor)
-        fleet = self.community.agents.generators
-        running = np.nan_to_num(fleet.feasible(np.nan_to_num(generator), obs.generator_last_kw))
-        need = np.nan_to_num(obs.load_kw - obs.pv_kw - running + battery)
-        ask = np.where(
-            running > 0, np.clip(fleet.marginal_cost_at(running), obs.price_floor, obs.price_cap), obs.price_floor
-        )
-        price = np.where(need > 0, obs.price_cap, ask)
+        need, price = p2p_orders(obs, self.community, battery, generator)
         if self.config["centralized"]:
             return need, price
         from heron.messaging import Message
@@ -342,13 +320,3 @@ class MultiAgentMicrogrids(ParallelEnv):
             }
             for i, a in enumerate(self.possible_agents)
         }
-
-
-def _share(value: float, rating: float) -> float:
-    """``value / rating``, 0 without the device."""
-    return float(value / rating) if rating > 0 else 0.0
-
-
-def _deviation(v: float) -> float:
-    """Voltage (pu) as tens of percent from nominal (0 before the first power flow)."""
-    return 0.0 if not np.isfinite(v) else 10.0 * (float(v) - 1.0)

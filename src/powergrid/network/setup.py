@@ -52,7 +52,9 @@ class NetworkSetup:
     def solver(self) -> FeederSolver:
         """A fresh power-flow model (power-grid-model models are stateful: one per engine)."""
         phases = None if self.feeder.symmetric else self.agent_phases
-        return FeederSolver(self.feeder, self.agent_nodes, phases, self.config.voltage_band)
+        return FeederSolver(
+            self.feeder, self.agent_nodes, phases, self.config.voltage_band, method=self.config.power_flow
+        )
 
 
 def _node_id(feeder: Feeder, agent: str, bus: int | str) -> int:

@@ -38,6 +38,12 @@ class NetworkConfig(Strict):
         description="Currency per LV bus-step outside the voltage band and per branch-step above 100 %: the "
         "KPI violation_cost and the RL reward's violation term price violations at it (every controller alike).",
     )
+    power_flow: Literal["newton_raphson", "iterative_current"] = Field(
+        "newton_raphson",
+        description="power-grid-model's method for the AC power flow: newton_raphson, or iterative_current (a "
+        "fixed-point method on a factorised admittance matrix: the same solution to the tolerance, faster on small "
+        "asymmetric feeders such as ieee13-pair). Either falls back to the linear method where it does not converge.",
+    )
     losses: Literal["operator", "allocated"] = Field(
         "operator",
         description="Who pays network losses at retail: the community operator, or agents pro rata to their flows.",
