@@ -51,6 +51,7 @@ bench-rl: $(STAMP)
 	$(BIN)/python benchmarks/rl_quality.py --out results/rl-quality
 	$(BIN)/python benchmarks/rl_quality.py --algo mappo --timesteps 5000000 --seeds 0,1,2,3,4 --out results/rl-quality-mappo
 	$(BIN)/python benchmarks/rl_quality.py --algo ippo --timesteps 5000000 --seeds 0,1,2,3,4 --out results/rl-quality-ippo
+	$(BIN)/python benchmarks/microgrid_marl.py --timesteps 1000000 --seeds 0,1,2 --out results/microgrid-marl
 
 bench-ray: $(STAMP)
 	$(BIN)/python benchmarks/rllib_throughput.py

@@ -1,8 +1,9 @@
 """``heron train`` (SB3 PPO, or multi-agent PPO on Ray RLlib) and ``heron evaluate``.
 
 SCENARIO ``multi-microgrid`` with ``--backend rllib`` trains on ``MultiAgentMicrogrids`` (2 microgrids on IEEE 13
-feeders trading with the P2PTradingProtocol, 24 one-hour steps); any other SCENARIO is a community scenario
-(EnergyMarketEnv).
+feeders trading with the P2PTradingProtocol, 24 one-hour steps), with ``--algo mappo``/``ippo`` on its batched face
+``BatchedMultiAgentMicrogrids`` (evaluated against grid-only, merit-order and the oracle); any other SCENARIO is a
+community scenario (EnergyMarketEnv).
 """
 
 from __future__ import annotations
@@ -107,12 +108,17 @@ def _train_mappo(scenario: str, algo: str, timesteps: int, seed: int, out: Path 
     from powergrid.analytics.results import atomic_directory
     from powergrid.scenarios import load_scenario
     from powergrid.training.mappo import train_mappo
+    from powergrid.training.mappo_microgrids import train_mappo_microgrids
 
-    spec = load_scenario(scenario, seed=seed)
-    shown = out or Path("models") / f"{spec.name}-{algo}-seed{seed}"
+    name = MICROGRIDS if scenario == MICROGRIDS else load_scenario(scenario, seed=seed).name
+    shown = out or Path("models") / f"{name}-{algo}-seed{seed}"
     with atomic_directory(resolved(shown), overwrite=overwrite) as tmp, progress("agent-steps") as bar:
-        task = bar.add_task(f"training {algo.upper()} on {spec.name}", total=timesteps)
-        result = train_mappo(spec, tmp, timesteps, seed, algo, on_progress=lambda k: bar.advance(task, k))
+        task = bar.add_task(f"training {algo.upper()} on {name}", total=timesteps)
+        if scenario == MICROGRIDS:  # the batched microgrid environment (BatchedMultiAgentMicrogrids)
+            result = train_mappo_microgrids(tmp, timesteps, seed, algo, on_progress=lambda k: bar.advance(task, k))
+        else:
+            spec = load_scenario(scenario, seed=seed)
+            result = train_mappo(spec, tmp, timesteps, seed, algo, on_progress=lambda k: bar.advance(task, k))
     console.print(
         f"trained {result.timesteps:,} agent-steps in {result.wall_seconds:.0f} s "
         f"({result.agent_steps_per_second:,.0f}/s) → [bold]{shown}[/bold]"
@@ -192,6 +198,10 @@ def evaluate(
 
     if model.is_file():  # e.g. models/x/model.zip: the model directory is its folder
         model = model.parent
+    if _trained_on_microgrids(model):
+        if scenario is not None:
+            raise HeronGridError(f"--scenario does not apply to a model trained on {MICROGRIDS}")
+        return _evaluate_microgrids(model, split, out, overwrite)
 
     result = evaluate_policy(resolved(model), scenario, split)
     shown = out or Path(model) / f"evaluation-{split}"
@@ -210,6 +220,32 @@ def evaluate(
         f"written: [bold]{shown}[/bold] (kpis.csv, <controller>/kpis.json, grid_import.png, "
         "cumulative_reward.png, total_import.png)"
     )
+
+
+def _trained_on_microgrids(model: Path) -> bool:
+    """Whether ``model``'s train_config.json says it was trained on the multi-microgrid environment."""
+    config = resolved(model) / "train_config.json"
+    return config.exists() and json.loads(config.read_text(encoding="utf-8")).get("env") == MICROGRIDS
+
+
+def _evaluate_microgrids(model: Path, split: str, out: Path | None, overwrite: bool) -> None:
+    """A microgrid policy against grid-only, merit-order and the oracle: KPI table, kpis.csv, <controller>/kpis.json."""
+    from powergrid.analytics.results import atomic_directory, write_kpi_csv
+    from powergrid.training.mappo_microgrids import evaluate_microgrid_policy
+
+    reports = evaluate_microgrid_policy(resolved(model), split)
+    shown = out or Path(model) / f"evaluation-{split}"
+    with atomic_directory(resolved(shown), overwrite=overwrite) as tmp:
+        write_kpi_csv(reports, tmp / "kpis.csv")
+        for name, report in reports.items():
+            (tmp / name).mkdir()
+            (tmp / name / "kpis.json").write_text(
+                json.dumps(report.to_json(), indent=2, allow_nan=False), encoding="utf-8"
+            )
+    console.print(kpi_table(reports, f"{model} · {MICROGRIDS} {split} days · savings vs grid-only"))
+    shares = {name: r.community["share_of_oracle_savings"] for name, r in reports.items()}
+    console.print("share_of_oracle_savings: " + ", ".join(f"{name} {fmt(v)}" for name, v in shares.items()))
+    console.print(f"written: [bold]{shown}[/bold] (kpis.csv, <controller>/kpis.json)")
 
 
 def _require_rl() -> None:

@@ -70,6 +70,11 @@ class BatchedEnergyMarketEnv:
     def n_features(self) -> int:
         return self.builder.n_features
 
+    @property
+    def n_actions(self) -> int:
+        """Actions per agent: battery, trade quantity, limit price."""
+        return 3
+
     def _draw(self, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """New episode windows for the copies in ``which``: (start, stop) arrays (K,)."""
         self.day = np.where(which, self._rng.choice(self.starts, size=self.copies), self.day)

@@ -45,7 +45,9 @@ class BatchedMultiAgentMicrogrids:
     ActionError for actions of the wrong shape.
     """
 
-    def __init__(self, env_config: dict | None = None, copies: int = 16, starts: Sequence[int] | None = None) -> None:
+    def __init__(
+        self, env_config: dict | None = None, copies: int = 16, starts: Sequence[int] | np.ndarray | None = None
+    ) -> None:
         if not isinstance(copies, int) or copies < 1:
             raise ScenarioError(f"copies must be an int >= 1, got {copies!r}")
         template = MultiAgentMicrogrids(env_config)

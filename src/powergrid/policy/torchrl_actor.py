@@ -14,15 +14,16 @@ POLICY = "policy.pt"
 INITIAL_SCALE = 0.37
 
 
-def actor_network(n_agents: int, n_features: int, hidden: int):
-    """The shared actor: features (..., N, F) → TanhNormal parameters (loc, scale) (..., N, 3) each."""
+def actor_network(n_agents: int, n_features: int, hidden: int, n_actions: int = 3):
+    """The shared actor: features (..., N, F) → TanhNormal parameters (loc, scale) (..., N, A) each (A =
+    ``n_actions``: 3 for the community's battery, trade and price; the action slots of the microgrid env)."""
     import torch
     from tensordict.nn import NormalParamExtractor
     from torchrl.modules import MultiAgentMLP
 
     mlp = MultiAgentMLP(
         n_agent_inputs=n_features,
-        n_agent_outputs=6,
+        n_agent_outputs=2 * n_actions,
         n_agents=n_agents,
         centralised=False,
         share_params=True,
@@ -35,15 +36,15 @@ def actor_network(n_agents: int, n_features: int, hidden: int):
 
 
 class TorchRLActor:
-    """Deterministic actions of a trained TorchRL actor: tanh of the TanhNormal's location, (N, F) → (N, 3)."""
+    """Deterministic actions of a trained TorchRL actor: tanh of the TanhNormal's location, (N, F) → (N, A)."""
 
     def __init__(self, network, n_agents: int) -> None:
         self.network = network
         self.n_agents = n_agents
 
     @classmethod
-    def from_state(cls, state: dict, n_agents: int, n_features: int, hidden: int) -> TorchRLActor:
-        network = actor_network(n_agents, n_features, hidden)
+    def from_state(cls, state: dict, n_agents: int, n_features: int, hidden: int, n_actions: int = 3) -> TorchRLActor:
+        network = actor_network(n_agents, n_features, hidden, n_actions)
         network.load_state_dict(state)
         network.eval()
         return cls(network, n_agents)
@@ -57,7 +58,8 @@ class TorchRLActor:
             raise HeronGridError(f"{folder} is not a trained model directory: missing {POLICY}")
         torch.set_num_threads(1)
         state = torch.load(folder / POLICY, map_location="cpu", weights_only=True)
-        return cls.from_state(state, n_agents, len(config["features"]), int(config["settings"]["hidden"]))
+        hidden, n_actions = int(config["settings"]["hidden"]), int(config.get("n_actions", 3))
+        return cls.from_state(state, n_agents, len(config["features"]), hidden, n_actions)
 
     def act(self, features: np.ndarray) -> np.ndarray:
         import torch

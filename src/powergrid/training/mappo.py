@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -64,20 +65,54 @@ class MappoResult:
     agent_steps_per_second: float
 
 
-def _modules(n_agents: int, n_features: int, algo: str, settings: MappoSettings):
+class BatchedMultiAgentEnv(Protocol):
+    """What the trainer needs of a batched environment (``BatchedEnergyMarketEnv``,
+    ``BatchedMultiAgentMicrogrids``): K copies of N agents with F features and A actions in [-1, 1]; ``step``
+    returns (features (K, N, F) float32, rewards (K, N), episode ended (K,) bool, info) and a copy whose episode
+    ended restarts at once, its terminal features in ``info["terminal_features"]`` (K, N, F)."""
+
+    copies: int
+
+    @property
+    def n_agents(self) -> int: ...
+
+    @property
+    def n_features(self) -> int: ...
+
+    @property
+    def n_actions(self) -> int: ...
+
+    def reset(self, seed: int | None = None) -> np.ndarray: ...
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A finished training run: the actor's weights, agent-steps, wall seconds, the reward scale and the learning
+    curve (CSV lines)."""
+
+    actor_state: dict
+    timesteps: int
+    wall_seconds: float
+    reward_scale: float
+    curve: list[str]
+
+
+def _modules(n_agents: int, n_features: int, algo: str, settings: MappoSettings, n_actions: int = 3):
     import torch
     from tensordict.nn import TensorDictModule
     from torchrl.data import Bounded
     from torchrl.modules import MultiAgentMLP, ProbabilisticActor, TanhNormal
 
     actor = TensorDictModule(
-        actor_network(n_agents, n_features, settings.hidden),
+        actor_network(n_agents, n_features, settings.hidden, n_actions),
         in_keys=[("agents", "observation")],
         out_keys=[("agents", "loc"), ("agents", "scale")],
     )
     policy = ProbabilisticActor(
         module=actor,
-        spec=Bounded(-1.0, 1.0, shape=(n_agents, 3)),
+        spec=Bounded(-1.0, 1.0, shape=(n_agents, n_actions)),
         in_keys=[("agents", "loc"), ("agents", "scale")],
         out_keys=[("agents", "action")],
         distribution_class=TanhNormal,
@@ -99,6 +134,14 @@ def _modules(n_agents: int, n_features: int, algo: str, settings: MappoSettings)
     return policy, critic
 
 
+def check_arguments(algo: str, timesteps: int) -> None:
+    """ValueError for an unknown algo or a budget ≤ 0."""
+    if algo not in ALGOS:
+        raise ValueError(f"algo must be one of {ALGOS}, got {algo!r}")
+    if timesteps <= 0:
+        raise ValueError(f"timesteps must be > 0, got {timesteps}")
+
+
 def train_mappo(
     scenario: ScenarioLike,
     folder: Path,
@@ -111,22 +154,65 @@ def train_mappo(
 ) -> MappoResult:
     """Train ``algo`` (``mappo`` or ``ippo``) for ``timesteps`` agent-steps on the scenario's training days; write
     ``folder`` (module docstring). Raises ValueError for an unknown algo or a budget ≤ 0."""
-    if algo not in ALGOS:
-        raise ValueError(f"algo must be one of {ALGOS}, got {algo!r}")
-    if timesteps <= 0:
-        raise ValueError(f"timesteps must be > 0, got {timesteps}")
+    check_arguments(algo, timesteps)
     import torch
-    from tensordict import TensorDict
-    from torchrl.envs.utils import ExplorationType, set_exploration_type
-    from torchrl.objectives import ClipPPOLoss, ValueEstimators
 
     settings = settings or MappoSettings()
     torch.manual_seed(seed)
     torch.set_num_threads(1)
     spec = load_scenario(scenario, seed=seed)
     env = BatchedEnergyMarketEnv(spec, copies=settings.copies, seed=seed, split="train", horizon=horizon)
-    k, n, f, t_len = settings.copies, env.n_agents, env.n_features, settings.rollout_steps
-    policy, critic = _modules(n, f, algo, settings)
+    trained = run_mappo(env, timesteps, seed, algo, settings, on_progress)
+    n, f = env.n_agents, env.n_features
+    save_policy(folder, trained)
+    single = EnergyMarketEnv(spec, seed=seed, split="train", horizon=horizon, community=env.community)
+    actor = TorchRLActor.from_state(trained.actor_state, n, f, settings.hidden)
+    samples = policy_observations(single, actor.act, [{"day": day} for day in single.starts.tolist()])
+    stats = OODStats.fit(samples, spec.safety.ood_method, spec.safety.ood_threshold)
+    config = {
+        "backend": "torchrl",
+        "algo": algo,
+        "scenario_yaml": dump_scenario(spec),
+        "seed": seed,
+        "horizon": horizon,
+        "timesteps": trained.timesteps,
+        "wall_seconds": trained.wall_seconds,
+        "settings": asdict(settings),
+        "reward_scale": trained.reward_scale,
+        "features": env.builder.names,
+        "train_days": day_split(env.community)[0].tolist(),
+    }
+    write_model_files(folder, stats, config)
+    return MappoResult(folder, trained.timesteps, trained.wall_seconds, trained.timesteps / trained.wall_seconds)
+
+
+def save_policy(folder: Path, trained: Trained) -> None:
+    """``policy.pt`` (the actor's weights) and ``progress.csv`` (the learning curve) in ``folder``."""
+    import torch
+
+    torch.save(trained.actor_state, folder / POLICY)
+    (folder / PROGRESS).write_text("\n".join(trained.curve) + "\n", encoding="utf-8")
+
+
+def run_mappo(
+    env: BatchedMultiAgentEnv,
+    timesteps: int,
+    seed: int,
+    algo: str,
+    settings: MappoSettings,
+    on_progress: Callable[[int], None] | None = None,
+) -> Trained:
+    """MAPPO/IPPO on ``env`` (``settings.copies`` must be its K) until ``timesteps`` agent-steps are collected
+    (whole rollouts of K × ``rollout_steps`` × N); the caller seeds torch first (the networks are built here)."""
+    import torch
+    from tensordict import TensorDict
+    from torchrl.envs.utils import ExplorationType, set_exploration_type
+    from torchrl.objectives import ClipPPOLoss, ValueEstimators
+
+    k, n, f, a, t_len = settings.copies, env.n_agents, env.n_features, env.n_actions, settings.rollout_steps
+    if env.copies != k:
+        raise ValueError(f"the environment has {env.copies} copies, the settings {k}")
+    policy, critic = _modules(n, f, algo, settings, a)
     loss = ClipPPOLoss(
         actor_network=policy,
         critic_network=critic,
@@ -152,7 +238,7 @@ def train_mappo(
     while done_steps < timesteps:
         obs = np.empty((t_len, k, n, f), np.float32)
         nxt = np.empty_like(obs)
-        act = np.empty((t_len, k, n, 3), np.float32)
+        act = np.empty((t_len, k, n, a), np.float32)
         logp = np.empty((t_len, k, n), np.float32)
         rew = np.empty((t_len, k, n), np.float32)
         ended = np.empty((t_len, k), bool)
@@ -187,27 +273,7 @@ def train_mappo(
         if on_progress is not None:
             on_progress(t_len * k * n)
     wall = time.perf_counter() - started
-    torch.save(policy.module[0].module.state_dict(), folder / POLICY)
-    (folder / PROGRESS).write_text("\n".join(curve) + "\n", encoding="utf-8")
-    single = EnergyMarketEnv(spec, seed=seed, split="train", horizon=horizon, community=env.community)
-    actor = TorchRLActor.from_state(policy.module[0].module.state_dict(), n, f, settings.hidden)
-    samples = policy_observations(single, actor.act, [{"day": day} for day in single.starts.tolist()])
-    stats = OODStats.fit(samples, spec.safety.ood_method, spec.safety.ood_threshold)
-    config = {
-        "backend": "torchrl",
-        "algo": algo,
-        "scenario_yaml": dump_scenario(spec),
-        "seed": seed,
-        "horizon": horizon,
-        "timesteps": done_steps,
-        "wall_seconds": wall,
-        "settings": asdict(settings),
-        "reward_scale": reward_scale,
-        "features": env.builder.names,
-        "train_days": day_split(env.community)[0].tolist(),
-    }
-    write_model_files(folder, stats, config)
-    return MappoResult(folder, done_steps, wall, done_steps / wall)
+    return Trained(policy.module[0].module.state_dict(), done_steps, wall, float(reward_scale or 1.0), curve)
 
 
 def _rollout_tensordict(obs, nxt, act, logp, rew, ended):
