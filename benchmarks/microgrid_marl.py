@@ -31,7 +31,8 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     names = (*BASELINES, args.algo)
-    print(f"| seed | {' | '.join(names)} | {args.algo} share of oracle savings | beats merit-order | train s | eval s |")
+    share = f"{args.algo} share of oracle savings"
+    print(f"| seed | {' | '.join(names)} | {share} | beats merit-order | train s | eval s |")
     print("| ---: " * (len(names) + 5) + "|")
     for seed in (int(s) for s in args.seeds.split(",")):
         folder = args.out / f"{args.algo}-{args.timesteps}-seed{seed}"

@@ -62,8 +62,9 @@ def train(
     ] = "none",
 ) -> None:
     """Train on the scenario's training days: PPO with one policy shared by all agents (SB3, extra `rl`), MAPPO or
-    IPPO on 32 copies of the community (TorchRL, extra `rl`), or multi-agent PPO on Ray RLlib (`--backend rllib`,
-    extra `ray`; SCENARIO `multi-microgrid` for MultiAgentMicrogrids)."""
+    IPPO on 32 copies of the community — or of the microgrids for SCENARIO `multi-microgrid` — (TorchRL, extra
+    `rl`), or multi-agent PPO on Ray RLlib (`--backend rllib`, extra `ray`; SCENARIO `multi-microgrid` for
+    MultiAgentMicrogrids)."""
     if algo not in ALGOS:
         raise HeronGridError(f"--algo must be one of {', '.join(ALGOS)}, got {algo!r}")
     if timesteps is None:
@@ -188,7 +189,8 @@ def evaluate(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """The trained policy on held-out days against grid-only, self-consumption, truthful-bidder, greedy, mpc and the
-    oracle: KPI table, figures, one kpis.json per controller, and each one's share of the oracle's savings."""
+    oracle (a multi-microgrid policy: grid-only, merit-order and the oracle): KPI table, figures, one kpis.json per
+    controller, and each one's share of the oracle's savings."""
     if split not in ("test", "train"):
         raise HeronGridError(f"--split must be 'test' or 'train', got {split!r}")
     _require_rl()

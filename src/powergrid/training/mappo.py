@@ -1,10 +1,12 @@
-"""MAPPO and IPPO with TorchRL on K copies of the community (``BatchedEnergyMarketEnv``), on CPU.
+"""MAPPO and IPPO with TorchRL on K copies of an environment, on CPU: the community (``BatchedEnergyMarketEnv``,
+``train_mappo``) or the microgrids (``BatchedMultiAgentMicrogrids``, ``powergrid.training.mappo_microgrids``) —
+any batched environment with the small interface ``BatchedMultiAgentEnv`` (``run_mappo``).
 
 Built from TorchRL's multi-agent components — the recipe of its multi-agent PPO tutorial (``MultiAgentMLP``,
 ``ProbabilisticActor`` with a ``TanhNormal`` in the action box, ``ClipPPOLoss``, GAE):
 - actor: one network shared by all agents (parameter sharing), each agent acting on its own features;
 - critic: ``mappo`` — centralised, one value per agent computed from every agent's features (the copy's global
-  state, ``BatchedEnergyMarketEnv.state()``); ``ippo`` — decentralised, each agent's value from its own features.
+  state, ``state()``); ``ippo`` — decentralised, each agent's value from its own features.
   Yu et al. (2022), "The surprising effectiveness of PPO in cooperative multi-agent games", NeurIPS; de Witt et
   al. (2020), "Is independent learning all you need in the StarCraft multi-agent challenge?".
 Rollouts are collected from the batched environment directly (K copies × ``rollout_steps`` per iteration, numpy →
