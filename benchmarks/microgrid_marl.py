@@ -1,7 +1,7 @@
 """MAPPO/IPPO on the multi-microgrid environment vs merit-order, grid-only and the oracle on held-out days.
 
     python benchmarks/microgrid_marl.py [--timesteps 1000000] [--seeds 0,1,2] [--algo mappo|ippo] [--copies 32]
-                                        [--out /tmp/microgrid-marl]
+                                        [--learning-rate 3e-4] [--out /tmp/microgrid-marl]
 
 Per seed: trains on ``BatchedMultiAgentMicrogrids`` (the training days of ``multi-microgrid``, one-day episodes,
 one core, torch with one thread), evaluates with ``evaluate_microgrid_policy`` (the run loop, the same engine and
@@ -26,6 +26,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--algo", default="mappo", choices=("mappo", "ippo"))
     parser.add_argument("--copies", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=MappoSettings.learning_rate)
     parser.add_argument("--out", type=Path, default=Path("/tmp/microgrid-marl"))
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
@@ -37,9 +38,8 @@ def main() -> None:
     for seed in (int(s) for s in args.seeds.split(",")):
         folder = args.out / f"{args.algo}-{args.timesteps}-seed{seed}"
         folder.mkdir(parents=True, exist_ok=True)
-        trained = train_mappo_microgrids(
-            folder, args.timesteps, seed, args.algo, settings=MappoSettings(copies=args.copies)
-        )
+        settings = MappoSettings(copies=args.copies, learning_rate=args.learning_rate)
+        trained = train_mappo_microgrids(folder, args.timesteps, seed, args.algo, settings=settings)
         started = time.perf_counter()
         reports = evaluate_microgrid_policy(folder)
         evaluation = time.perf_counter() - started

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from heron.agents import SystemAgent
+from heron.protocols.vertical import SetpointProtocol
 from powergrid.actions import Observation
+from powergrid.errors import ScenarioError
 from powergrid.scenarios.build import Community
 
 #: Observation entries of every microgrid (scaled to about [-1, 1]), followed by one entry per device kind that any
@@ -39,11 +41,15 @@ class SetpointMap:
     kind: np.ndarray
     low: np.ndarray
     high: np.ndarray
-    protocol: object
+    protocol: SetpointProtocol
 
     @classmethod
     def from_tree(cls, system: SystemAgent, slots: tuple[str, ...]) -> SetpointMap:
-        """The map of ``system``'s coordinators (their vertical protocol must be the same object)."""
+        """The map of ``system``'s coordinators; ScenarioError unless they all use one ``SetpointProtocol``."""
+        protocols = {id(c.vertical_protocol) for c in system.coordinators}
+        protocol = system.coordinators[0].vertical_protocol
+        if len(protocols) != 1 or not isinstance(protocol, SetpointProtocol):
+            raise ScenarioError("SetpointMap: every coordinator must use the same SetpointProtocol")
         owner, kind, low, high = [], [], [], []
         for i, coordinator in enumerate(system.coordinators):
             lo, hi = coordinator.bounds
@@ -60,7 +66,7 @@ class SetpointMap:
             kinds,
             np.asarray(low, dtype=float),
             np.asarray(high, dtype=float),
-            system.coordinators[0].vertical_protocol,
+            protocol,
         )
 
     def setpoints(self, actions: np.ndarray, tap: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -70,7 +76,7 @@ class SetpointMap:
         FeasibilityFilter replaces it by the safe action and counts it)."""
         nonfinite = ~np.isfinite(actions).all(axis=-1)
         own = np.where(nonfinite[..., None], 0.0, actions)[..., self.owner, self.slot]  # (..., F)
-        points = self.protocol.split(own, self.low, self.high)  # type: ignore[attr-defined]
+        points = self.protocol.split(own, self.low, self.high)
         points = np.where(nonfinite[..., self.owner], np.nan, points)
         battery, generator, taps = np.zeros(tap.shape), np.zeros(tap.shape), tap.copy()
         for kind, out, sign in (("storage", battery, -1.0), ("generator", generator, 1.0), ("regulator", taps, 1.0)):
