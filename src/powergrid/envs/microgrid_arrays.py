@@ -27,8 +27,8 @@ FEATURES = OBSERVATION + DEVICE_ENTRIES
 
 @dataclass(frozen=True)
 class SetpointMap:
-    """The field agents of a ``SystemAgent`` flattened in tree order (F = all devices of all microgrids), for one
-    ``SetpointProtocol.split`` of every microgrid's action at once.
+    """The field agents of a ``SystemAgent`` flattened in tree order (F = the devices of all microgrids that an
+    action slot sets), for one ``SetpointProtocol.split`` of every microgrid's action at once.
 
     ``owner`` (F,) the microgrid (coordinator index) of each field agent, ``slot`` (F,) the action slot it reads,
     ``kind`` (F,) its device kind (``generator``, ``storage``, ``regulator``), ``low``/``high`` (F,) its set-point
@@ -54,6 +54,8 @@ class SetpointMap:
         for i, coordinator in enumerate(system.coordinators):
             lo, hi = coordinator.bounds
             for child, a, b in zip(coordinator.children, lo.tolist(), hi.tolist(), strict=True):
+                if child.id.rsplit(".", 1)[1] not in slots:  # a device no action slot sets (left to another rule)
+                    continue
                 owner.append(i)
                 kind.append(child.id.rsplit(".", 1)[1])
                 low.append(a)
