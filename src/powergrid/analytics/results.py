@@ -23,9 +23,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from powergrid.analytics.kpis import KPI_INFO, NA, KPIReport
-from powergrid.analytics.totals import AGENT_SUMS, NETWORK_SERIES
+from powergrid.analytics.totals import NETWORK_COLUMNS
+from powergrid.engine.result import INTERVENTION_FIELDS, RESULT_FIELDS, ResultField, Role, Scope, StepResult, Store
 from powergrid.errors import ResultsError
-from powergrid.safety import Interventions
 
 TIMESERIES = "timeseries.parquet"
 TRADES = "trades.parquet"
@@ -42,9 +42,15 @@ AGENT_FACTS = ("id", "kind", "bus", "phase", "pv_peak_kw", "battery_kwh", "batte
 #: Marker file in every output directory heron-grid writes; ``--overwrite`` replaces only directories that have it.
 MARKER = ".heron-output"
 
-#: Columns of timeseries.parquet besides step/timestamp/agent (all float64; energies kWh, money currency).
-SERIES_COLUMNS = (*AGENT_SUMS, "soc", "order", "limit_price", "voltage_pu", "tap")
-STEP_COLUMNS = ("clearing_price", "retail", "feed_in", "carbon_kg_per_kwh")
+#: Float64 columns of timeseries.parquet besides step/timestamp/agent (RESULT_FIELDS stored there): per-agent
+#: values, then per-step values repeated for each agent; the ``interventions`` column holds INTERVENTION_FIELDS bits.
+_WRITTEN = tuple(f for f in RESULT_FIELDS if f.stored is Store.TIMESERIES)
+_AGENT_WRITTEN: tuple[ResultField, ...] = tuple(f for f in _WRITTEN if f.scope is Scope.AGENT)
+_STEP_WRITTEN: tuple[ResultField, ...] = tuple(f for f in _WRITTEN if f.scope is Scope.STEP)
+SERIES_COLUMNS = tuple(f.name for f in _AGENT_WRITTEN)
+STEP_COLUMNS = tuple(f.name for f in _STEP_WRITTEN)
+#: The per-agent columns the dashboard loads as (n_steps, N) matrices (besides the headline cost's parts).
+DASHBOARD_COLUMNS = tuple(f.name for f in _AGENT_WRITTEN if Role.DASHBOARD in f.roles)
 
 
 @contextlib.contextmanager
@@ -116,7 +122,7 @@ class RunWriter:
 
             self._ledger = LedgerWriter(self.folder, agent_ids, ledger_seed)
 
-    def add(self, r) -> None:  # r: powergrid.engine.StepResult
+    def add(self, r: StepResult) -> None:
         self._buffer.append(r)
         if r.trades.quantity.size:
             self._trades.append(r)
@@ -136,13 +142,13 @@ class RunWriter:
             "timestamp": pa.array(self.timestamps[t]),
             "agent": agent,
         }
-        for name in SERIES_COLUMNS:
-            cols[name] = pa.array(np.concatenate([getattr(r, name) for r in steps]))
-        for name in STEP_COLUMNS:
-            cols[name] = pa.array(np.repeat(np.array([getattr(r, name) for r in steps], dtype=float), self.n))
+        for f in _AGENT_WRITTEN:
+            cols[f.name] = pa.array(np.concatenate([f.of(r) for r in steps]))
+        for f in _STEP_WRITTEN:
+            cols[f.name] = pa.array(np.repeat(np.array([f.of(r) for r in steps], dtype=float), self.n))
         flags = np.zeros(len(steps) * self.n, dtype=np.uint8)
-        for bit, name in enumerate(Interventions.FIELDS):
-            flags |= np.concatenate([getattr(r.interventions, name) for r in steps]).astype(np.uint8) << bit
+        for bit, f in enumerate(INTERVENTION_FIELDS):
+            flags |= np.concatenate([f.of(r.interventions) for r in steps]).astype(np.uint8) << bit
         cols["interventions"] = pa.array(flags)
         return pa.table(cols)
 
@@ -151,15 +157,16 @@ class RunWriter:
         sizes = [r.trades.quantity.size for r in steps]
         t = np.repeat(np.array([r.t for r in steps], dtype=np.int32), sizes)
 
-        def ids(field: str) -> pa.DictionaryArray:
-            codes = np.concatenate([getattr(r.trades, field) for r in steps]).astype(np.int32)
+        def ids(agents: list[np.ndarray]) -> pa.DictionaryArray:
+            """Agent indices (one array per step) as a dictionary column of agent ids."""
+            codes = np.concatenate(agents).astype(np.int32)
             return pa.DictionaryArray.from_arrays(pa.array(codes), self._agent_dict)
 
         return pa.table({
             "step": pa.array(t),
             "timestamp": pa.array(self.timestamps[t]),
-            "buyer": ids("buyer"),
-            "seller": ids("seller"),
+            "buyer": ids([r.trades.buyer for r in steps]),
+            "seller": ids([r.trades.seller for r in steps]),
             "kwh": pa.array(np.concatenate([r.trades.quantity for r in steps])),
             "price": pa.array(np.concatenate([r.trades.price for r in steps])),
         })  # fmt: skip
@@ -170,8 +177,8 @@ class RunWriter:
             return None
         t = np.array([r.t for r in steps], dtype=np.int32)
         cols = {"step": pa.array(t), "timestamp": pa.array(self.timestamps[t])}
-        for name in NETWORK_SERIES:
-            cols[name] = pa.array(np.array([getattr(r.network, name) for r in steps], dtype=float))
+        for f in NETWORK_COLUMNS:
+            cols[f.name] = pa.array(np.array([f.of(r.network) for r in steps], dtype=float))
         return pa.table(cols)
 
     def flush(self) -> None:

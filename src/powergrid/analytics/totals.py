@@ -11,16 +11,23 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from powergrid.engine.result import (
+    INTERVENTION_FIELDS,
+    NETWORK_FIELDS,
+    RESULT_FIELDS,
+    ResultField,
+    Role,
+    StepResult,
+    Store,
+)
 from powergrid.engine.yardstick import terminal_prices
-from powergrid.safety import Interventions
 
-#: Per-agent energy (kWh) and money (currency) sums; names match StepResult fields and timeseries columns.
-AGENT_SUMS = (
-    "load", "pv", "generation", "curtailed", "charge", "discharge", "bought", "sold", "imported", "exported",
-    "unserved", "grid_cost", "p2p_payment", "fees", "network_charges", "degradation_cost", "fuel_cost", "loss_cost",
-    "cash_cost",
-    "unserved_cost", "co2_kg", "stored_change", "imbalance", "network_curtailed",
-)  # fmt: skip
+#: StepResult fields summed per agent over a run: energies (kWh), money (currency), emissions (kg).
+SUMMED_FIELDS: tuple[ResultField, ...] = tuple(f for f in RESULT_FIELDS if Role.SUMMED in f.roles)
+#: Their names: the keys of ``RunTotals.agent`` (and columns of timeseries.parquet).
+AGENT_SUMS = tuple(f.name for f in SUMMED_FIELDS)
+#: The parts of the headline cost summed per agent (KPIS.md; the storage adjustment is the rest).
+HEADLINE_PARTS = tuple(f.name for f in RESULT_FIELDS if Role.HEADLINE in f.roles)
 
 #: Per-step community series: import, export (kWh), P2P volume (kWh) and value (currency), agents trading, and
 #: the retail and feed-in prices (currency/kWh; the end-of-horizon storage rule reads their last 24 h),
@@ -37,11 +44,9 @@ def calendar_codes(stamps: pd.DatetimeIndex) -> dict[str, np.ndarray]:
     return {"day": np.asarray(days, dtype=float), "month": (stamps.year * 12 + stamps.month - 1).to_numpy(float)}
 
 
-#: Per-step feeder series (NetworkStep fields), present when the scenario has a feeder.
-NETWORK_SERIES = (
-    "head_kwh", "losses_kwh", "operator_loss_cost", "v_min", "v_max", "violations", "max_line_loading",
-    "max_trafo_loading", "overloads", "converged",
-)  # fmt: skip
+#: Per-step feeder series (NetworkStep fields written to network.parquet), present when the scenario has a feeder.
+NETWORK_COLUMNS: tuple[ResultField, ...] = tuple(f for f in NETWORK_FIELDS if f.stored is Store.NETWORK)
+NETWORK_SERIES = tuple(f.name for f in NETWORK_COLUMNS)
 
 
 @dataclass
@@ -81,7 +86,7 @@ class RunTotals:
                                      else np.asarray(self.discharge_efficiency, float))  # fmt: skip
         self.agent = {name: np.zeros(n) for name in AGENT_SUMS}
         self.traded_any = np.zeros(n, dtype=bool)
-        self.interventions = {name: np.zeros(n, dtype=np.int64) for name in Interventions.FIELDS}
+        self.interventions = {f.name: np.zeros(n, dtype=np.int64) for f in INTERVENTION_FIELDS}
         self.step = {name: np.zeros(self.n_steps) for name in STEP_SERIES}
 
     @classmethod
@@ -113,22 +118,25 @@ class RunTotals:
 
     def headline_cost(self) -> np.ndarray:
         """Each agent's headline cost (KPIS.md): cash cost + unserved cost + storage adjustment (currency, (N,))."""
-        return self.agent["cash_cost"] + self.agent["unserved_cost"] + self.storage_adjustment()
+        cost = np.zeros(self.n_agents)
+        for name in HEADLINE_PARTS:
+            cost = cost + self.agent[name]
+        return cost + self.storage_adjustment()
 
-    def add(self, r) -> None:  # r: powergrid.engine.StepResult
+    def add(self, r: StepResult) -> None:
         """Accumulate one engine step."""
-        for name in AGENT_SUMS:
-            self.agent[name] += getattr(r, name)
+        for f in SUMMED_FIELDS:
+            self.agent[f.name] += f.of(r)
         trading = (r.bought > 0) | (r.sold > 0)
         self.traded_any |= trading
-        for name in Interventions.FIELDS:
-            self.interventions[name] += getattr(r.interventions, name)
+        for f in INTERVENTION_FIELDS:
+            self.interventions[f.name] += f.of(r.interventions)
         t = r.t - self.first_step
         if r.network is not None:
             if self.network is None:
                 self.network = {name: np.full(self.n_steps, np.nan) for name in NETWORK_SERIES}
-            for name in NETWORK_SERIES:
-                self.network[name][t] = getattr(r.network, name)
+            for f in NETWORK_COLUMNS:
+                self.network[f.name][t] = f.of(r.network)
         self.step["imported"][t] = r.imported.sum()
         self.step["exported"][t] = r.exported.sum()
         self.step["p2p_volume"][t] = r.trades.quantity.sum()
@@ -161,8 +169,8 @@ def totals_from_frames(
     trading = (timeseries["bought"].to_numpy() > 0) | (timeseries["sold"].to_numpy() > 0)
     totals.traded_any = np.bincount(codes, weights=trading, minlength=n) > 0
     flags = timeseries["interventions"].to_numpy()
-    for bit, name in enumerate(Interventions.FIELDS):
-        totals.interventions[name] = np.bincount(codes, weights=(flags >> bit) & 1, minlength=n).astype(np.int64)
+    for bit, f in enumerate(INTERVENTION_FIELDS):
+        totals.interventions[f.name] = np.bincount(codes, weights=(flags >> bit) & 1, minlength=n).astype(np.int64)
     for name in ("imported", "exported"):
         totals.step[name] = np.bincount(steps, weights=timeseries[name].to_numpy(), minlength=n_steps)
     totals.step["n_trading"] = np.bincount(steps, weights=trading, minlength=n_steps)
@@ -194,7 +202,7 @@ def merge_totals(parts: list[RunTotals]) -> RunTotals:
     for name in AGENT_SUMS:
         merged.agent[name] = sum(p.agent[name] for p in parts)
     merged.traded_any = np.logical_or.reduce([p.traded_any for p in parts])
-    for name in Interventions.FIELDS:
+    for name in merged.interventions:
         merged.interventions[name] = sum(p.interventions[name] for p in parts)
     for name in merged.step:
         merged.step[name] = np.concatenate([p.step[name] for p in parts])

@@ -14,8 +14,8 @@ from dataclasses import replace
 import numpy as np
 
 from heron.clearing import Trades
+from powergrid import balance  # a module: balance.py reads the result fields of powergrid.engine.result
 from powergrid.actions import Actions, Observation
-from powergrid.balance import check_step_balances
 from powergrid.engine.result import StepResult
 from powergrid.market import clear_market, settle_with_grid
 from powergrid.network.setup import NetworkStage
@@ -342,7 +342,7 @@ class CommunityEngine:
             network=network,
         )
         if self.check_balances:
-            check_step_balances(result, pv_available, fleet, self.soc, c.agents.ids)
+            balance.check_step_balances(result, pv_available, fleet, self.soc, c.agents.ids)
         self.soc = soc_next
         self.last_power = (settled.charge - settled.discharge) / dt
         self.last_generation = settled.generation / dt
