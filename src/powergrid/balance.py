@@ -6,16 +6,11 @@ violation raises ConservationError naming the step, the agent and the terms.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from powergrid.devices.battery import BatteryFleet
-from powergrid.engine.result import RESULT_FIELDS, ResultField, Role
+from powergrid.engine.result import RESULT_FIELDS, ResultField, Role, StepResult
 from powergrid.errors import ConservationError
-
-if TYPE_CHECKING:
-    from powergrid.engine import StepResult
 
 #: Absolute tolerance of energy balances (kWh) and money balances (currency).
 TOLERANCE = 1e-9
