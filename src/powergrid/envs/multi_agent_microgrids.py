@@ -21,7 +21,11 @@ a time-of-use grid price. The heron agent tree carries the decisions: a ``System
    turns each microgrid's expected net position into an order — deficits bid at the price cap, surpluses asked
    at the generator's marginal cost (or the floor); in distributed mode (``centralized: False``) orders travel
    through a message broker (latency, drops) and only those delivered this step are placed; without a horizontal
-   protocol the market is off;
+   protocol the market is off. A ``ConsensusProtocol(graph)`` instead makes the coordinators agree, exchanging
+   values only with their neighbours on ``graph``, on the incremental cost λ at which their gensets together cover
+   the combined net demand, the grid being the marginal source (``powergrid.controllers.consensus_dispatch``):
+   the gensets follow that dispatch (their action slot is dropped), orders are formed as above and clear in the
+   scenario's own market; λ is in each info's ``incremental_cost``;
 3. the engine applies its FeasibilityFilter (a NaN action → safe set-points, counted), clears the market, runs
    the power flow of both feeders in one model, settles with the grid and checks every balance;
 4. reward per microgrid (``powergrid.reward.RewardTracker``): minus its headline cost of the step (cash cost incl.
@@ -85,7 +89,7 @@ class MultiAgentMicrogrids(ParallelEnv):
                 raise ScenarioError(f"env_config[{key!r}] must be an int >= {low}, got {c[key]!r}")
         if not isinstance(c["n_microgrids"], int) or c["n_microgrids"] < 2:
             raise ScenarioError(f"env_config['n_microgrids'] must be an int >= 2, got {c['n_microgrids']!r}")
-        from heron.protocols.horizontal import P2PTradingProtocol
+        from heron.protocols.horizontal import ConsensusProtocol, P2PTradingProtocol
         from heron.protocols.vertical import PriceSignalProtocol, SetpointProtocol
 
         self.vertical = c["vertical_protocol"] or SetpointProtocol()
@@ -95,23 +99,34 @@ class MultiAgentMicrogrids(ParallelEnv):
                 f"got {type(self.vertical).__name__}"
             )
         self.horizontal = c["horizontal_protocol"]
-        if self.horizontal is not None and not isinstance(self.horizontal, P2PTradingProtocol):
+        if self.horizontal is not None and not isinstance(self.horizontal, P2PTradingProtocol | ConsensusProtocol):
             raise ScenarioError(
-                f"env_config['horizontal_protocol'] must be a P2PTradingProtocol or None, "
+                f"env_config['horizontal_protocol'] must be a P2PTradingProtocol, a ConsensusProtocol or None, "
                 f"got {type(self.horizontal).__name__}"
+            )
+        self.consensus = self.horizontal if isinstance(self.horizontal, ConsensusProtocol) else None
+        if self.consensus is not None and self.consensus.n != c["n_microgrids"]:
+            raise ScenarioError(
+                f"env_config['horizontal_protocol']: the ConsensusProtocol's graph has {self.consensus.n} agents, "
+                f"but there are {c['n_microgrids']} microgrids (one row per microgrid)"
             )
         self.price_coordination = isinstance(self.vertical, PriceSignalProtocol)
         self.episode_steps = c["max_episode_steps"]
         self.community = self._community()
         self.engine = CommunityEngine(self.community)
         self.rewards = RewardTracker(self.community)
+        if self.consensus is not None:
+            from powergrid.controllers.consensus_dispatch import check_convex
+
+            check_convex(self.community)
         self.possible_agents = list(self.community.agents.ids)
         index = self.community.grid.index
         self._hour = (index.hour.to_numpy() + index.minute.to_numpy() / 60 + 0.5 * self.community.grid.dt_hours) / 24
         self.system = self._agent_tree()
         self.n = len(self.possible_agents)
         kinds = {child.id.rsplit(".", 1)[1] for c in self.system.coordinators for child in c.children}
-        self.slots = tuple(k for k in ("generator", "storage", "regulator") if k in kinds)
+        consensus = ("generator",) if self.consensus is not None else ()  # the consensus dispatches the gensets
+        self.slots = tuple(k for k in ("generator", "storage", "regulator") if k in kinds and k not in consensus)
         size = 1 if self.price_coordination else len(self.slots)
         self.action_spaces = {a: spaces.Box(-1.0, 1.0, (size,), np.float32) for a in self.possible_agents}
         n_obs = len(OBSERVATION) + len(DEVICE_ENTRIES)
@@ -133,10 +148,13 @@ class MultiAgentMicrogrids(ParallelEnv):
                 f"{scenario.time.n_steps} steps of scenario {scenario.name!r}"
             )
         h = self.horizontal
-        market = (
-            {"mechanism": "none"} if h is None else {"mechanism": h.pricing, "k": h.k, "fee_per_kwh": h.fee_per_unit}
-        )
-        scenario = scenario.model_copy(update={"market": scenario.market.model_copy(update=market)})
+        if self.consensus is None:  # off, or P2P trading with the protocol's pricing, k and fee
+            market = (
+                {"mechanism": "none"}
+                if h is None
+                else {"mechanism": h.pricing, "k": h.k, "fee_per_kwh": h.fee_per_unit}
+            )
+            scenario = scenario.model_copy(update={"market": scenario.market.model_copy(update=market)})
         return build_community(scenario)
 
     def _agent_tree(self) -> SystemAgent:
@@ -176,6 +194,7 @@ class MultiAgentMicrogrids(ParallelEnv):
         totals = ("p2p_kwh", "cost", "import_kwh", "export_kwh", "nonfinite")
         self.totals = {k: np.zeros(self.n) for k in totals}
         self.agents = self.possible_agents[:]
+        self.incremental_cost = float("nan")
         return self._observations(), {a: {} for a in self.agents}
 
     def _observations(self) -> dict[str, np.ndarray]:
@@ -222,8 +241,10 @@ class MultiAgentMicrogrids(ParallelEnv):
         if self.price_coordination:
             return self._price_response(i, float(action[0]), kinds)
         low, high = coordinator.bounds
+        mine = np.array([k in self.slots for k in kinds], dtype=bool)  # the devices this action sets
+        kinds = [k for k in kinds if k in self.slots]
         own = action[[self.slots.index(k) for k in kinds]]
-        return dict(zip(kinds, coordinator.vertical_protocol.split(own, low, high).tolist(), strict=True))
+        return dict(zip(kinds, coordinator.vertical_protocol.split(own, low[mine], high[mine]).tolist(), strict=True))
 
     def _price_response(self, i: int, signal: float, kinds: list[str]) -> dict[str, float]:
         """The price signal in [-1, 1] placed in [feed-in, retail] of the step and broadcast to the generator and
@@ -262,8 +283,21 @@ class MultiAgentMicrogrids(ParallelEnv):
             battery[i] = -points.get("storage", 0.0)
             generator[i] = points.get("generator", 0.0)
             tap[i] = points.get("regulator", tap[i])
+        if self.consensus is not None:
+            generator = np.where(nonfinite, np.nan, self._dispatch(obs, battery))
         trade, price = self._orders(obs, battery, generator)
         return Actions(battery, trade, price, generator_kw=generator, tap=tap), nonfinite
+
+    def _dispatch(self, obs: Observation, battery: np.ndarray) -> np.ndarray:
+        """With a ``ConsensusProtocol`` as horizontal protocol: the gensets' set-points (kW) by λ-consensus among
+        the coordinators over the combined net demand ``load − PV + battery`` (kW, + charge), the grid as the
+        marginal source (``powergrid.controllers.consensus_dispatch``); λ is kept in ``self.incremental_cost``."""
+        from powergrid.controllers.consensus_dispatch import generator_dispatch
+
+        fleet = self.community.agents.generators
+        result = generator_dispatch(fleet, obs, np.nan_to_num(obs.load_kw - obs.pv_kw + battery), self.consensus)
+        self.incremental_cost = result.price
+        return fleet.feasible(result.dispatch, obs.generator_last_kw)
 
     def _orders(self, obs: Observation, battery: np.ndarray, generator: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Orders (kW, + buy) and limit prices: each microgrid's expected deficit bid at the cap, its surplus asked
@@ -338,6 +372,7 @@ class MultiAgentMicrogrids(ParallelEnv):
                 "generation_kwh": float(r.generation[i]),
                 "cost": float(r.cash_cost[i] + r.unserved_cost[i]),
                 "nonfinite": bool(nonfinite[i]),
+                "incremental_cost": self.incremental_cost,
                 "result": r,
             }
             for i, a in enumerate(self.possible_agents)
