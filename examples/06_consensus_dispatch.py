@@ -5,7 +5,7 @@
 With a ``ConsensusProtocol`` as horizontal protocol the coordinators exchange values only with their neighbours on
 a communication graph (here the path MG1 – MG2) until they agree on one incremental cost λ at which their gensets
 together cover both microgrids' net demand, the upstream grid being the marginal source (λ between feed-in and
-retail). The batteries and regulators follow the coordinators' actions (here idle battery, a fixed tap step); what
+retail). The batteries, regulators and capacitors follow the coordinators' actions (here fixed); what
 MG1's genset produces for MG2 clears in the market. Then the same dispatch as a controller over four weeks,
 against merit-order, where each genset covers only its own microgrid.
 """
@@ -23,7 +23,9 @@ env = MultiAgentMicrogrids({"max_episode_steps": 24, "horizontal_protocol": Cons
 obs, info = env.reset()
 print("action slots:", env.slots)
 while env.agents:
-    obs, rewards, terminations, truncations, infos = env.step({a: np.zeros(2, dtype=np.float32) for a in env.agents})
+    # slots (storage, regulator, capacitor): battery idle, regulators at step 0, capacitor banks in
+    action = np.array([0.0, 0.0, 1.0], dtype=np.float32)
+    obs, rewards, terminations, truncations, infos = env.step(dict.fromkeys(env.agents, action))
     result = infos["MG1"]["result"]
     print(
         f"step {result.t:2d}: λ {infos['MG1']['incremental_cost']:.4f}/kWh (retail {result.retail:.2f}), "

@@ -35,7 +35,7 @@ SCENARIO = "scenario.yaml"
 AGENTS = "agents.parquet"
 RUN = "run.json"
 #: Version of the run directory layout (``run.json["format_version"]``).
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 #: Columns of ``agents.parquet``: id, kind (text); bus (feeder node id, −1 on a copper plate), phase ("a", "b", "c",
 #: or "" when balanced); pv_peak_kw, battery_kwh, battery_kw (floats).
 AGENT_FACTS = ("id", "kind", "bus", "phase", "pv_peak_kw", "battery_kwh", "battery_kw")
@@ -43,7 +43,7 @@ AGENT_FACTS = ("id", "kind", "bus", "phase", "pv_peak_kw", "battery_kwh", "batte
 MARKER = ".heron-output"
 
 #: Columns of timeseries.parquet besides step/timestamp/agent (all float64; energies kWh, money currency).
-SERIES_COLUMNS = (*AGENT_SUMS, "soc", "order", "limit_price", "voltage_pu", "tap")
+SERIES_COLUMNS = (*AGENT_SUMS, "soc", "order", "limit_price", "voltage_pu", "tap", "capacitor")
 STEP_COLUMNS = ("clearing_price", "retail", "feed_in", "carbon_kg_per_kwh")
 
 

@@ -80,6 +80,17 @@ def check_convex(community: Community) -> None:
         )
 
 
+def dispatch_setpoints(
+    fleet: GeneratorFleet, obs: Observation, battery_kw: np.ndarray, protocol: ConsensusProtocol
+) -> tuple[np.ndarray, DispatchResult]:
+    """The gensets' set-points (kW, (N,), rounded to a feasible output by ``GeneratorFleet.feasible``) for the
+    batteries' set-points ``battery_kw`` (N,), kW, + charge (NaN counts as 0), by λ-consensus over the combined net
+    demand ``load − PV + battery``; and the ``DispatchResult`` (λ, iterations, the grid's share)."""
+    demand = np.nan_to_num(obs.load_kw - obs.pv_kw + battery_kw)
+    result = generator_dispatch(fleet, obs, demand, protocol)
+    return fleet.feasible(result.dispatch, obs.generator_last_kw), result
+
+
 @register("consensus-dispatch")
 class ConsensusDispatch(MeritOrder):
     """The merit-order rule with the generators dispatched by λ-consensus among the microgrids (module docstring).
@@ -117,7 +128,6 @@ class ConsensusDispatch(MeritOrder):
         battery = self_consumption_battery(obs)
         generator = np.zeros_like(battery)
         if self.generators.any:
-            demand = obs.load_kw + battery - obs.pv_kw
-            self.last = generator_dispatch(self.generators, obs, demand, self.protocol)
-            generator = self.generators.feasible(self.last.dispatch, obs.generator_last_kw)
-        return regulate(cover_with_orders(obs, battery, p2p_worth=True, generator_kw=generator), obs, self.band)
+            generator, self.last = dispatch_setpoints(self.generators, obs, battery, self.protocol)
+        actions = cover_with_orders(obs, battery, p2p_worth=True, generator_kw=generator)
+        return regulate(actions, obs, self.band, capacitors=True, tap_range=self.tap_range)

@@ -56,4 +56,5 @@ class StepResult:
     trades: Trades  # ``market`` field is 0; buyer/seller are agent indices
     voltage_pu: np.ndarray  # at each agent's connection (NaN without a feeder)
     tap: np.ndarray  # regulator step of each agent's feeder section (microgrids; NaN otherwise)
+    capacitor: np.ndarray  # capacitor banks of each agent's section: 1.0 in, 0.0 out (microgrids; NaN otherwise)
     network: NetworkStep | None  # power-flow outcome (None without a feeder)

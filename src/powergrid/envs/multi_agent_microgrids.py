@@ -8,15 +8,17 @@ The physics, market, settlement, balance checks and costs are the engine's (``po
 scenario ``multi-microgrid`` (or ``env_config["scenario"]``): two IEEE 13 node feeders off one upstream bus
 (``ieee13-pair``), MG1 with a generator and a battery, MG2 with a battery and PV, regulator taps per microgrid,
 a time-of-use grid price. The heron agent tree carries the decisions: a ``SystemAgent`` over one
-``CoordinatorAgent`` per microgrid over ``FieldAgent``s (its generator, battery and regulator). Each step:
+``CoordinatorAgent`` per microgrid over ``FieldAgent``s (its generator, battery, regulator and capacitor banks).
+Each step:
 
 1. each coordinator's action goes through its vertical protocol to its field agents: ``SetpointProtocol`` maps
    Box(-1, 1, n_slots) onto the devices' ranges (generator output [0, rating] kW, battery [-power, power] kW
-   (+ discharge), regulator step [lowest, highest]); every microgrid has the same action slots (``slots``: the
+   (+ discharge), regulator step [lowest, highest], capacitor banks [0, 1]: in from 0.5, i.e. for an action > 0);
+   every microgrid has the same action slots (``slots``: the
    device kinds any microgrid has, so one shared policy can act for all) and ignores the slots of devices it lacks;
    ``PriceSignalProtocol`` takes one internal price in [-1, 1]
    → [feed-in, retail] that the generator and battery answer by their rules (``powergrid.devices.price_response``)
-   while the regulator follows its band rule (``powergrid.devices.regulator``);
+   while the regulator and the capacitors follow their voltage rules (``powergrid.controllers.taps.regulate``);
 2. the horizontal protocol (``P2PTradingProtocol``: its pricing, k and fee become the scenario's market section)
    turns each microgrid's expected net position into an order — deficits bid at the price cap, surpluses asked
    at the generator's marginal cost (or the floor); in distributed mode (``centralized: False``) orders travel
@@ -44,8 +46,8 @@ from pettingzoo import ParallelEnv
 
 from heron.agents import CoordinatorAgent, FieldAgent, SystemAgent
 from powergrid.actions import Actions, Observation
+from powergrid.controllers.taps import regulate
 from powergrid.devices.price_response import PriceResponse
-from powergrid.devices.regulator import tap_rule
 from powergrid.engine import CommunityEngine, StepResult
 from powergrid.envs.action_map import require_actions
 from powergrid.errors import ActionError, ScenarioError
@@ -69,7 +71,7 @@ CONFIG_DEFAULTS: dict[str, Any] = {
 #: Observation entries of every microgrid (scaled to about [-1, 1]), followed by one entry per device kind that any
 #: microgrid has (state of charge, PV per kW of peak, generator output per kW of rating; 0 for a microgrid without
 #: that device, which tells a shared policy what it controls).
-OBSERVATION = ("load", "hour_sin", "hour_cos", "retail", "last_price", "v_min", "v_max", "tap")
+OBSERVATION = ("load", "hour_sin", "hour_cos", "retail", "last_price", "v_min", "v_max", "tap", "capacitor")
 DEVICE_ENTRIES = ("soc", "pv", "generator")
 
 
@@ -126,7 +128,8 @@ class MultiAgentMicrogrids(ParallelEnv):
         self.n = len(self.possible_agents)
         kinds = {child.id.rsplit(".", 1)[1] for c in self.system.coordinators for child in c.children}
         consensus = ("generator",) if self.consensus is not None else ()  # the consensus dispatches the gensets
-        self.slots = tuple(k for k in ("generator", "storage", "regulator") if k in kinds and k not in consensus)
+        kinds_all = ("generator", "storage", "regulator", "capacitor")
+        self.slots = tuple(k for k in kinds_all if k in kinds and k not in consensus)
         size = 1 if self.price_coordination else len(self.slots)
         self.action_spaces = {a: spaces.Box(-1.0, 1.0, (size,), np.float32) for a in self.possible_agents}
         n_obs = len(OBSERVATION) + len(DEVICE_ENTRIES)
@@ -161,6 +164,7 @@ class MultiAgentMicrogrids(ParallelEnv):
         """One coordinator per microgrid over its devices (field agents with their set-point ranges)."""
         agents, network = self.community.agents, self.engine.network
         taps = self._tap_range = None if network is None else network.tap_range()
+        banks = None if network is None else network.capacitor_sections()
         coordinators = []
         for i, mg in enumerate(agents.ids):
             devices = []
@@ -171,6 +175,8 @@ class MultiAgentMicrogrids(ParallelEnv):
                 devices.append(FieldAgent(f"{mg}.storage", -power, power))
             if taps is not None:
                 devices.append(FieldAgent(f"{mg}.regulator", float(taps[0][i]), float(taps[1][i])))
+            if banks is not None and banks[i]:
+                devices.append(FieldAgent(f"{mg}.capacitor", 0.0, 1.0))  # the banks: out (< 0.5) or in
             coordinators.append(CoordinatorAgent(mg, children=tuple(devices), vertical_protocol=self.vertical))
         return SystemAgent("system", coordinators=tuple(coordinators), horizontal_protocol=self.horizontal)
 
@@ -217,6 +223,7 @@ class MultiAgentMicrogrids(ParallelEnv):
                 _deviation(obs.section_v_min_pu[i]),
                 _deviation(obs.section_v_max_pu[i]),
                 tap,
+                float(np.nan_to_num(obs.capacitor[i])),
             ]
             values += [
                 _share(obs.soc_kwh[i], a.battery.capacity_kwh[i]),
@@ -228,8 +235,9 @@ class MultiAgentMicrogrids(ParallelEnv):
 
     def setpoints(self, i: int, action: np.ndarray) -> dict[str, float]:
         """Device set-points of microgrid ``i`` through its coordinator's vertical protocol: kW for generator and
-        storage (+ discharge), a step for the regulator. A non-finite action passes through as NaN (the engine's
-        FeasibilityFilter replaces it by the safe action and counts it); a wrong shape is an ActionError."""
+        storage (+ discharge), a step for the regulator, a state in [0, 1] for the capacitors (in from 0.5). A
+        non-finite action passes through as NaN (the engine's FeasibilityFilter replaces it by the safe action and
+        counts it); a wrong shape is an ActionError."""
         coordinator = self.system.coordinators[i]
         expected = (1,) if self.price_coordination else (len(self.slots),)
         if action.shape != expected:
@@ -249,11 +257,11 @@ class MultiAgentMicrogrids(ParallelEnv):
     def _price_response(self, i: int, signal: float, kinds: list[str]) -> dict[str, float]:
         """The price signal in [-1, 1] placed in [feed-in, retail] of the step and broadcast to the generator and
         the battery (charges at or below the lower quarter of the band, discharges above the upper quarter); the
-        regulator follows its band rule."""
+        regulator and the capacitors follow their voltage rules."""
         obs, agents = self.obs, self.community.agents
         lo, hi = float(obs.feed_in), float(obs.retail)
         price = lo + 0.5 * (float(np.clip(signal, -1.0, 1.0)) + 1.0) * (hi - lo)
-        devices = np.array([k for k in kinds if k != "regulator"])
+        devices = np.array([k for k in kinds if k not in ("regulator", "capacitor")])
         n = devices.size
         rules = PriceResponse(
             devices,
@@ -264,17 +272,17 @@ class MultiAgentMicrogrids(ParallelEnv):
             discharge_threshold=np.full(n, hi - 0.25 * (hi - lo)),
         )
         points = dict(zip(devices.tolist(), self.vertical.split(price, rules, n).tolist(), strict=True))
-        if "regulator" in kinds:
-            band = self.community.network.config.voltage_band
-            points["regulator"] = float(
-                tap_rule(obs.tap[i : i + 1], obs.section_v_min_pu[i : i + 1], obs.section_v_max_pu[i : i + 1], band)[0]
-            )
+        band = self.community.network.config.voltage_band
+        rules = regulate(Actions.idle(self.n), obs, band, capacitors=True, tap_range=self._tap_range)
+        for kind, value in (("regulator", rules.tap), ("capacitor", rules.capacitor)):
+            if kind in kinds and value is not None:
+                points[kind] = float(value[i])
         return points
 
     def _actions(self, actions: dict[str, np.ndarray]) -> tuple[Actions, np.ndarray]:
         """The engine's Actions from the coordinators' decisions, and which microgrids sent a non-finite one."""
         obs, n = self.obs, self.n
-        battery, generator, tap = np.zeros(n), np.zeros(n), obs.tap.copy()
+        battery, generator, tap, capacitor = np.zeros(n), np.zeros(n), obs.tap.copy(), obs.capacitor.copy()
         nonfinite = np.zeros(n, dtype=bool)
         for i, agent in enumerate(self.possible_agents):
             action = np.asarray(actions[agent], dtype=float)
@@ -283,21 +291,14 @@ class MultiAgentMicrogrids(ParallelEnv):
             battery[i] = -points.get("storage", 0.0)
             generator[i] = points.get("generator", 0.0)
             tap[i] = points.get("regulator", tap[i])
-        if self.consensus is not None:
-            generator = np.where(nonfinite, np.nan, self._dispatch(obs, battery))
+            capacitor[i] = points.get("capacitor", capacitor[i])
+        if self.consensus is not None:  # the gensets by λ-consensus (powergrid.controllers.consensus_dispatch)
+            from powergrid.controllers.consensus_dispatch import dispatch_setpoints
+
+            dispatched, result = dispatch_setpoints(self.community.agents.generators, obs, battery, self.consensus)
+            generator, self.incremental_cost = np.where(nonfinite, np.nan, dispatched), result.price
         trade, price = self._orders(obs, battery, generator)
-        return Actions(battery, trade, price, generator_kw=generator, tap=tap), nonfinite
-
-    def _dispatch(self, obs: Observation, battery: np.ndarray) -> np.ndarray:
-        """With a ``ConsensusProtocol`` as horizontal protocol: the gensets' set-points (kW) by λ-consensus among
-        the coordinators over the combined net demand ``load − PV + battery`` (kW, + charge), the grid as the
-        marginal source (``powergrid.controllers.consensus_dispatch``); λ is kept in ``self.incremental_cost``."""
-        from powergrid.controllers.consensus_dispatch import generator_dispatch
-
-        fleet = self.community.agents.generators
-        result = generator_dispatch(fleet, obs, np.nan_to_num(obs.load_kw - obs.pv_kw + battery), self.consensus)
-        self.incremental_cost = result.price
-        return fleet.feasible(result.dispatch, obs.generator_last_kw)
+        return Actions(battery, trade, price, generator_kw=generator, tap=tap, capacitor=capacitor), nonfinite
 
     def _orders(self, obs: Observation, battery: np.ndarray, generator: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Orders (kW, + buy) and limit prices: each microgrid's expected deficit bid at the cap, its surplus asked

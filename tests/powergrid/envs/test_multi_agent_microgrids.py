@@ -138,22 +138,22 @@ def test_the_agent_tree_carries_each_coordinators_action_to_its_devices():
     env = MultiAgentMicrogrids({"max_episode_steps": 4})
     env.reset(seed=0)
     assert env.system.coordinator_ids == ["MG1", "MG2"]
-    assert env.system.find("MG1").children_ids == ["MG1.generator", "MG1.storage", "MG1.regulator"]
-    assert env.system.find("MG2").children_ids == ["MG2.storage", "MG2.regulator"]
+    assert env.system.find("MG1").children_ids == ["MG1.generator", "MG1.storage", "MG1.regulator", "MG1.capacitor"]
+    assert env.system.find("MG2").children_ids == ["MG2.storage", "MG2.regulator", "MG2.capacitor"]
     assert env.system.parent_of("MG2.storage") == "MG2"
-    lowest = env.setpoints(0, np.array([-1.0, -1.0, -1.0]))
-    assert lowest == {"generator": 0.0, "storage": -500.0, "regulator": -16.0}
-    assert env.slots == ("generator", "storage", "regulator")
-    highest = env.setpoints(1, np.array([-1.0, 1.0, 1.0]))  # MG2 has no generator: its slot is ignored
-    assert highest == {"storage": 500.0, "regulator": 16.0}
+    lowest = env.setpoints(0, np.array([-1.0, -1.0, -1.0, -1.0]))
+    assert lowest == {"generator": 0.0, "storage": -500.0, "regulator": -16.0, "capacitor": 0.0}
+    assert env.slots == ("generator", "storage", "regulator", "capacitor")
+    highest = env.setpoints(1, np.array([-1.0, 1.0, 1.0, 1.0]))  # MG2 has no generator: its slot is ignored
+    assert highest == {"storage": 500.0, "regulator": 16.0, "capacitor": 1.0}
 
 
 def test_taps_set_by_the_action_reach_the_power_flow():
     env = MultiAgentMicrogrids({"max_episode_steps": 2})
     env.reset(seed=0)
-    _, _, _, _, low = env.step({"MG1": np.array([-1.0, 0.0, -1.0]), "MG2": np.array([0.0, 0.0, -1.0])})
+    _, _, _, _, low = env.step({"MG1": np.array([-1.0, 0.0, -1.0, 1.0]), "MG2": np.array([0.0, 0.0, -1.0, 1.0])})
     env.reset(seed=0)
-    _, _, _, _, high = env.step({"MG1": np.array([-1.0, 0.0, 1.0]), "MG2": np.array([0.0, 0.0, 1.0])})
+    _, _, _, _, high = env.step({"MG1": np.array([-1.0, 0.0, 1.0, 1.0]), "MG2": np.array([0.0, 0.0, 1.0, 1.0])})
     assert low["MG1"]["tap"] == -16.0
     assert high["MG1"]["tap"] == 16.0
     v_low = low["MG1"]["result"].network.section_v_max
@@ -166,7 +166,7 @@ def test_episode_rewards_sum_to_minus_the_headline_cost_without_violations_or_st
     env = MultiAgentMicrogrids({"max_episode_steps": 6, "horizontal_protocol": protocols.P2PTradingProtocol()})
     env.reset(seed=0)
     total = dict.fromkeys(env.possible_agents, 0.0)
-    idle = {"MG1": np.array([-1.0, 0.0, 0.0]), "MG2": np.array([0.0, 0.0, 0.0])}
+    idle = {"MG1": np.array([-1.0, 0.0, 0.0, 1.0]), "MG2": np.array([0.0, 0.0, 0.0, 1.0])}
     penalty = env.community.network.config.violation_penalty
     while env.agents:
         _, rewards, _, _, infos = env.step(idle)
@@ -199,7 +199,7 @@ def test_a_consensus_protocol_dispatches_the_gensets_as_the_centralised_economic
 
     config = {"max_episode_steps": 24, "scenario": two_genset_scenario()}
     env = MultiAgentMicrogrids({**config, "horizontal_protocol": ConsensusProtocol(path_graph(2))})
-    assert env.slots == ("storage", "regulator")  # the gensets follow the consensus, not the coordinators' actions
+    assert env.slots == ("storage", "regulator", "capacitor")  # the gensets follow the consensus
     env.reset(seed=0)
     fleet = env.community.agents.generators
     rng = np.random.default_rng(0)
@@ -225,7 +225,7 @@ def test_a_nan_action_under_consensus_is_filtered_and_counted():
 
     env = MultiAgentMicrogrids({"max_episode_steps": 4, "horizontal_protocol": ConsensusProtocol(path_graph(2))})
     env.reset()
-    _, _, _, _, infos = env.step({"MG1": np.array([np.nan, 0.0]), "MG2": np.zeros(2)})
+    _, _, _, _, infos = env.step({"MG1": np.array([np.nan, 0.0, 0.0]), "MG2": np.zeros(3)})
     assert infos["MG1"]["nonfinite"] and not infos["MG2"]["nonfinite"]
     assert infos["MG1"]["result"].interventions.nonfinite.tolist() == [True, False]
     assert infos["MG1"]["generation_kwh"] == 0.0  # the safe action: genset off
