@@ -1,5 +1,6 @@
 """heron's own error types: one base class, one subclass per part. Each is also a ValueError (bad input);
-``ConvergenceError`` (an iteration budget exhausted) is a RuntimeError as well."""
+``ConvergenceError`` (an iteration budget exhausted) is a RuntimeError as well, ``UnknownAgentError`` (a lookup in
+the agent tree) a KeyError."""
 
 from __future__ import annotations
 
@@ -27,3 +28,7 @@ class MessagingError(HeronError):
 class ConvergenceError(HeronError, RuntimeError):
     """An iterative protocol (consensus) did not converge within its iteration budget: too few iterations, too
     tight a tolerance, or too large a step for the communication graph. Also a ``RuntimeError``."""
+
+
+class UnknownAgentError(AgentTreeError, KeyError):
+    """An agent id that is not in the tree (a lookup: also a ``KeyError``)."""

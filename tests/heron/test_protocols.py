@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from heron.agents import CoordinatorAgent, FieldAgent, SystemAgent
-from heron.errors import ConvergenceError, HeronError, ProtocolError
+from heron.errors import ConvergenceError, HeronError, ProtocolError, UnknownAgentError
 from heron.protocols import (
     ConsensusProtocol,
     P2PTradingProtocol,
@@ -47,6 +47,9 @@ def test_agent_tree_helpers() -> None:
     assert system.find("f2").high == 5.0
     with pytest.raises(KeyError):
         system.peers("f1")
+    for lookup in (system.find, system.parent_of, system.peers):
+        with pytest.raises(UnknownAgentError, match="nope"):
+            lookup("nope")
 
 
 def test_agent_tree_rejects_bad_bounds_and_duplicates() -> None:

@@ -104,7 +104,8 @@ def central_dispatch(
     bracket the demand (then clipped into ``price_range``). Arguments as ``ConsensusProtocol.economic_dispatch``;
     (N,) arrays or scalars. ProtocolError for bad input or, without ``price_range``, an infeasible demand."""
     d = np.asarray(demand, dtype=float)
-    n = int(np.broadcast_shapes(*(np.shape(v) for v in (a, b, pmin, pmax)))[0]) if d.ndim == 0 else d.shape[0]
+    shape = np.broadcast_shapes(*(np.shape(v) for v in (a, b, pmin, pmax)))
+    n = (int(shape[0]) if shape else 1) if d.ndim == 0 else d.shape[0]
     a, b, pmin, pmax = _units(n, a, b, pmin, pmax)
     if not np.isfinite(d).all():
         raise ProtocolError("demand must be finite")
