@@ -20,6 +20,9 @@ class Actions:
         turns it into a feasible output (``GeneratorFleet.feasible``).
     tap: the regulator step (whole number) of each agent's feeder section, (N,), for microgrids on a sectioned
         feeder (``network.agent_sections``); None = keep the current steps. Ignored elsewhere.
+    capacitor: the switched capacitor banks of each agent's feeder section, (N,), 1 = in, 0 = out (the
+        FeasibilityFilter rounds: ≥ 0.5 is in), for microgrids on a sectioned feeder with capacitors; None = keep
+        the current states. Ignored elsewhere (and for sections without banks).
     """
 
     battery_kw: np.ndarray
@@ -37,6 +40,7 @@ class Actions:
     follow_fill: bool = False
     generator_kw: np.ndarray | None = None
     tap: np.ndarray | None = None
+    capacitor: np.ndarray | None = None
 
     @classmethod
     def idle(cls, n_agents: int, price: float = 0.0) -> Actions:
@@ -59,7 +63,12 @@ class Actions:
                 raise ActionError(f"actions.{name} must have shape {shape}, got {arr.shape}")
             out[name] = arr
         return Actions(
-            **out, fallback=self.fallback, balancing=self.balancing, follow_fill=self.follow_fill, tap=self.tap
+            **out,
+            fallback=self.fallback,
+            balancing=self.balancing,
+            follow_fill=self.follow_fill,
+            tap=self.tap,
+            capacitor=self.capacitor,
         )
 
 
@@ -107,3 +116,6 @@ class Observation:
     tap: np.ndarray
     section_v_min_pu: np.ndarray
     section_v_max_pu: np.ndarray
+    #: (N,) microgrids on a sectioned feeder with switched capacitors: 1.0 where the banks of the agent's section
+    #: are in, 0.0 where out; NaN otherwise (no banks in the section, or not a sectioned feeder).
+    capacitor: np.ndarray

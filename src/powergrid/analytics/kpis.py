@@ -67,7 +67,10 @@ KPI_INFO: dict[str, tuple[str, str]] = {
     "network_charges": ("currency", "Σ use-of-system charges paid on P2P energy (market.network_charge_per_kwh)"),
     "generation_kwh": ("kWh", "Σ generator output"),
     "fuel_cost": ("currency", "Σ generator fuel and start-up cost (part of cash_cost)"),
-    "safety_clipped": ("count", "action components (battery, order, price, generator, tap) clipped to physics"),
+    "safety_clipped": (
+        "count",
+        "action components (battery, order, price, generator, tap, capacitor) clipped to physics",
+    ),
     "safety_nonfinite": ("count", "agent-steps whose NaN/inf action was replaced by the safe action"),
     "safety_fallbacks": ("count", "agent-steps switched to grid-only by the SafetySupervisor (out of distribution)"),
     "optimiser_fallbacks": ("count", "steps whose optimiser solve was not optimal (self-consumption was applied)"),
@@ -298,7 +301,14 @@ def compute_kpis(totals: RunTotals, baseline: RunTotals | None = None) -> KPIRep
         safety_clipped=float(
             sum(
                 totals.interventions[k].sum()
-                for k in ("battery_clipped", "trade_clipped", "price_clipped", "generator_clipped", "tap_clipped")
+                for k in (
+                    "battery_clipped",
+                    "trade_clipped",
+                    "price_clipped",
+                    "generator_clipped",
+                    "tap_clipped",
+                    "capacitor_clipped",
+                )
             )
         ),
         safety_nonfinite=float(totals.interventions["nonfinite"].sum()),

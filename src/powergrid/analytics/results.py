@@ -35,7 +35,7 @@ SCENARIO = "scenario.yaml"
 AGENTS = "agents.parquet"
 RUN = "run.json"
 #: Version of the run directory layout (``run.json["format_version"]``).
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 #: Columns of ``agents.parquet``: id, kind (text); bus (feeder node id, −1 on a copper plate), phase ("a", "b", "c",
 #: or "" when balanced); pv_peak_kw, battery_kwh, battery_kw (floats).
 AGENT_FACTS = ("id", "kind", "bus", "phase", "pv_peak_kw", "battery_kwh", "battery_kw")

@@ -62,6 +62,7 @@ class StepResult:
     trades: Trades  # ``market`` field is 0; buyer/seller are agent indices
     voltage_pu: np.ndarray  # at each agent's connection (NaN without a feeder)
     tap: np.ndarray  # regulator step of each agent's feeder section (microgrids; NaN otherwise)
+    capacitor: np.ndarray  # capacitor banks of each agent's section: 1.0 in, 0.0 out (microgrids; NaN otherwise)
     network: NetworkStep | None  # power-flow outcome (None without a feeder)
 
 
@@ -168,6 +169,9 @@ RESULT_FIELDS: tuple[ResultField, ...] = (
     ResultField("voltage_pu", "pu", _A, _0, "Voltage at the agent's connection (NaN without a feeder)."),
     ResultField("tap", "step", _A, _0, "Regulator step of the agent's feeder section (microgrids; NaN otherwise)."),
     ResultField(
+        "capacitor", "flag", _A, _0, "Capacitor banks of the agent's section: 1 in, 0 out (microgrids; NaN otherwise)."
+    ),
+    ResultField(
         "clearing_price", "currency/kWh", _S, _0, "Uniform or posted P2P price (NaN: no trade, or discriminatory)."
     ),
     ResultField("retail", "currency/kWh", _S, _0, "Retail price (grid import)."),
@@ -223,5 +227,6 @@ INTERVENTION_FIELDS: tuple[ResultField, ...] = tuple(
         ("fallback", "The SafetySupervisor replaced the action by the grid-only action."),
         ("generator_clipped", "The generator set-point moved into its feasible output (or off)."),
         ("tap_clipped", "The tap set-point was outside its regulators' range (or not finite: held)."),
+        ("capacitor_clipped", "The capacitor set-point was not finite (the banks held their state)."),
     )
 )

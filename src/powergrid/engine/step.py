@@ -63,10 +63,12 @@ class CommunityEngine:
         self.generators = community.agents.generators
         self.network = None if community.network is None else NetworkStage(community.network)
         self._default_taps = None if self.network is None else self.network.default_taps()
+        self._default_caps = None if self.network is None else self.network.default_capacitors()
         self.safety = FeasibilityFilter(
             order_limits(community) if self.gate_forecast else None,
             self.generators,
             None if self.network is None else self.network.tap_range(),
+            None if self.network is None else self.network.capacitor_sections(),
         )
         self._seen_load, self._seen_pv = community.profiles.load_kw, community.profiles.pv_kw
         if self.gate_forecast:
@@ -108,7 +110,8 @@ class CommunityEngine:
         consumption = served + np.stack([r.charge - r.pv - r.discharge - r.generation for r in results])
         retail = np.array([r.retail for r in results])
         taps = None if self._default_taps is None else np.stack([r.tap for r in results])
-        solved = self.network.run_batch([r.t for r in results], served, consumption, dt, retail, taps)
+        caps = None if self._default_caps is None else np.stack([r.capacitor for r in results])
+        solved = self.network.run_batch([r.t for r in results], served, consumption, dt, retail, taps, caps)
         return [
             replace(r, network=net, loss_cost=loss, voltage_pu=net.agent_u_pu, cash_cost=r.cash_cost + loss)
             for r, (net, loss) in zip(results, solved, strict=True)
@@ -133,7 +136,7 @@ class CommunityEngine:
             self.last_net_import = 0.0
             self.last_voltage = self.last_path_loading = np.full(self.n_agents, np.nan)
             self.section_v_min = self.section_v_max = np.full(self.n_agents, np.nan)
-            self.tap = self._taps_at_start()
+            self.tap, self.capacitor = self._at_start(self._default_taps), self._at_start(self._default_caps)
             return self.observe()
         k = self.copies
         self.t, self.start, self.stop = np.zeros(k, np.int64), np.zeros(k, np.int64), np.ones(k, np.int64)
@@ -142,7 +145,8 @@ class CommunityEngine:
         self.last_clearing_price, self.last_net_import = np.full((k, 1), np.nan), np.zeros((k, 1))
         self.last_voltage, self.last_path_loading = np.full(self.shape, np.nan), np.full(self.shape, np.nan)
         self.section_v_min, self.section_v_max = np.full(self.shape, np.nan), np.full(self.shape, np.nan)
-        self.tap = np.broadcast_to(self._taps_at_start(), self.shape).copy()
+        self.tap = np.broadcast_to(self._at_start(self._default_taps), self.shape).copy()
+        self.capacitor = np.broadcast_to(self._at_start(self._default_caps), self.shape).copy()
         self.restart(np.ones(k, dtype=bool), start, stop)
         return self.observe()
 
@@ -161,11 +165,12 @@ class CommunityEngine:
         for state in (self.last_clearing_price, self.last_voltage, self.last_path_loading):
             state[which] = np.nan
         self.section_v_min[which] = self.section_v_max[which] = np.nan
-        self.tap[which] = self._taps_at_start()
+        self.tap[which] = self._at_start(self._default_taps)
+        self.capacitor[which] = self._at_start(self._default_caps)
 
-    def _taps_at_start(self) -> np.ndarray:
-        """(N,) the regulator step of each microgrid at the start of a run (NaN without controllable taps)."""
-        return np.full(self.n_agents, np.nan) if self._default_taps is None else self._default_taps.copy()
+    def _at_start(self, default: np.ndarray | None) -> np.ndarray:
+        """(N,) a microgrid control (regulator step, capacitor state) at the start of a run (NaN without one)."""
+        return np.full(self.n_agents, np.nan) if default is None else default.copy()
 
     def observe(self) -> Observation:
         """The observation at the start of the current step. Once the run is done it is the *terminal* observation:
@@ -199,6 +204,7 @@ class CommunityEngine:
             generator_high_kw=gen_high,
             generator_last_kw=self.last_generation.copy(),
             tap=self.tap.copy(),
+            capacitor=self.capacitor.copy(),
             section_v_min_pu=self.section_v_min,
             section_v_max_pu=self.section_v_max,
         )
@@ -287,13 +293,15 @@ class CommunityEngine:
         degradation = settled.discharge * fleet.degradation_cost
         fuel = self.generators.fuel_cost(settled.generation / dt, self.last_generation, dt)
         tap = self.tap if safe.tap is None or self._default_taps is None else np.asarray(safe.tap, dtype=float)
+        cap = self.capacitor if safe.capacitor is None or self._default_caps is None else safe.capacitor
         network, loss_cost, voltage = None, np.zeros(self.shape), self._no_voltage
         if self.network is not None and not self.defer_network:
             served = load - settled.unserved
             consumption = served + settled.charge - settled.pv - settled.discharge - settled.generation
             run = self.network.run if self.copies is None else self.network.run_copies
             taps = None if self._default_taps is None else tap
-            network, loss_cost = run(t, served, consumption, dt, obs.retail, taps)
+            caps = None if self._default_caps is None else cap
+            network, loss_cost = run(t, served, consumption, dt, obs.retail, taps, caps)
             voltage = network.agent_u_pu
         result = StepResult(
             t=t if self.copies is None else t.copy(),
@@ -339,6 +347,7 @@ class CommunityEngine:
             trades=market.trades,
             voltage_pu=voltage,
             tap=tap.copy(),
+            capacitor=np.array(cap, dtype=float),
             network=network,
         )
         if self.check_balances:
@@ -349,7 +358,7 @@ class CommunityEngine:
         self.last_fill = market.bought_kwh - market.sold_kwh
         net_import = settled.imported.sum(axis=-1) - settled.exported.sum(axis=-1)
         self.last_net_import = self._per_copy(net_import)
-        self.tap = tap.copy()
+        self.tap, self.capacitor = tap.copy(), np.array(cap, dtype=float)
         if network is not None:
             self.last_voltage, self.last_path_loading = network.agent_u_pu, network.agent_path_loading
             if self._default_taps is not None:  # microgrids: agent i is section i

@@ -203,6 +203,8 @@ class NetworkStage:
     """Runs the power flow of each engine step and settles the losses.
 
     ``tap``: the regulator step of each agent's section (microgrids), (N,) or (K, N) integers; None = as built.
+    ``capacitor``: the state of each agent's section's capacitor banks (microgrids), (N,) or (K, N), 1.0 in /
+    0.0 out (NaN for a section without banks); None = as built.
     """
 
     def __init__(self, setup: NetworkSetup) -> None:
@@ -234,6 +236,33 @@ class NetworkStage:
         mean = np.bincount(col, weights=built, minlength=n) / np.maximum(np.bincount(col, minlength=n), 1)
         return np.round(mean)
 
+    def capacitor_sections(self) -> np.ndarray | None:
+        """(N,) bool, the microgrids whose section has switched capacitor banks; None when no agent can switch any
+        (not a sectioned feeder, or a feeder without capacitors)."""
+        banks = self.solver.controls.capacitors
+        if not self.setup.sectioned or not banks:
+            return None
+        has = np.zeros(self.solver.controls.n_sections, dtype=bool)
+        for _, col, _ in banks.values():
+            has[col] = True
+        return has
+
+    def default_capacitors(self) -> np.ndarray | None:
+        """(N,) the state each microgrid's banks start in: 1.0 if any bank of its section is in as built, else 0.0
+        (NaN for a section without banks); None as ``capacitor_sections``."""
+        has = self.capacitor_sections()
+        if has is None:
+            return None
+        on = np.zeros(has.size)
+        for _, col, built in self.solver.controls.capacitors.values():
+            np.maximum.at(on, col, (np.asarray(built) > 0).astype(float))
+        return np.where(has, on, np.nan)
+
+    @staticmethod
+    def _switches(capacitor: np.ndarray | None) -> np.ndarray | None:
+        """The solver's ``capacitor_on`` booleans from states (NaN, a section without banks, counts as out)."""
+        return None if capacitor is None else np.nan_to_num(np.asarray(capacitor, dtype=float)) >= 0.5
+
     def _inputs(self, served_load: np.ndarray, net_kwh: np.ndarray, dt: float):
         """(agent p kW, agent q kvar, own-load scale) for arrays (B, N)."""
         if not self.setup.sectioned:
@@ -248,10 +277,11 @@ class NetworkStage:
         dt: float,
         retail: float,
         tap: np.ndarray | None = None,
+        capacitor: np.ndarray | None = None,
     ):
         """Power flow for consumption ``net_kwh`` (N,) over the step; returns (NetworkStep, loss_cost (N,))."""
         p, q, scale = self._inputs(served_load[None, :], net_kwh[None, :], dt)
-        flow = self.solver.solve(p[0], q[0], None if scale is None else scale[0], tap)
+        flow = self.solver.solve(p[0], q[0], None if scale is None else scale[0], tap, self._switches(capacitor))
         step, loss_cost = self._account(flow, np.array([t]), net_kwh[None, :], dt, np.array([retail], dtype=float))
         return step.row(0), loss_cost[0]
 
@@ -263,11 +293,12 @@ class NetworkStage:
         dt: float,
         retail: np.ndarray,
         tap: np.ndarray | None = None,
+        capacitor: np.ndarray | None = None,
     ):
         """K flows in one power-flow call (K copies of the community, or K steps): arrays (K, N) and (K,); returns
         (NetworkStep with (K,) fields, loss_cost (K, N))."""
         p, q, scale = self._inputs(served_load, net_kwh, dt)
-        flow = self.solver.solve_batch(p, q, scale, tap)
+        flow = self.solver.solve_batch(p, q, scale, tap, self._switches(capacitor))
         return self._account(flow, np.asarray(t), net_kwh, dt, np.asarray(retail, dtype=float).reshape(-1))
 
     def run_batch(
@@ -278,9 +309,10 @@ class NetworkStage:
         dt: float,
         retail: np.ndarray,
         tap: np.ndarray | None = None,
+        capacitor: np.ndarray | None = None,
     ):
         """Many steps in one power-flow call: arrays (B, N) and (B,); returns a list of (NetworkStep, loss_cost)."""
-        steps, loss_cost = self.run_copies(np.asarray(t), served_load, net_kwh, dt, retail, tap)
+        steps, loss_cost = self.run_copies(np.asarray(t), served_load, net_kwh, dt, retail, tap, capacitor)
         return [(steps.row(k), loss_cost[k]) for k in range(len(t))]
 
     def _account(self, flow: FlowResult, t: np.ndarray, net_kwh: np.ndarray, dt: float, retail: np.ndarray):

@@ -53,9 +53,9 @@ def test_run_directory_contents(tiny_scenario, tmp_path):
     )
 
 
-#: The columns of timeseries.parquet in format 6, in order: a change to the result fields' table that changes them
+#: The columns of timeseries.parquet in format 7, in order: a change to the result fields' table that changes them
 #: changes the run-directory format (bump FORMAT_VERSION and update this list).
-FORMAT_6_COLUMNS = [
+FORMAT_7_COLUMNS = [
     "step",
     "timestamp",
     "agent",
@@ -88,6 +88,7 @@ FORMAT_6_COLUMNS = [
     "limit_price",
     "voltage_pu",
     "tap",
+    "capacitor",
     "clearing_price",
     "retail",
     "feed_in",
@@ -98,8 +99,8 @@ FORMAT_6_COLUMNS = [
 
 def test_the_written_columns_are_those_of_the_format_version(tiny_scenario, tmp_path):
     ts, trades, _ = read_run(write_run(tiny_scenario, tmp_path / "run"))
-    assert FORMAT_VERSION == 6
-    assert list(ts.columns) == FORMAT_6_COLUMNS
+    assert FORMAT_VERSION == 7
+    assert list(ts.columns) == FORMAT_7_COLUMNS
     assert list(trades.columns) == ["step", "timestamp", "buyer", "seller", "kwh", "price"]
     assert (ts.drop(columns=["step", "timestamp", "agent", "interventions"]).dtypes == "float64").all()
     assert ts["interventions"].dtype == "uint8"
