@@ -14,7 +14,7 @@ from powergrid.analytics import NA, RunTotals, compute_kpis, gini, totals_from_f
 from powergrid.analytics.results import RunWriter
 from powergrid.analytics.totals import calendar_codes
 from powergrid.ledger.run_directory import TIMESERIES, TRADES
-from powergrid.simulate import simulate
+from powergrid.runner.simulate import simulate
 
 
 def hand_totals(cost: list[float], **sums) -> RunTotals:

@@ -16,9 +16,9 @@ from powergrid.engine import CommunityEngine
 from powergrid.errors import ScenarioError
 from powergrid.ledger.run_directory import NETWORK, TIMESERIES, TRADES
 from powergrid.network.powerflow import FeederSolver
+from powergrid.runner.simulate import simulate
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
-from powergrid.simulate import simulate
 from scenario_factory import tiny_dict
 
 
