@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from powergrid.ledger.errors import LedgerError
-from powergrid.ledger.keys import KEYS_DIR, PUBLIC_KEYS, read_public_key_file
+from powergrid.ledger.keys import read_public_key_file
+from powergrid.ledger.run_directory import KEYS_DIR, PUBLIC_KEYS
 
 TOTAL_COLUMNS = ("bought_kwh", "sold_kwh", "paid", "received", "fees", "trades")
 #: Columns of a ledger trades frame passed to these functions.
