@@ -29,7 +29,7 @@ from communities import synthetic_community
 from powergrid.app import callbacks as cb
 from powergrid.app.callbacks import Dashboard
 from powergrid.app.rundata import load_run
-from powergrid.simulate import write_comparison
+from powergrid.runner.compare import write_comparison
 
 N_AGENTS, N_STEPS = 100, 8760
 

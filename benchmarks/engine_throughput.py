@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from communities import synthetic_community
+from powergrid.runner.simulate import simulate
 from powergrid.scenarios.build import Community
-from powergrid.simulate import simulate
 
 
 def bare_uniform_clearing(q: np.ndarray, price: np.ndarray) -> tuple[np.ndarray, float]:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 import time
 
+from powergrid.runner.compare import run_controllers
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
-from powergrid.simulate import run_controllers
 
 CONTROLLERS = "grid-only,self-consumption,truthful-bidder,zi-c,greedy,mpc,oracle"
 

@@ -41,9 +41,9 @@ def median_time(fn: Callable[[], float], repeats: int) -> float:
 def run_overhead(repeats: int) -> tuple[float, float]:
     """(seconds without, with the ledger) for a community-5 run written to a results directory."""
     from powergrid.analytics.results import atomic_directory
+    from powergrid.runner.compare import run_controllers
     from powergrid.scenarios import load_scenario
     from powergrid.scenarios.build import build_community
-    from powergrid.simulate import run_controllers
 
     def timed(ledger: bool) -> float:
         spec = load_scenario("community-5")

@@ -15,9 +15,10 @@ import argparse
 import numpy as np
 
 from powergrid.analytics.kpis import NA
+from powergrid.runner.compare import run_controllers
+from powergrid.runner.simulate import simulate
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
-from powergrid.simulate import run_controllers, simulate
 
 MECHANISMS = ("uniform", "pay-as-bid", "mcafee", "mid-market")
 CONTROLLERS = ("truthful-bidder", "zi-c")

@@ -25,8 +25,8 @@ import numpy as np
 from communities import synthetic_community
 from powergrid.network.feeders import _PANDAPOWER_FEEDERS
 from powergrid.network.setup import NetworkStage
+from powergrid.runner.simulate import simulate
 from powergrid.scenarios.build import Community
-from powergrid.simulate import simulate
 
 
 class PandapowerStage(NetworkStage):

@@ -22,10 +22,11 @@ from communities import synthetic_community
 from powergrid.analytics.kpis import add_share_of_oracle_savings, compute_kpis
 from powergrid.controllers import available_controllers
 from powergrid.controllers.optimizers import MPCController
+from powergrid.runner.compare import run_controllers
+from powergrid.runner.simulate import simulate
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
 from powergrid.scenarios.split import day_split, steps_per_day
-from powergrid.simulate import run_controllers, simulate
 
 
 def ms_per_step(community, n_steps: int) -> float:

@@ -14,9 +14,10 @@ from pathlib import Path
 
 # --8<-- [start:imports]
 from powergrid.analytics import NA
+from powergrid.runner.compare import run_controllers
+from powergrid.runner.simulate import simulate
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
-from powergrid.simulate import run_controllers, simulate
 
 # --8<-- [end:imports]
 

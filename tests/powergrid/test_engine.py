@@ -10,9 +10,9 @@ import pytest
 from powergrid.actions import Actions
 from powergrid.engine import CommunityEngine
 from powergrid.errors import ActionError, ConservationError
+from powergrid.runner.simulate import simulate
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
-from powergrid.simulate import simulate
 from scenario_factory import tiny_dict
 
 TOL = 1e-9

@@ -26,21 +26,13 @@ from powergrid.analytics.kpis import KPI_INFO, NA, KPIReport
 from powergrid.analytics.totals import NETWORK_COLUMNS
 from powergrid.engine.result import INTERVENTION_FIELDS, RESULT_FIELDS, ResultField, Role, Scope, StepResult, Store
 from powergrid.errors import ResultsError
+from powergrid.ledger.run_directory import AGENTS, KPIS, MARKER, NETWORK, RUN, SCENARIO, TIMESERIES, TRADES
 
-TIMESERIES = "timeseries.parquet"
-TRADES = "trades.parquet"
-NETWORK = "network.parquet"
-KPIS = "kpis.json"
-SCENARIO = "scenario.yaml"
-AGENTS = "agents.parquet"
-RUN = "run.json"
 #: Version of the run directory layout (``run.json["format_version"]``).
 FORMAT_VERSION = 7
 #: Columns of ``agents.parquet``: id, kind (text); bus (feeder node id, −1 on a copper plate), phase ("a", "b", "c",
 #: or "" when balanced); pv_peak_kw, battery_kwh, battery_kw (floats).
 AGENT_FACTS = ("id", "kind", "bus", "phase", "pv_peak_kw", "battery_kwh", "battery_kw")
-#: Marker file in every output directory heron-grid writes; ``--overwrite`` replaces only directories that have it.
-MARKER = ".heron-output"
 
 #: Float64 columns of timeseries.parquet besides step/timestamp/agent (RESULT_FIELDS stored there): per-agent
 #: values, then per-step values repeated for each agent; the ``interventions`` column holds INTERVENTION_FIELDS bits.

@@ -22,20 +22,10 @@ import pyarrow.parquet as pq
 import yaml
 
 from powergrid.analytics.kpis import KPIReport
-from powergrid.analytics.results import (
-    AGENT_FACTS,
-    AGENTS,
-    DASHBOARD_COLUMNS,
-    KPIS,
-    NETWORK,
-    RUN,
-    SCENARIO,
-    TIMESERIES,
-    TRADES,
-)
+from powergrid.analytics.results import AGENT_FACTS, DASHBOARD_COLUMNS
 from powergrid.analytics.totals import HEADLINE_PARTS
 from powergrid.errors import ResultsError
-from powergrid.ledger.store import LEDGER_FILE
+from powergrid.ledger.run_directory import AGENTS, KPIS, LEDGER_FILE, NETWORK, RUN, SCENARIO, TIMESERIES, TRADES
 
 #: Per-agent columns kept as (n_steps, N) matrices (kWh per step; soc in kWh stored; money in currency): the result
 #: fields marked for the dashboard, and ``cost``, the headline cost per step: the sum of its parts (cash cost +

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 class Controller(Protocol):
     """A decision-maker for all agents of a community at once (arrays over agents).
 
-    This is everything the run loop (``powergrid.simulate``), the evaluation and the command line use of a
+    This is everything the run loop (``powergrid.runner``), the evaluation and the command line use of a
     controller. ``ControllerBase`` holds the defaults of the members most controllers do not need.
     """
 

@@ -49,8 +49,8 @@ from powergrid.actions import Actions, Observation
 from powergrid.controllers.taps import regulate
 from powergrid.devices.price_response import PriceResponse
 from powergrid.engine import CommunityEngine, StepResult
-from powergrid.envs.action_map import require_actions
 from powergrid.errors import ActionError, ScenarioError
+from powergrid.policy.action_map import require_actions
 from powergrid.reward import RewardTracker
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import Community, build_community

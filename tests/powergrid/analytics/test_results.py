@@ -7,20 +7,12 @@ import json
 
 import pytest
 
-from powergrid.analytics.results import (
-    FORMAT_VERSION,
-    KPIS,
-    MARKER,
-    SCENARIO,
-    TIMESERIES,
-    TRADES,
-    atomic_directory,
-    read_run,
-)
+from powergrid.analytics.results import FORMAT_VERSION, atomic_directory, read_run
 from powergrid.errors import ResultsError
+from powergrid.ledger.run_directory import KPIS, MARKER, SCENARIO, TIMESERIES, TRADES
+from powergrid.runner.compare import run_controllers
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
-from powergrid.simulate import run_controllers
 
 
 def write_run(scenario, folder, controller="truthful-bidder"):

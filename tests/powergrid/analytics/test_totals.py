@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 
 from powergrid.actions import Actions
-from powergrid.analytics.results import NETWORK, TIMESERIES, TRADES, RunWriter
+from powergrid.analytics.results import RunWriter
 from powergrid.analytics.totals import HEADLINE_PARTS, NETWORK_SERIES, RunTotals, totals_from_frames
 from powergrid.engine import CommunityEngine
 from powergrid.engine.result import INTERVENTION_FIELDS, NETWORK_FIELDS, RESULT_FIELDS, Role, Store
+from powergrid.ledger.run_directory import NETWORK, TIMESERIES, TRADES
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
 from scenario_factory import tiny_dict

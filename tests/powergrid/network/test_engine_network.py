@@ -11,13 +11,14 @@ import pytest
 from power_grid_model import CalculationMethod
 
 from powergrid.analytics import compute_kpis, totals_from_frames
-from powergrid.analytics.results import NETWORK, TIMESERIES, TRADES, RunWriter
+from powergrid.analytics.results import RunWriter
 from powergrid.engine import CommunityEngine
 from powergrid.errors import ScenarioError
+from powergrid.ledger.run_directory import NETWORK, TIMESERIES, TRADES
 from powergrid.network.powerflow import FeederSolver
+from powergrid.runner.simulate import simulate
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
-from powergrid.simulate import simulate
 from scenario_factory import tiny_dict
 
 

@@ -9,9 +9,10 @@ import pytest
 from powergrid.actions import Actions, Observation
 from powergrid.engine import CommunityEngine
 from powergrid.errors import ScenarioError
+from powergrid.runner.compare import run_controllers
+from powergrid.runner.simulate import simulate
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
-from powergrid.simulate import run_controllers, simulate
 from scenario_factory import tiny_dict
 
 DAYS = 2
