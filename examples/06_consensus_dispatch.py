@@ -13,11 +13,7 @@ against merit-order, where each genset covers only its own microgrid.
 import numpy as np
 
 from heron.protocols import ConsensusProtocol, path_graph
-from powergrid.analytics.kpis import compute_kpis
-from powergrid.envs.multi_agent_microgrids import MultiAgentMicrogrids
-from powergrid.scenarios import load_scenario
-from powergrid.scenarios.build import build_community
-from powergrid.simulate import simulate
+from powergrid import MultiAgentMicrogrids, compare
 
 env = MultiAgentMicrogrids({"max_episode_steps": 24, "horizontal_protocol": ConsensusProtocol(path_graph(2))})
 obs, info = env.reset()
@@ -32,7 +28,6 @@ while env.agents:
         f"genset {result.generation[0]:7.1f} kWh, P2P {result.sold[0]:7.1f} kWh to MG2"
     )
 
-community = build_community(load_scenario("multi-microgrid"))
-for controller in ("merit-order", "consensus-dispatch"):
-    kpis = compute_kpis(simulate(community, controller)).community
+for controller, report in compare("multi-microgrid", ["merit-order", "consensus-dispatch"]).items():
+    kpis = report.community
     print(f"{controller:>18}: headline cost {kpis['cost']:,.0f}, fuel {kpis['fuel_cost']:,.0f}")

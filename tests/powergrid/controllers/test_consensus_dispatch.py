@@ -19,9 +19,9 @@ from powergrid.controllers.rules import self_consumption_battery
 from powergrid.devices.generator import GeneratorFleet
 from powergrid.engine import CommunityEngine
 from powergrid.errors import ScenarioError
+from powergrid.runner.simulate import simulate
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
-from powergrid.simulate import simulate
 
 STEPS = 48
 

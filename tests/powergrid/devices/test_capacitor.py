@@ -17,9 +17,9 @@ from powergrid.devices.capacitor import capacitor_rule
 from powergrid.engine import CommunityEngine
 from powergrid.envs.multi_agent_microgrids import MultiAgentMicrogrids
 from powergrid.errors import ActionError
+from powergrid.runner.simulate import simulate
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
-from powergrid.simulate import simulate
 
 BAND = (0.95, 1.05)
 
@@ -142,7 +142,7 @@ def test_the_microgrid_env_switches_the_banks_from_its_capacitor_slot():
 
 def test_the_run_directory_records_the_banks_state(tmp_path):
     from powergrid.analytics.results import read_run
-    from powergrid.simulate import run_controllers
+    from powergrid.runner.compare import run_controllers
 
     raw = load_scenario("multi-microgrid").model_dump(mode="json")
     raw["time"]["n_steps"] = 24
