@@ -91,10 +91,12 @@ class RewardTracker:
         lo, hi = self.config.soc_band
         cap = self.capacity
         outside = np.maximum(lo * cap - r.soc, 0.0) + np.maximum(r.soc - hi * cap, 0.0)
-        if r.network is not None:  # per agent: a share of the overloaded branches and of the violating buses
-            penalty = self.community.network.config.violation_penalty
+        feeder = self.community.network
+        # per agent: a share of the overloaded branches and of the violating buses
+        if r.network is not None and feeder is not None:
+            penalty = feeder.config.violation_penalty
             shared = np.asarray(r.network.overloads, dtype=float)
-            if self.community.network.sectioned:  # microgrids: each pays for the buses of its own section
+            if feeder.sectioned:  # microgrids: each pays for the buses of its own section
                 own = np.asarray(r.network.section_violations, dtype=float)
             else:
                 shared = shared + np.asarray(r.network.violations, dtype=float)

@@ -28,6 +28,14 @@ class NA:
 
 Value = float | NA
 
+
+def _defined(value: Value) -> float:
+    """A KPI that is always defined (such as the headline cost) as a number."""
+    if isinstance(value, NA):
+        raise ValueError(f"a KPI that is always defined is n/a: {value.reason}")
+    return value
+
+
 #: Community KPI names, their units and a one-line definition (the order of tables and kpis.json).
 KPI_INFO: dict[str, tuple[str, str]] = {
     "cost": ("currency", "headline cost: cash cost + unserved cost + storage adjustment (every comparison uses it)"),
@@ -269,8 +277,11 @@ def compute_kpis(totals: RunTotals, baseline: RunTotals | None = None) -> KPIRep
         base = baseline.headline_cost()
         savings = base - cost
         base_cost = float(base.sum())
-        c["savings"] = float(savings.sum())
-        c["savings_pct"] = 100.0 * c["savings"] / base_cost if base_cost > ZERO else NA("baseline cost is not positive")
+        total_savings = float(savings.sum())
+        c["savings"] = total_savings
+        c["savings_pct"] = (
+            100.0 * total_savings / base_cost if base_cost > ZERO else NA("baseline cost is not positive")
+        )
         c["gini_savings"] = gini(savings)
     pv, load = a["pv"].sum(), a["load"].sum()
     volume = s["p2p_volume"].sum()
@@ -305,7 +316,7 @@ def compute_kpis(totals: RunTotals, baseline: RunTotals | None = None) -> KPIRep
         safety_fallbacks=float(totals.interventions["fallback"].sum()),
     )
     c.update(_network_kpis(totals))
-    c.update(citylearn_kpis(totals, baseline, c["cost"], c["co2_kg"]))
+    c.update(citylearn_kpis(totals, baseline, float(cost.sum()), float(a["co2_kg"].sum())))
     community = {k: c[k] for k in KPI_INFO}
     cap = totals.battery_capacity_kwh
     agents = {
@@ -333,13 +344,13 @@ def add_share_of_oracle_savings(reports: dict[str, KPIReport], baseline: str = "
     if "oracle" not in reports or baseline not in reports:
         return
     oracle = reports["oracle"].community
-    base = reports[baseline].community["cost"]
-    best = base - oracle["cost"]
+    base = _defined(reports[baseline].community["cost"])
+    best = base - _defined(oracle["cost"])
     for report in reports.values():
         if oracle["optimiser_fallbacks"]:
             share: Value = NA("the oracle did not solve to optimality (optimiser_fallbacks > 0)")
         elif best > ZERO * max(1.0, abs(base)):
-            share = (base - report.community["cost"]) / best
+            share = (base - _defined(report.community["cost"])) / best
         else:
             share = NA("the oracle saves nothing against the baseline")
         report.community["share_of_oracle_savings"] = share

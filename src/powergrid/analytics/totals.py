@@ -6,6 +6,7 @@ rebuilt from a results directory's ``timeseries.parquet`` and ``trades.parquet``
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -107,6 +108,7 @@ class RunTotals:
             return self.merged_storage_adjustment
         if self.steps_done == 0:
             return np.zeros(self.n_agents)
+        assert self.charge_efficiency is not None and self.discharge_efficiency is not None  # set in __post_init__
         prices = terminal_prices(self.step["retail"][: self.steps_done], self.step["feed_in"][: self.steps_done],
                                  self.dt_hours, self.charge_efficiency, self.discharge_efficiency)  # fmt: skip
         return prices.adjustment(self.agent["stored_change"])
@@ -190,15 +192,29 @@ def merge_totals(parts: list[RunTotals]) -> RunTotals:
                        value_of_lost_load=first.value_of_lost_load, violation_penalty=first.violation_penalty,
                        optimiser_fallbacks=sum(p.optimiser_fallbacks for p in parts),
                        first_step=first.first_step)  # fmt: skip
-    merged.merged_storage_adjustment = sum(p.storage_adjustment() for p in parts)
+    merged.merged_storage_adjustment = _sum(p.storage_adjustment() for p in parts)
     for name in AGENT_SUMS:
-        merged.agent[name] = sum(p.agent[name] for p in parts)
+        merged.agent[name] = _sum(p.agent[name] for p in parts)
     merged.traded_any = np.logical_or.reduce([p.traded_any for p in parts])
     for name in Interventions.FIELDS:
-        merged.interventions[name] = sum(p.interventions[name] for p in parts)
+        merged.interventions[name] = _sum(p.interventions[name] for p in parts)
     for name in merged.step:
         merged.step[name] = np.concatenate([p.step[name] for p in parts])
+    networks = [p.network for p in parts]
     if first.network is not None:
-        merged.network = {k: np.concatenate([p.network[k] for p in parts]) for k in first.network}
+        merged.network = {k: np.concatenate([_present(net)[k] for net in networks]) for k in first.network}
     merged.steps_done = sum(p.steps_done for p in parts)
     return merged
+
+
+def _sum(arrays: Iterable[np.ndarray]) -> np.ndarray:
+    """The element-wise sum of one or more arrays, in order (the built-in ``sum`` without its start value 0)."""
+    items = iter(arrays)
+    return sum(items, next(items))
+
+
+def _present(network: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+    """A window's feeder series when merging windows of a community with a feeder (every window has them)."""
+    if network is None:
+        raise ValueError("merge_totals: a window without feeder series among windows with them")
+    return network

@@ -232,7 +232,7 @@ class CommunityLP:
         if limits.export_capacity_kw is not None:
             constraints.append(cp.sum(exp - imp, axis=0) <= limits.export_capacity_kw)
         self.network = network
-        network_cost = 0.0
+        network_cost: cp.Expression | float = 0.0
         if network is not None:
             self.q_drop = cp.Parameter((network.n_branches, h), name="q_drop")
             metered = imp - exp + p2p_in - p2p_out  # the agents' power at their connection (kW)
@@ -249,8 +249,11 @@ class CommunityLP:
         self.problem = cp.Problem(cp.Minimize(cost), constraints)
         if not self.problem.is_dpp():
             raise RuntimeError("the community LP must be DPP (parameters enter affinely)")
-        self.vars = {"charge": charge, "discharge": discharge, "p2p_in": p2p_in, "p2p_out": p2p_out, "soc": soc,
-                     "unserved": unserved, "curtailed": curtailed, "generation": gen}  # fmt: skip
+        self.vars: dict[str, cp.Variable] = {"charge": charge, "discharge": discharge, "p2p_in": p2p_in,
+                                              "p2p_out": p2p_out, "soc": soc, "unserved": unserved,
+                                              "curtailed": curtailed}  # fmt: skip
+        if isinstance(gen, cp.Variable):  # (absent without generators)
+            self.vars["generation"] = gen
 
     def _network_constraints(self, lf: LinearFeeder, metered: cp.Expression, h: int) -> tuple[list, cp.Expression]:
         """LinDistFlow in sparse branch-flow form (module docstring): constraints and the slacks' cost."""
@@ -313,8 +316,9 @@ class CommunityLP:
         self.active.value = np.r_[np.ones(k), np.zeros(pad)]
         self.p2p_open.value = np.pad(np.ones(k) if p2p_open is None else np.asarray(p2p_open, float), (0, pad))
         if self.network is not None:  # the households' reactive load at the scenario's power factor
-            lf = self.network
-            q_kvar = self.load.value * self.c.network.tan_phi
+            lf, setup = self.network, self.c.network
+            assert setup is not None  # the linearised feeder is built from it
+            q_kvar = self.load.value * setup.tan_phi
             self.q_drop.value = lf.x_per_kvar[:, None] * (lf.below @ q_kvar) - self._no_load_step
         self.soc0.value = np.maximum(soc0, 0.0)
         self.soc_ref.value = np.maximum(soc_ref, 0.0)
@@ -328,12 +332,11 @@ class CommunityLP:
         status = self.problem.status
         if status not in ACCEPTED:
             return Plan(np.zeros(self.n), np.zeros(self.n), None, status, float("nan"), ok=False)
-        v = self.vars
-        gen = v["generation"]
+        battery, trade, gen = self.plan_all()
         return Plan(
-            battery_kw=v["charge"].value[:, 0] - v["discharge"].value[:, 0],
-            trade_kw=v["p2p_in"].value[:, 0] - v["p2p_out"].value[:, 0],
-            generator_kw=None if isinstance(gen, float) else np.maximum(gen.value[:, 0], 0.0),
+            battery_kw=battery[:, 0],
+            trade_kw=trade[:, 0],
+            generator_kw=None if gen is None else gen[:, 0],
             status=status,
             objective=float(self.problem.value),
             ok=True,
@@ -342,6 +345,14 @@ class CommunityLP:
     def plan_all(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """After a solve: the whole plan's battery, trade and generator set-points (N, horizon) in kW (generators:
         None without any)."""
-        v = self.vars
-        gen = None if isinstance(v["generation"], float) else np.maximum(v["generation"].value, 0.0)
-        return v["charge"].value - v["discharge"].value, v["p2p_in"].value - v["p2p_out"].value, gen
+        v = {name: _solved(var) for name, var in self.vars.items()}
+        gen = np.maximum(v["generation"], 0.0) if "generation" in v else None
+        return v["charge"] - v["discharge"], v["p2p_in"] - v["p2p_out"], gen
+
+
+def _solved(var: cp.Variable) -> np.ndarray:
+    """A variable's value after a solve the solver accepted (it sets every variable)."""
+    value = var.value
+    if value is None:
+        raise RuntimeError(f"the community LP has no value for {var.name()}: solve it first")
+    return value

@@ -127,14 +127,15 @@ class MPCController(_Planner):
             fit_forecaster(self.forecaster, community)
 
     def _forecast(self, obs: Observation) -> tuple[np.ndarray, ...]:
-        stop = min(obs.stop, obs.t + self.horizon)
-        k = stop - obs.t
+        t = int(obs.t)  # an unbatched observation
+        stop = min(int(obs.stop), t + self.horizon)
+        k = stop - t
         if self.forecaster is None:
             p = self.c.profiles
-            load, pv = p.load_kw[obs.t : stop].T, p.pv_kw[obs.t : stop].T
-            retail, feed_in = self.c.tariff.retail[obs.t : stop], self.c.tariff.feed_in[obs.t : stop]
+            load, pv = p.load_kw[t:stop].T, p.pv_kw[t:stop].T
+            retail, feed_in = self.c.tariff.retail[t:stop], self.c.tariff.feed_in[t:stop]
         else:
-            f = self.forecaster.forecast(obs.t, k)
+            f = self.forecaster.forecast(t, k)
             load, pv, retail, feed_in = f.load_kw.T, f.pv_kw.T, f.retail, f.feed_in
         return load, pv, retail, feed_in
 
@@ -142,14 +143,14 @@ class MPCController(_Planner):
         load, pv, retail, feed_in = self._forecast(obs)
         load, pv = load.copy(), pv.copy()
         load[:, 0], pv[:, 0] = obs.load_kw, obs.pv_kw  # the present is measured, not forecast
-        fleet = self.c.agents.battery
+        fleet, t = self.c.agents.battery, int(obs.t)
         terminal = terminal_prices(retail, feed_in, obs.dt_hours, fleet.charge_efficiency, fleet.discharge_efficiency)
         plan = self.lp.solve(load, pv, retail, feed_in, obs.soc_kwh, first_range(obs), terminal,
-                             fleet.initial_soc_kwh, p2p_open(self.c, obs.t, obs.t + load.shape[1]),
+                             fleet.initial_soc_kwh, p2p_open(self.c, t, t + load.shape[1]),
                              obs.generator_high_kw)  # fmt: skip
         if not plan.ok:
             return self._fallback(obs, plan.status)
-        open_now = bool(p2p_open(self.c, obs.t, obs.t + 1)[0])
+        open_now = bool(p2p_open(self.c, t, t + 1)[0])
         return regulate(
             cover_with_orders(obs, plan.battery_kw, open_now, generator_kw=plan.generator_kw), obs, self.band
         )
@@ -163,11 +164,11 @@ class OracleController(_Planner):
 
     def reset(self, community: Community) -> None:
         self._start(community)
-        self._plan = None
+        self._plan: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None  # battery, trade, generator
         self._solved = False
 
     def _solve(self, obs: Observation) -> None:
-        start, stop = obs.t, obs.stop
+        start, stop = int(obs.t), int(obs.stop)  # an unbatched observation
         c = self.c
         if c.n_agents * (stop - start) > ORACLE_MAX_AGENT_STEPS:
             raise HeronGridError(

@@ -28,7 +28,7 @@ class GridOnly:
         self.n = community.n_agents
 
     def act(self, obs: Observation) -> Actions:
-        return replace(Actions.idle(self.n, obs.price_floor), balancing=False)  # the battery stays idle
+        return replace(Actions.idle(self.n, float(obs.price_floor)), balancing=False)  # the battery stays idle
 
 
 @register("self-consumption")
@@ -113,7 +113,7 @@ class ZeroIntelligenceConstrained:
     def act(self, obs: Observation) -> Actions:
         battery = self_consumption_battery(obs)
         net = obs.load_kw + battery - obs.pv_kw
-        u = np.random.default_rng([self.seed, 0x5A49, obs.t]).uniform(size=self.n)
+        u = np.random.default_rng([self.seed, 0x5A49, int(obs.t)]).uniform(size=self.n)
         band = obs.price_cap - obs.price_floor
         price = np.where(net > 0, obs.price_floor + u * band, obs.price_cap - u * band)
         return Actions(battery, net, price)
