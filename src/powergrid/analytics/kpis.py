@@ -148,9 +148,17 @@ class KPIReport:
             "units": {k: KPI_INFO[k][0] for k in self.community},
             "agent_ids": list(self.agent_ids),
             "agents": {k: [None if np.isnan(x) else float(x) for x in v] for k, v in self.agents.items()},
-            **({"forecast_errors": {q: {m: [None if np.isnan(x) else float(x) for x in a] for m, a in e.items()}
-                                    for q, e in self.forecast_errors.items()}} if self.forecast_errors else {}),
-        }  # fmt: skip
+            **(
+                {
+                    "forecast_errors": {
+                        q: {m: [None if np.isnan(x) else float(x) for x in a] for m, a in e.items()}
+                        for q, e in self.forecast_errors.items()
+                    }
+                }
+                if self.forecast_errors
+                else {}
+            ),
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> KPIReport:
@@ -179,10 +187,17 @@ class KPIReport:
 
 #: The CityLearn-style KPIs (in KPI_INFO, in this order).
 CITYLEARN_KPIS = (
-    "ramping_kw", "one_minus_load_factor", "average_daily_peak_kw", "peak_demand_kw", "cost_normalised",
-    "co2_normalised", "ramping_normalised", "one_minus_load_factor_normalised", "average_daily_peak_normalised",
+    "ramping_kw",
+    "one_minus_load_factor",
+    "average_daily_peak_kw",
+    "peak_demand_kw",
+    "cost_normalised",
+    "co2_normalised",
+    "ramping_normalised",
+    "one_minus_load_factor_normalised",
+    "average_daily_peak_normalised",
     "peak_demand_normalised",
-)  # fmt: skip
+)
 
 
 def net_exchange_kw(totals: RunTotals) -> np.ndarray:
@@ -201,8 +216,10 @@ def shape_kpis(totals: RunTotals) -> dict[str, Value]:
     """The four load-shape KPIs of one run (unnormalised)."""
     p = net_exchange_kw(totals)
     if p.size == 0:
-        return {k: NA("no steps") for k in ("ramping_kw", "one_minus_load_factor", "average_daily_peak_kw",
-                                            "peak_demand_kw")}  # fmt: skip
+        return {
+            k: NA("no steps")
+            for k in ("ramping_kw", "one_minus_load_factor", "average_daily_peak_kw", "peak_demand_kw")
+        }
     positive = np.maximum(p, 0.0)
     months = totals.step["month"]
     factors = []
@@ -359,9 +376,20 @@ def add_share_of_oracle_savings(reports: dict[str, KPIReport], baseline: str = "
 def _network_kpis(totals: RunTotals) -> dict[str, Value]:
     net = totals.network
     if net is None:
-        return {k: NA("no feeder in the scenario") for k in (
-            "losses_kwh", "loss_cost", "voltage_violations", "min_voltage_pu", "max_voltage_pu",
-            "max_line_loading_pct", "overloads", "violation_cost", "power_flow_fallbacks")}  # fmt: skip
+        return {
+            k: NA("no feeder in the scenario")
+            for k in (
+                "losses_kwh",
+                "loss_cost",
+                "voltage_violations",
+                "min_voltage_pu",
+                "max_voltage_pu",
+                "max_line_loading_pct",
+                "overloads",
+                "violation_cost",
+                "power_flow_fallbacks",
+            )
+        }
     return {
         "losses_kwh": float(net["losses_kwh"].sum()),
         "loss_cost": float(totals.agent["loss_cost"].sum() + net["operator_loss_cost"].sum()),

@@ -17,19 +17,48 @@ from powergrid.safety import Interventions
 
 #: Per-agent energy (kWh) and money (currency) sums; names match StepResult fields and timeseries columns.
 AGENT_SUMS = (
-    "load", "pv", "generation", "curtailed", "charge", "discharge", "bought", "sold", "imported", "exported",
-    "unserved", "grid_cost", "p2p_payment", "fees", "network_charges", "degradation_cost", "fuel_cost", "loss_cost",
+    "load",
+    "pv",
+    "generation",
+    "curtailed",
+    "charge",
+    "discharge",
+    "bought",
+    "sold",
+    "imported",
+    "exported",
+    "unserved",
+    "grid_cost",
+    "p2p_payment",
+    "fees",
+    "network_charges",
+    "degradation_cost",
+    "fuel_cost",
+    "loss_cost",
     "cash_cost",
-    "unserved_cost", "co2_kg", "stored_change", "imbalance", "network_curtailed",
-)  # fmt: skip
+    "unserved_cost",
+    "co2_kg",
+    "stored_change",
+    "imbalance",
+    "network_curtailed",
+)
 
 #: Per-step community series: import, export (kWh), P2P volume (kWh) and value (currency), agents trading, and
 #: the retail and feed-in prices (currency/kWh; the end-of-horizon storage rule reads their last 24 h),
 #: Σ|imbalance| over agents (kWh), and the step's calendar day and month (local time: days since 1970-01-01 and
 #: year·12 + month − 1; the CityLearn-style KPIs group by them).
 STEP_SERIES = (
-    "imported", "exported", "p2p_volume", "p2p_value", "n_trading", "retail", "feed_in", "imbalance", "day", "month",
-)  # fmt: skip
+    "imported",
+    "exported",
+    "p2p_volume",
+    "p2p_value",
+    "n_trading",
+    "retail",
+    "feed_in",
+    "imbalance",
+    "day",
+    "month",
+)
 
 
 def calendar_codes(stamps: pd.DatetimeIndex) -> dict[str, np.ndarray]:
@@ -40,9 +69,17 @@ def calendar_codes(stamps: pd.DatetimeIndex) -> dict[str, np.ndarray]:
 
 #: Per-step feeder series (NetworkStep fields), present when the scenario has a feeder.
 NETWORK_SERIES = (
-    "head_kwh", "losses_kwh", "operator_loss_cost", "v_min", "v_max", "violations", "max_line_loading",
-    "max_trafo_loading", "overloads", "converged",
-)  # fmt: skip
+    "head_kwh",
+    "losses_kwh",
+    "operator_loss_cost",
+    "v_min",
+    "v_max",
+    "violations",
+    "max_line_loading",
+    "max_trafo_loading",
+    "overloads",
+    "converged",
+)
 
 
 @dataclass
@@ -78,8 +115,9 @@ class RunTotals:
         self.battery_capacity_kwh = np.asarray(self.battery_capacity_kwh, dtype=float)
         ones = np.ones(n)
         self.charge_efficiency = ones if self.charge_efficiency is None else np.asarray(self.charge_efficiency, float)
-        self.discharge_efficiency = (ones if self.discharge_efficiency is None
-                                     else np.asarray(self.discharge_efficiency, float))  # fmt: skip
+        self.discharge_efficiency = (
+            ones if self.discharge_efficiency is None else np.asarray(self.discharge_efficiency, float)
+        )
         self.agent = {name: np.zeros(n) for name in AGENT_SUMS}
         self.traded_any = np.zeros(n, dtype=bool)
         self.interventions = {name: np.zeros(n, dtype=np.int64) for name in Interventions.FIELDS}
@@ -89,11 +127,17 @@ class RunTotals:
     def for_community(cls, community, n_steps: int, first_step: int = 0) -> RunTotals:
         """Empty totals for a run of ``n_steps`` of ``community`` (a ``Community``) from ``first_step``."""
         fleet = community.agents.battery
-        totals = cls(community.agents.ids, fleet.capacity_kwh, community.grid.dt_hours, n_steps,
-                     charge_efficiency=fleet.charge_efficiency, discharge_efficiency=fleet.discharge_efficiency,
-                     value_of_lost_load=community.value_of_lost_load, first_step=first_step,
-                     violation_penalty=0.0 if community.network is None
-                     else community.network.config.violation_penalty)  # fmt: skip
+        totals = cls(
+            community.agents.ids,
+            fleet.capacity_kwh,
+            community.grid.dt_hours,
+            n_steps,
+            charge_efficiency=fleet.charge_efficiency,
+            discharge_efficiency=fleet.discharge_efficiency,
+            value_of_lost_load=community.value_of_lost_load,
+            first_step=first_step,
+            violation_penalty=0.0 if community.network is None else community.network.config.violation_penalty,
+        )
         totals.step.update(calendar_codes(community.grid.index[first_step : first_step + n_steps]))
         return totals
 
@@ -109,8 +153,13 @@ class RunTotals:
         if self.steps_done == 0:
             return np.zeros(self.n_agents)
         assert self.charge_efficiency is not None and self.discharge_efficiency is not None  # set in __post_init__
-        prices = terminal_prices(self.step["retail"][: self.steps_done], self.step["feed_in"][: self.steps_done],
-                                 self.dt_hours, self.charge_efficiency, self.discharge_efficiency)  # fmt: skip
+        prices = terminal_prices(
+            self.step["retail"][: self.steps_done],
+            self.step["feed_in"][: self.steps_done],
+            self.dt_hours,
+            self.charge_efficiency,
+            self.discharge_efficiency,
+        )
         return prices.adjustment(self.agent["stored_change"])
 
     def headline_cost(self) -> np.ndarray:
@@ -143,10 +192,16 @@ class RunTotals:
 
 
 def totals_from_frames(
-    timeseries, trades, battery_capacity_kwh: np.ndarray, dt_hours: float, network=None,
-    charge_efficiency: np.ndarray | None = None, discharge_efficiency: np.ndarray | None = None,
-    value_of_lost_load: float = 0.0, violation_penalty: float = 0.0,
-) -> RunTotals:  # fmt: skip
+    timeseries,
+    trades,
+    battery_capacity_kwh: np.ndarray,
+    dt_hours: float,
+    network=None,
+    charge_efficiency: np.ndarray | None = None,
+    discharge_efficiency: np.ndarray | None = None,
+    value_of_lost_load: float = 0.0,
+    violation_penalty: float = 0.0,
+) -> RunTotals:
     """Rebuild RunTotals from a run's ``timeseries.parquet``, ``trades.parquet`` and, with a feeder,
     ``network.parquet`` (as pandas DataFrames)."""
     agent = timeseries["agent"]
@@ -154,9 +209,16 @@ def totals_from_frames(
     codes = agent.cat.codes.to_numpy()
     steps = timeseries["step"].to_numpy()
     n_steps = int(steps.max()) + 1 if steps.size else 0
-    totals = RunTotals(ids, np.asarray(battery_capacity_kwh, dtype=float), dt_hours, n_steps,
-                       charge_efficiency=charge_efficiency, discharge_efficiency=discharge_efficiency,
-                       value_of_lost_load=value_of_lost_load, violation_penalty=violation_penalty)  # fmt: skip
+    totals = RunTotals(
+        ids,
+        np.asarray(battery_capacity_kwh, dtype=float),
+        dt_hours,
+        n_steps,
+        charge_efficiency=charge_efficiency,
+        discharge_efficiency=discharge_efficiency,
+        value_of_lost_load=value_of_lost_load,
+        violation_penalty=violation_penalty,
+    )
     n = len(ids)
     for name in AGENT_SUMS:
         totals.agent[name] = np.bincount(codes, weights=timeseries[name].to_numpy(), minlength=n)
@@ -187,11 +249,18 @@ def merge_totals(parts: list[RunTotals]) -> RunTotals:
     """Totals of several windows of the same community as one run (sums; per-step series concatenated). Each
     window keeps its own end-of-horizon storage adjustment (each started from the initial state of charge)."""
     first = parts[0]
-    merged = RunTotals(first.agent_ids, first.battery_capacity_kwh, first.dt_hours, sum(p.n_steps for p in parts),
-                       charge_efficiency=first.charge_efficiency, discharge_efficiency=first.discharge_efficiency,
-                       value_of_lost_load=first.value_of_lost_load, violation_penalty=first.violation_penalty,
-                       optimiser_fallbacks=sum(p.optimiser_fallbacks for p in parts),
-                       first_step=first.first_step)  # fmt: skip
+    merged = RunTotals(
+        first.agent_ids,
+        first.battery_capacity_kwh,
+        first.dt_hours,
+        sum(p.n_steps for p in parts),
+        charge_efficiency=first.charge_efficiency,
+        discharge_efficiency=first.discharge_efficiency,
+        value_of_lost_load=first.value_of_lost_load,
+        violation_penalty=first.violation_penalty,
+        optimiser_fallbacks=sum(p.optimiser_fallbacks for p in parts),
+        first_step=first.first_step,
+    )
     merged.merged_storage_adjustment = _sum(p.storage_adjustment() for p in parts)
     for name in AGENT_SUMS:
         merged.agent[name] = _sum(p.agent[name] for p in parts)

@@ -137,9 +137,15 @@ class CommunityLP:
     """
 
     def __init__(
-        self, community: Community, horizon: int, solver: str = "CLARABEL", soft_ramp: bool = False,
-        exact_terminal: bool = False, battery_tie_break: float = 0.0, network: LinearFeeder | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        community: Community,
+        horizon: int,
+        solver: str = "CLARABEL",
+        soft_ramp: bool = False,
+        exact_terminal: bool = False,
+        battery_tie_break: float = 0.0,
+        network: LinearFeeder | None = None,
+    ) -> None:
         if solver not in SOLVERS:
             raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
         if exact_terminal and solver != "HIGHS":
@@ -175,6 +181,8 @@ class CommunityLP:
         power = fleet.power_kw[:, None]
         active_row = cp.reshape(self.active, (1, h), order="C")
         net = charge - discharge
+        eta_c, eta_d = fleet.charge_efficiency[:, None], fleet.discharge_efficiency[:, None]
+        stored_kw = cp.multiply(eta_c, charge) - cp.multiply(1.0 / eta_d, discharge)  # into storage, after losses
         scale = float(max(c.profiles.load_kw.max(), c.profiles.pv_kw.max(), fleet.power_kw.max(), 1.0))
         generators = c.agents.generator
         gen: cp.Expression | float = 0.0
@@ -199,8 +207,7 @@ class CommunityLP:
             cp.sum(p2p_in, axis=0) == cp.sum(p2p_out, axis=0),
             p2p_in <= 10 * n * scale * np.ones((n, 1)) @ cp.reshape(self.p2p_open, (1, h), order="C"),
             soc[:, 0] == self.soc0,
-            soc[:, 1:] == soc[:, :-1] + (cp.multiply(fleet.charge_efficiency[:, None], charge)
-                                         - cp.multiply(1.0 / fleet.discharge_efficiency[:, None], discharge)) * dt,
+            soc[:, 1:] == soc[:, :-1] + stored_kw * dt,
             soc[:, 1:] >= fleet.soc_min_kwh[:, None],
             soc[:, 1:] <= fleet.soc_max_kwh[:, None],
             charge <= power @ active_row,  # no battery flows past the data
@@ -208,7 +215,7 @@ class CommunityLP:
             net[:, 0] >= self.first_lo,
             net[:, 0] <= self.first_hi,
             soc[:, h] - self.soc_ref == up - down,
-        ]  # fmt: skip
+        ]
         voll = c.value_of_lost_load
         ramp_cost = 0.0
         ramp = fleet.ramp_kw
@@ -239,19 +246,32 @@ class CommunityLP:
             more, network_cost = self._network_constraints(network, metered, h)
             constraints += more
         fee = c.market.fee_per_kwh + 0.5 * c.market.network_charge_per_kwh + TIE_BREAK  # per side and kWh
-        cost = network_cost + dt * (
-            cp.sum(imp @ self.retail) - cp.sum(exp @ self.feed_in) + fee * cp.sum(p2p_in + p2p_out)
-            + cp.sum(cp.multiply(fleet.degradation_cost[:, None], discharge)) + voll * cp.sum(unserved) + fuel
-        ) + self.refill @ down - self.salvage @ up + ramp_cost  # fmt: skip
+        # what is priced per kWh, as a rate (currency/h; × dt is currency): grid bill, P2P fees and charges,
+        # degradation, lost load and fuel
+        cost_rate = (
+            cp.sum(imp @ self.retail)
+            - cp.sum(exp @ self.feed_in)
+            + fee * cp.sum(p2p_in + p2p_out)
+            + cp.sum(cp.multiply(fleet.degradation_cost[:, None], discharge))
+            + voll * cp.sum(unserved)
+            + fuel
+        )
+        cost = network_cost + dt * cost_rate + self.refill @ down - self.salvage @ up + ramp_cost
         if battery_tie_break > 0:
             weight = battery_tie_break * np.outer(1.0 + np.arange(n) / n, 1.0 + np.arange(h) / h)
             cost = cost + dt * cp.sum(cp.multiply(weight, charge + discharge))
         self.problem = cp.Problem(cp.Minimize(cost), constraints)
         if not self.problem.is_dpp():
             raise RuntimeError("the community LP must be DPP (parameters enter affinely)")
-        self.vars: dict[str, cp.Variable] = {"charge": charge, "discharge": discharge, "p2p_in": p2p_in,
-                                              "p2p_out": p2p_out, "soc": soc, "unserved": unserved,
-                                              "curtailed": curtailed}  # fmt: skip
+        self.vars: dict[str, cp.Variable] = {
+            "charge": charge,
+            "discharge": discharge,
+            "p2p_in": p2p_in,
+            "p2p_out": p2p_out,
+            "soc": soc,
+            "unserved": unserved,
+            "curtailed": curtailed,
+        }
         if isinstance(gen, cp.Variable):  # (absent without generators)
             self.vars["generation"] = gen
 
@@ -289,10 +309,18 @@ class CommunityLP:
         return constraints, cost
 
     def solve(
-        self, load: np.ndarray, pv: np.ndarray, retail: np.ndarray, feed_in: np.ndarray, soc0: np.ndarray,
-        first_range: tuple[np.ndarray, np.ndarray], terminal: TerminalPrices, soc_ref: np.ndarray,
-        p2p_open: np.ndarray | None = None, generator_high: np.ndarray | None = None,
-    ) -> Plan:  # fmt: skip
+        self,
+        load: np.ndarray,
+        pv: np.ndarray,
+        retail: np.ndarray,
+        feed_in: np.ndarray,
+        soc0: np.ndarray,
+        first_range: tuple[np.ndarray, np.ndarray],
+        terminal: TerminalPrices,
+        soc_ref: np.ndarray,
+        p2p_open: np.ndarray | None = None,
+        generator_high: np.ndarray | None = None,
+    ) -> Plan:
         """Plan over the horizon; inputs shorter than the horizon are padded as inactive steps.
 
         Args:

@@ -43,8 +43,14 @@ def snap(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, tol: float = SNAP_KW) ->
     return np.where((np.abs(x) <= tol) & (lo <= 0.0) & (hi >= 0.0), 0.0, x)
 
 
-def cover_with_orders(obs: Observation, battery: np.ndarray, p2p_worth: bool, load_kw: np.ndarray | None = None,
-            pv_kw: np.ndarray | None = None, generator_kw: np.ndarray | None = None) -> Actions:  # fmt: skip
+def cover_with_orders(
+    obs: Observation,
+    battery: np.ndarray,
+    p2p_worth: bool,
+    load_kw: np.ndarray | None = None,
+    pv_kw: np.ndarray | None = None,
+    generator_kw: np.ndarray | None = None,
+) -> Actions:
     """The engine's orders for a planned battery set-point: the battery snapped to this step's range, and — where
     P2P pays for the community (``p2p_worth``) — each agent's whole remaining deficit bid at the cap and surplus
     offered at the floor. Given the batteries, this realises the LP's community P2P volume (the market matches
@@ -121,8 +127,14 @@ class MPCController(_Planner):
 
             choice = None if choice == "perfect" else make_forecaster(choice)
         self.forecaster = choice
-        self.lp = CommunityLP(community, self.horizon, self.solver, soft_ramp=True, battery_tie_break=BATTERY_TIE_BREAK,
-                              network=network_limits(community))  # fmt: skip
+        self.lp = CommunityLP(
+            community,
+            self.horizon,
+            self.solver,
+            soft_ramp=True,
+            battery_tie_break=BATTERY_TIE_BREAK,
+            network=network_limits(community),
+        )
         if self.forecaster is not None:
             fit_forecaster(self.forecaster, community)
 
@@ -145,9 +157,18 @@ class MPCController(_Planner):
         load[:, 0], pv[:, 0] = obs.load_kw, obs.pv_kw  # the present is measured, not forecast
         fleet, t = self.c.agents.battery, int(obs.t)
         terminal = terminal_prices(retail, feed_in, obs.dt_hours, fleet.charge_efficiency, fleet.discharge_efficiency)
-        plan = self.lp.solve(load, pv, retail, feed_in, obs.soc_kwh, first_range(obs), terminal,
-                             fleet.initial_soc_kwh, p2p_open(self.c, t, t + load.shape[1]),
-                             obs.generator_high_kw)  # fmt: skip
+        plan = self.lp.solve(
+            load,
+            pv,
+            retail,
+            feed_in,
+            obs.soc_kwh,
+            first_range(obs),
+            terminal,
+            fleet.initial_soc_kwh,
+            p2p_open(self.c, t, t + load.shape[1]),
+            obs.generator_high_kw,
+        )
         if not plan.ok:
             return self._fallback(obs, plan.status)
         open_now = bool(p2p_open(self.c, t, t + 1)[0])
@@ -184,9 +205,18 @@ class OracleController(_Planner):
         exact = not terminal.convex.all() and not quadratic
         lp = CommunityLP(c, stop - start, solver="HIGHS", exact_terminal=exact, network=network_limits(c))
         self._open = p2p_open(c, start, stop)
-        plan = lp.solve(p.load_kw[start:stop].T, p.pv_kw[start:stop].T, retail, feed_in, obs.soc_kwh,
-                        first_range(obs), terminal, fleet.initial_soc_kwh, self._open,
-                        obs.generator_high_kw)  # fmt: skip
+        plan = lp.solve(
+            p.load_kw[start:stop].T,
+            p.pv_kw[start:stop].T,
+            retail,
+            feed_in,
+            obs.soc_kwh,
+            first_range(obs),
+            terminal,
+            fleet.initial_soc_kwh,
+            self._open,
+            obs.generator_high_kw,
+        )
         self.status = plan.status
         self.objective = plan.objective
         self._start_step = start
@@ -238,7 +268,10 @@ class GreedyController:
         battery = battery + extra_charge
         if obs.retail > self.mean_retail:
             energy = np.maximum(obs.soc_kwh - self.reserve_kwh, 0.0) * self.c.agents.battery.discharge_efficiency
-            available = np.minimum(np.maximum(obs.max_discharge_kw + np.minimum(battery, 0.0), 0.0),
-                                   energy / obs.dt_hours) * (net <= 0) * (extra_charge == 0)  # fmt: skip
+            available = (
+                np.minimum(np.maximum(obs.max_discharge_kw + np.minimum(battery, 0.0), 0.0), energy / obs.dt_hours)
+                * (net <= 0)
+                * (extra_charge == 0)
+            )
             battery = battery - pro_rata(available, True, deficit.sum())
         return cover_with_orders(obs, battery, p2p_worth=True)

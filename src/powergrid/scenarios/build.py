@@ -189,10 +189,16 @@ def _citylearn_agents(scenario: Scenario) -> AgentTable:
             batteries.append(BatteryConfig(capacity_kwh=0.0, power_kw=0.0))
             continue
         eta = float(dataset.battery_efficiency[i])
-        batteries.append(base.model_copy(update={
-            "capacity_kwh": float(dataset.battery_capacity_kwh[i]), "power_kw": float(dataset.battery_power_kw[i]),
-            "charge_efficiency": eta, "discharge_efficiency": eta,
-        }))  # fmt: skip
+        batteries.append(
+            base.model_copy(
+                update={
+                    "capacity_kwh": float(dataset.battery_capacity_kwh[i]),
+                    "power_kw": float(dataset.battery_power_kw[i]),
+                    "charge_efficiency": eta,
+                    "discharge_efficiency": eta,
+                }
+            )
+        )
     load_kwh = dataset.load_kw.mean(axis=0) * 8760.0
     return AgentTable(dataset.buildings, tuple(kinds), dataset.pv_peak_kw * has_pv, load_kwh, _fleet(batteries))
 
@@ -226,8 +232,9 @@ def _battery_accounts(
         if kind == "storage":
             accounts.append(battery)  # a central battery stays the operator's
         elif i in shares:
-            accounts.append(b.model_copy(update={"capacity_kwh": b.capacity_kwh * shares[i],
-                                                 "power_kw": b.power_kw * shares[i]}))  # fmt: skip
+            accounts.append(
+                b.model_copy(update={"capacity_kwh": b.capacity_kwh * shares[i], "power_kw": b.power_kw * shares[i]})
+            )
         else:
             accounts.append(no_account)
     return accounts

@@ -16,10 +16,35 @@ from powergrid.network.ieee13 import MAIN_FILE, OPENDSS_TAPS, build_ieee13
 from powergrid.network.ieee13_results import bus_phase_voltages, bus_phases, solve_asym
 from powergrid.network.model import AGENT_ID_BASE
 
-BUSES = {"SourceBus", "650", "RG60", "632", "633", "634", "645", "646", "670", "671", "680", "684", "611", "652",
-         "692", "675"}  # fmt: skip
-LOAD_BUSES = {"671": (0, 1, 2), "634": (0, 1, 2), "645": (1, 2), "646": (1, 2), "692": (0, 1, 2),
-              "675": (0, 1, 2), "611": (2,), "652": (0,), "670": (0, 1, 2)}  # fmt: skip
+BUSES = {
+    "SourceBus",
+    "650",
+    "RG60",
+    "632",
+    "633",
+    "634",
+    "645",
+    "646",
+    "670",
+    "671",
+    "680",
+    "684",
+    "611",
+    "652",
+    "692",
+    "675",
+}
+LOAD_BUSES = {
+    "671": (0, 1, 2),
+    "634": (0, 1, 2),
+    "645": (1, 2),
+    "646": (1, 2),
+    "692": (0, 1, 2),
+    "675": (0, 1, 2),
+    "611": (2,),
+    "652": (0,),
+    "670": (0, 1, 2),
+}
 
 
 def _file_loads() -> list[tuple[str, int, float, float]]:
