@@ -7,6 +7,7 @@ import re
 import time
 
 import numpy as np
+import opendssdirect as dss
 import pytest
 from power_grid_model import ComponentType, PowerGridModel
 
@@ -146,7 +147,6 @@ def test_parser_rejects_what_it_cannot_read(tmp_path):
 @pytest.fixture(scope="module")
 def opendss():
     """OpenDSS on the same files: its regulator taps, then taps fixed, loads pure PQ/Z/I, tolerance 1e-9."""
-    dss = pytest.importorskip("opendssdirect")
     dss.Text.Command("clear")
     dss.Text.Command(f'compile "{MAIN_FILE}"')
     dss.Text.Command("set tolerance=1e-9")
