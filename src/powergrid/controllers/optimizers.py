@@ -19,7 +19,7 @@ import numpy as np
 
 from heron.clearing import pro_rata
 from powergrid.actions import Actions, Observation
-from powergrid.controllers.base import register
+from powergrid.controllers.base import ControllerBase, register
 from powergrid.controllers.community_lp import BATTERY_TIE_BREAK, CommunityLP, network_limits
 from powergrid.controllers.rules import self_consumption_battery
 from powergrid.controllers.taps import regulate, regulated_band
@@ -87,11 +87,9 @@ def first_range(obs: Observation) -> tuple[np.ndarray, np.ndarray]:
     return -obs.max_discharge_kw, obs.max_charge_kw
 
 
-class _Planner:
-    name: str
+class _Planner(ControllerBase):
     fallbacks: int
     fallback_events: list[str]
-    observes_network = False
 
     def _start(self, community: Community) -> None:
         self.c = community
@@ -237,7 +235,7 @@ class OracleController(_Planner):
 
 
 @register("greedy")
-class GreedyController:
+class GreedyController(ControllerBase):
     """Battery heuristics plus greedy P2P matching by benefit, vectorised:
     1. each battery serves its own home first (self-consumption);
     2. the community's remaining PV surplus (which would be exported at feed-in) is bought by batteries with room,
@@ -245,10 +243,6 @@ class GreedyController:
     3. in steps priced above the run's mean retail, batteries with energy above a reserve sell it to neighbours'
        remaining deficits (which would be imported at the peak price), pro rata to their available energy.
     Orders bid the cap / ask the floor so the planned matches clear."""
-
-    fallbacks = 0
-    fallback_events: tuple[str, ...] = ()
-    observes_network = False
 
     def __init__(self, reserve: float = 0.2) -> None:
         self.reserve = reserve
