@@ -85,22 +85,22 @@ class Observation:
     the per-step scalars (prices, carbon, last clearing price and net import) (K, 1), so they broadcast with (K, N).
     """
 
-    t: int
-    stop: int  # the current run or episode ends before this step (forecasts must not look past it)
+    t: int | np.ndarray
+    stop: int | np.ndarray  # the current run or episode ends before this step (forecasts must not look past it)
     dt_hours: float
     load_kw: np.ndarray
     pv_kw: np.ndarray
     soc_kwh: np.ndarray
     max_charge_kw: np.ndarray
     max_discharge_kw: np.ndarray
-    retail: float
-    feed_in: float
-    price_floor: float
-    price_cap: float
-    carbon_kg_per_kwh: float
-    last_clearing_price: float  # NaN before the first trade of the run/episode
+    retail: float | np.ndarray
+    feed_in: float | np.ndarray
+    price_floor: float | np.ndarray
+    price_cap: float | np.ndarray
+    carbon_kg_per_kwh: float | np.ndarray
+    last_clearing_price: float | np.ndarray  # NaN before the first trade of the run/episode
     last_fill_kwh: np.ndarray  # (N,) P2P bought − sold in the previous step (0 at the start)
-    last_net_import_kwh: float  # community Σ(import − export) in the previous step (0 at the start)
+    last_net_import_kwh: float | np.ndarray  # community Σ(import − export) in the previous step (0 at the start)
     #: (N,) the previous step's voltage (pu) at each agent's connection and the highest loading (fraction of
     #: rating) on its path from the source; NaN without a feeder, at the start, or when the run defers its power
     #: flows (``simulate`` does for controllers whose ``observes_network`` is False).

@@ -176,13 +176,23 @@ class OODStats:
         return cls(mean, std, np.linalg.pinv(cov), method, threshold)
 
     def to_json(self) -> dict:
-        return {"mean": self.mean.tolist(), "std": self.std.tolist(), "precision": self.precision.tolist(),
-                "method": self.method, "threshold": self.threshold}  # fmt: skip
+        return {
+            "mean": self.mean.tolist(),
+            "std": self.std.tolist(),
+            "precision": self.precision.tolist(),
+            "method": self.method,
+            "threshold": self.threshold,
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> OODStats:
-        return cls(np.array(data["mean"]), np.array(data["std"]), np.array(data["precision"]), data["method"],
-                   float(data["threshold"]))  # fmt: skip
+        return cls(
+            np.array(data["mean"]),
+            np.array(data["std"]),
+            np.array(data["precision"]),
+            data["method"],
+            float(data["threshold"]),
+        )
 
 
 class SafetySupervisor:

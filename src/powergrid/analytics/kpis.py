@@ -28,6 +28,14 @@ class NA:
 
 Value = float | NA
 
+
+def _defined(value: Value) -> float:
+    """A KPI that is always defined (such as the headline cost) as a number."""
+    if isinstance(value, NA):
+        raise ValueError(f"a KPI that is always defined is n/a: {value.reason}")
+    return value
+
+
 #: Community KPI names, their units and a one-line definition (the order of tables and kpis.json).
 KPI_INFO: dict[str, tuple[str, str]] = {
     "cost": ("currency", "headline cost: cash cost + unserved cost + storage adjustment (every comparison uses it)"),
@@ -143,9 +151,17 @@ class KPIReport:
             "units": {k: KPI_INFO[k][0] for k in self.community},
             "agent_ids": list(self.agent_ids),
             "agents": {k: [None if np.isnan(x) else float(x) for x in v] for k, v in self.agents.items()},
-            **({"forecast_errors": {q: {m: [None if np.isnan(x) else float(x) for x in a] for m, a in e.items()}
-                                    for q, e in self.forecast_errors.items()}} if self.forecast_errors else {}),
-        }  # fmt: skip
+            **(
+                {
+                    "forecast_errors": {
+                        q: {m: [None if np.isnan(x) else float(x) for x in a] for m, a in e.items()}
+                        for q, e in self.forecast_errors.items()
+                    }
+                }
+                if self.forecast_errors
+                else {}
+            ),
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> KPIReport:
@@ -174,10 +190,17 @@ class KPIReport:
 
 #: The CityLearn-style KPIs (in KPI_INFO, in this order).
 CITYLEARN_KPIS = (
-    "ramping_kw", "one_minus_load_factor", "average_daily_peak_kw", "peak_demand_kw", "cost_normalised",
-    "co2_normalised", "ramping_normalised", "one_minus_load_factor_normalised", "average_daily_peak_normalised",
+    "ramping_kw",
+    "one_minus_load_factor",
+    "average_daily_peak_kw",
+    "peak_demand_kw",
+    "cost_normalised",
+    "co2_normalised",
+    "ramping_normalised",
+    "one_minus_load_factor_normalised",
+    "average_daily_peak_normalised",
     "peak_demand_normalised",
-)  # fmt: skip
+)
 
 
 def net_exchange_kw(totals: RunTotals) -> np.ndarray:
@@ -196,8 +219,10 @@ def shape_kpis(totals: RunTotals) -> dict[str, Value]:
     """The four load-shape KPIs of one run (unnormalised)."""
     p = net_exchange_kw(totals)
     if p.size == 0:
-        return {k: NA("no steps") for k in ("ramping_kw", "one_minus_load_factor", "average_daily_peak_kw",
-                                            "peak_demand_kw")}  # fmt: skip
+        return {
+            k: NA("no steps")
+            for k in ("ramping_kw", "one_minus_load_factor", "average_daily_peak_kw", "peak_demand_kw")
+        }
     positive = np.maximum(p, 0.0)
     months = totals.step["month"]
     factors = []
@@ -272,8 +297,11 @@ def compute_kpis(totals: RunTotals, baseline: RunTotals | None = None) -> KPIRep
         base = baseline.headline_cost()
         savings = base - cost
         base_cost = float(base.sum())
-        c["savings"] = float(savings.sum())
-        c["savings_pct"] = 100.0 * c["savings"] / base_cost if base_cost > ZERO else NA("baseline cost is not positive")
+        total_savings = float(savings.sum())
+        c["savings"] = total_savings
+        c["savings_pct"] = (
+            100.0 * total_savings / base_cost if base_cost > ZERO else NA("baseline cost is not positive")
+        )
         c["gini_savings"] = gini(savings)
     pv, load = a["pv"].sum(), a["load"].sum()
     volume = s["p2p_volume"].sum()
@@ -315,7 +343,7 @@ def compute_kpis(totals: RunTotals, baseline: RunTotals | None = None) -> KPIRep
         safety_fallbacks=float(totals.interventions["fallback"].sum()),
     )
     c.update(_network_kpis(totals))
-    c.update(citylearn_kpis(totals, baseline, c["cost"], c["co2_kg"]))
+    c.update(citylearn_kpis(totals, baseline, float(cost.sum()), float(a["co2_kg"].sum())))
     community = {k: c[k] for k in KPI_INFO}
     cap = totals.battery_capacity_kwh
     agents = {
@@ -343,13 +371,13 @@ def add_share_of_oracle_savings(reports: dict[str, KPIReport], baseline: str = "
     if "oracle" not in reports or baseline not in reports:
         return
     oracle = reports["oracle"].community
-    base = reports[baseline].community["cost"]
-    best = base - oracle["cost"]
+    base = _defined(reports[baseline].community["cost"])
+    best = base - _defined(oracle["cost"])
     for report in reports.values():
         if oracle["optimiser_fallbacks"]:
             share: Value = NA("the oracle did not solve to optimality (optimiser_fallbacks > 0)")
         elif best > ZERO * max(1.0, abs(base)):
-            share = (base - report.community["cost"]) / best
+            share = (base - _defined(report.community["cost"])) / best
         else:
             share = NA("the oracle saves nothing against the baseline")
         report.community["share_of_oracle_savings"] = share
@@ -358,9 +386,20 @@ def add_share_of_oracle_savings(reports: dict[str, KPIReport], baseline: str = "
 def _network_kpis(totals: RunTotals) -> dict[str, Value]:
     net = totals.network
     if net is None:
-        return {k: NA("no feeder in the scenario") for k in (
-            "losses_kwh", "loss_cost", "voltage_violations", "min_voltage_pu", "max_voltage_pu",
-            "max_line_loading_pct", "overloads", "violation_cost", "power_flow_fallbacks")}  # fmt: skip
+        return {
+            k: NA("no feeder in the scenario")
+            for k in (
+                "losses_kwh",
+                "loss_cost",
+                "voltage_violations",
+                "min_voltage_pu",
+                "max_voltage_pu",
+                "max_line_loading_pct",
+                "overloads",
+                "violation_cost",
+                "power_flow_fallbacks",
+            )
+        }
     return {
         "losses_kwh": float(net["losses_kwh"].sum()),
         "loss_cost": float(totals.agent["loss_cost"].sum() + net["operator_loss_cost"].sum()),

@@ -84,10 +84,17 @@ def atomic_directory(target: Path, overwrite: bool = False) -> Iterator[Path]:
 class RunWriter:
     """Streams engine steps into a run directory (an existing, empty folder, e.g. from ``atomic_directory``)."""
 
-    def __init__(self, folder: Path, agent_ids: tuple[str, ...], timestamps: pd.DatetimeIndex,
-                 rows_per_group: int = 1_000_000, ledger_seed: int | None = None,
-                 fee_per_kwh: float = 0.0, agents: dict[str, np.ndarray] | None = None,
-                 run: dict | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        folder: Path,
+        agent_ids: tuple[str, ...],
+        timestamps: pd.DatetimeIndex,
+        rows_per_group: int = 1_000_000,
+        ledger_seed: int | None = None,
+        fee_per_kwh: float = 0.0,
+        agents: dict[str, np.ndarray] | None = None,
+        run: dict | None = None,
+    ) -> None:
         """``ledger_seed``: also record every step's trades in a signed ledger (keys derived from this seed).
         ``agents`` (``AGENT_FACTS`` columns, arrays (N,)) and ``run`` (JSON-ready facts) describe the run; they are
         written as ``agents.parquet`` and ``run.json`` (with ``format_version``) when given."""
@@ -120,8 +127,9 @@ class RunWriter:
             self._trades.append(r)
             if self._ledger is not None:
                 t = r.trades
-                sim_time = str(self.timestamps[r.t])
-                self._ledger.append_step(r.t, sim_time, t.buyer, t.seller, t.quantity, t.price, self._fee)
+                step = int(r.t)  # the writer records one copy: t is a plain step index
+                sim_time = str(self.timestamps[step])
+                self._ledger.append_step(step, sim_time, t.buyer, t.seller, t.quantity, t.price, self._fee)
         if len(self._buffer) >= self.steps_per_group:
             self.flush()
 
@@ -154,14 +162,16 @@ class RunWriter:
             codes = np.concatenate(agents).astype(np.int32)
             return pa.DictionaryArray.from_arrays(pa.array(codes), self._agent_dict)
 
-        return pa.table({
-            "step": pa.array(t),
-            "timestamp": pa.array(self.timestamps[t]),
-            "buyer": ids([r.trades.buyer for r in steps]),
-            "seller": ids([r.trades.seller for r in steps]),
-            "kwh": pa.array(np.concatenate([r.trades.quantity for r in steps])),
-            "price": pa.array(np.concatenate([r.trades.price for r in steps])),
-        })  # fmt: skip
+        return pa.table(
+            {
+                "step": pa.array(t),
+                "timestamp": pa.array(self.timestamps[t]),
+                "buyer": ids([r.trades.buyer for r in steps]),
+                "seller": ids([r.trades.seller for r in steps]),
+                "kwh": pa.array(np.concatenate([r.trades.quantity for r in steps])),
+                "price": pa.array(np.concatenate([r.trades.price for r in steps])),
+            }
+        )
 
     def _network_table(self) -> pa.Table | None:
         steps = [r for r in self._buffer if r.network is not None]
@@ -203,12 +213,16 @@ class RunWriter:
         if self._trades_writer is not None:
             self._trades_writer.close()
         else:
-            empty = pa.table({
-                "step": pa.array([], pa.int32()), "timestamp": pa.array([], pa.timestamp("us")),
-                "buyer": pa.array([], pa.dictionary(pa.int32(), pa.string())),
-                "seller": pa.array([], pa.dictionary(pa.int32(), pa.string())),
-                "kwh": pa.array([], pa.float64()), "price": pa.array([], pa.float64()),
-            })  # fmt: skip
+            empty = pa.table(
+                {
+                    "step": pa.array([], pa.int32()),
+                    "timestamp": pa.array([], pa.timestamp("us")),
+                    "buyer": pa.array([], pa.dictionary(pa.int32(), pa.string())),
+                    "seller": pa.array([], pa.dictionary(pa.int32(), pa.string())),
+                    "kwh": pa.array([], pa.float64()),
+                    "price": pa.array([], pa.float64()),
+                }
+            )
             pq.write_table(empty, self.folder / TRADES)
         if self._ledger is not None:
             self._ledger.close()

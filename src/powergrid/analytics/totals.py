@@ -6,6 +6,7 @@ rebuilt from a results directory's ``timeseries.parquet`` and ``trades.parquet``
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,8 +35,17 @@ HEADLINE_PARTS = tuple(f.name for f in RESULT_FIELDS if Role.HEADLINE in f.roles
 #: Σ|imbalance| over agents (kWh), and the step's calendar day and month (local time: days since 1970-01-01 and
 #: year·12 + month − 1; the CityLearn-style KPIs group by them).
 STEP_SERIES = (
-    "imported", "exported", "p2p_volume", "p2p_value", "n_trading", "retail", "feed_in", "imbalance", "day", "month",
-)  # fmt: skip
+    "imported",
+    "exported",
+    "p2p_volume",
+    "p2p_value",
+    "n_trading",
+    "retail",
+    "feed_in",
+    "imbalance",
+    "day",
+    "month",
+)
 
 
 def calendar_codes(stamps: pd.DatetimeIndex) -> dict[str, np.ndarray]:
@@ -82,8 +92,9 @@ class RunTotals:
         self.battery_capacity_kwh = np.asarray(self.battery_capacity_kwh, dtype=float)
         ones = np.ones(n)
         self.charge_efficiency = ones if self.charge_efficiency is None else np.asarray(self.charge_efficiency, float)
-        self.discharge_efficiency = (ones if self.discharge_efficiency is None
-                                     else np.asarray(self.discharge_efficiency, float))  # fmt: skip
+        self.discharge_efficiency = (
+            ones if self.discharge_efficiency is None else np.asarray(self.discharge_efficiency, float)
+        )
         self.agent = {name: np.zeros(n) for name in AGENT_SUMS}
         self.traded_any = np.zeros(n, dtype=bool)
         self.interventions = {f.name: np.zeros(n, dtype=np.int64) for f in INTERVENTION_FIELDS}
@@ -93,11 +104,17 @@ class RunTotals:
     def for_community(cls, community, n_steps: int, first_step: int = 0) -> RunTotals:
         """Empty totals for a run of ``n_steps`` of ``community`` (a ``Community``) from ``first_step``."""
         fleet = community.agents.battery
-        totals = cls(community.agents.ids, fleet.capacity_kwh, community.grid.dt_hours, n_steps,
-                     charge_efficiency=fleet.charge_efficiency, discharge_efficiency=fleet.discharge_efficiency,
-                     value_of_lost_load=community.value_of_lost_load, first_step=first_step,
-                     violation_penalty=0.0 if community.network is None
-                     else community.network.config.violation_penalty)  # fmt: skip
+        totals = cls(
+            community.agents.ids,
+            fleet.capacity_kwh,
+            community.grid.dt_hours,
+            n_steps,
+            charge_efficiency=fleet.charge_efficiency,
+            discharge_efficiency=fleet.discharge_efficiency,
+            value_of_lost_load=community.value_of_lost_load,
+            first_step=first_step,
+            violation_penalty=0.0 if community.network is None else community.network.config.violation_penalty,
+        )
         totals.step.update(calendar_codes(community.grid.index[first_step : first_step + n_steps]))
         return totals
 
@@ -112,8 +129,14 @@ class RunTotals:
             return self.merged_storage_adjustment
         if self.steps_done == 0:
             return np.zeros(self.n_agents)
-        prices = terminal_prices(self.step["retail"][: self.steps_done], self.step["feed_in"][: self.steps_done],
-                                 self.dt_hours, self.charge_efficiency, self.discharge_efficiency)  # fmt: skip
+        assert self.charge_efficiency is not None and self.discharge_efficiency is not None  # set in __post_init__
+        prices = terminal_prices(
+            self.step["retail"][: self.steps_done],
+            self.step["feed_in"][: self.steps_done],
+            self.dt_hours,
+            self.charge_efficiency,
+            self.discharge_efficiency,
+        )
         return prices.adjustment(self.agent["stored_change"])
 
     def headline_cost(self) -> np.ndarray:
@@ -149,10 +172,16 @@ class RunTotals:
 
 
 def totals_from_frames(
-    timeseries, trades, battery_capacity_kwh: np.ndarray, dt_hours: float, network=None,
-    charge_efficiency: np.ndarray | None = None, discharge_efficiency: np.ndarray | None = None,
-    value_of_lost_load: float = 0.0, violation_penalty: float = 0.0,
-) -> RunTotals:  # fmt: skip
+    timeseries,
+    trades,
+    battery_capacity_kwh: np.ndarray,
+    dt_hours: float,
+    network=None,
+    charge_efficiency: np.ndarray | None = None,
+    discharge_efficiency: np.ndarray | None = None,
+    value_of_lost_load: float = 0.0,
+    violation_penalty: float = 0.0,
+) -> RunTotals:
     """Rebuild RunTotals from a run's ``timeseries.parquet``, ``trades.parquet`` and, with a feeder,
     ``network.parquet`` (as pandas DataFrames)."""
     agent = timeseries["agent"]
@@ -160,9 +189,16 @@ def totals_from_frames(
     codes = agent.cat.codes.to_numpy()
     steps = timeseries["step"].to_numpy()
     n_steps = int(steps.max()) + 1 if steps.size else 0
-    totals = RunTotals(ids, np.asarray(battery_capacity_kwh, dtype=float), dt_hours, n_steps,
-                       charge_efficiency=charge_efficiency, discharge_efficiency=discharge_efficiency,
-                       value_of_lost_load=value_of_lost_load, violation_penalty=violation_penalty)  # fmt: skip
+    totals = RunTotals(
+        ids,
+        np.asarray(battery_capacity_kwh, dtype=float),
+        dt_hours,
+        n_steps,
+        charge_efficiency=charge_efficiency,
+        discharge_efficiency=discharge_efficiency,
+        value_of_lost_load=value_of_lost_load,
+        violation_penalty=violation_penalty,
+    )
     n = len(ids)
     for name in AGENT_SUMS:
         totals.agent[name] = np.bincount(codes, weights=timeseries[name].to_numpy(), minlength=n)
@@ -193,20 +229,41 @@ def merge_totals(parts: list[RunTotals]) -> RunTotals:
     """Totals of several windows of the same community as one run (sums; per-step series concatenated). Each
     window keeps its own end-of-horizon storage adjustment (each started from the initial state of charge)."""
     first = parts[0]
-    merged = RunTotals(first.agent_ids, first.battery_capacity_kwh, first.dt_hours, sum(p.n_steps for p in parts),
-                       charge_efficiency=first.charge_efficiency, discharge_efficiency=first.discharge_efficiency,
-                       value_of_lost_load=first.value_of_lost_load, violation_penalty=first.violation_penalty,
-                       optimiser_fallbacks=sum(p.optimiser_fallbacks for p in parts),
-                       first_step=first.first_step)  # fmt: skip
-    merged.merged_storage_adjustment = sum(p.storage_adjustment() for p in parts)
+    merged = RunTotals(
+        first.agent_ids,
+        first.battery_capacity_kwh,
+        first.dt_hours,
+        sum(p.n_steps for p in parts),
+        charge_efficiency=first.charge_efficiency,
+        discharge_efficiency=first.discharge_efficiency,
+        value_of_lost_load=first.value_of_lost_load,
+        violation_penalty=first.violation_penalty,
+        optimiser_fallbacks=sum(p.optimiser_fallbacks for p in parts),
+        first_step=first.first_step,
+    )
+    merged.merged_storage_adjustment = _sum(p.storage_adjustment() for p in parts)
     for name in AGENT_SUMS:
-        merged.agent[name] = sum(p.agent[name] for p in parts)
+        merged.agent[name] = _sum(p.agent[name] for p in parts)
     merged.traded_any = np.logical_or.reduce([p.traded_any for p in parts])
     for name in merged.interventions:
-        merged.interventions[name] = sum(p.interventions[name] for p in parts)
+        merged.interventions[name] = _sum(p.interventions[name] for p in parts)
     for name in merged.step:
         merged.step[name] = np.concatenate([p.step[name] for p in parts])
+    networks = [p.network for p in parts]
     if first.network is not None:
-        merged.network = {k: np.concatenate([p.network[k] for p in parts]) for k in first.network}
+        merged.network = {k: np.concatenate([_present(net)[k] for net in networks]) for k in first.network}
     merged.steps_done = sum(p.steps_done for p in parts)
     return merged
+
+
+def _sum(arrays: Iterable[np.ndarray]) -> np.ndarray:
+    """The element-wise sum of one or more arrays, in order (the built-in ``sum`` without its start value 0)."""
+    items = iter(arrays)
+    return sum(items, next(items))
+
+
+def _present(network: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+    """A window's feeder series when merging windows of a community with a feeder (every window has them)."""
+    if network is None:
+        raise ValueError("merge_totals: a window without feeder series among windows with them")
+    return network

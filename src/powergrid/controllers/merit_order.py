@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from powergrid.actions import Observation
-from powergrid.controllers.base import register
+from powergrid.controllers.base import ControllerBase, register
 from powergrid.controllers.optimizers import cover_with_orders
 from powergrid.controllers.rules import self_consumption_battery
 from powergrid.controllers.taps import regulate, regulated_band, tap_limits
@@ -34,12 +34,10 @@ def economic_output(fleet: GeneratorFleet, price: np.ndarray | float) -> np.ndar
 
 
 @register("merit-order")
-class MeritOrder:
+class MeritOrder(ControllerBase):
     """The rule of the module docstring (a baseline for microgrids; on communities without generators or
     controllable taps it is self-consumption with P2P orders for the rest)."""
 
-    fallbacks = 0
-    fallback_events: tuple[str, ...] = ()
     observes_network = True
 
     def reset(self, community: Community) -> None:

@@ -25,7 +25,7 @@ class StepResult:
     ``retail``, ``feed_in`` and ``carbon_kg_per_kwh`` (K, 1); trades carry the copy in ``market``; ``network`` has
     (K,) scalars."""
 
-    t: int
+    t: int | np.ndarray
     load: np.ndarray
     pv: np.ndarray  # generation used or exported, after curtailment
     generation: np.ndarray  # generator output (kWh; 0 without a generator)
@@ -53,11 +53,11 @@ class StepResult:
     cash_cost: np.ndarray  # money spent: grid + P2P payment + fees + network charges + degradation + fuel + losses
     unserved_cost: np.ndarray  # value of lost load × unserved
     co2_kg: np.ndarray
-    clearing_price: float  # uniform/posted P2P price of the step (NaN if no trade or discriminatory)
-    market_surplus: float  # currency buyers paid beyond what sellers received (kept by the market operator)
-    retail: float
-    feed_in: float
-    carbon_kg_per_kwh: float
+    clearing_price: float | np.ndarray  # uniform/posted P2P price of the step (NaN if no trade or discriminatory)
+    market_surplus: float | np.ndarray  # currency buyers paid beyond what sellers got (kept by the market operator)
+    retail: float | np.ndarray
+    feed_in: float | np.ndarray
+    carbon_kg_per_kwh: float | np.ndarray
     interventions: Interventions
     trades: Trades  # ``market`` field is 0; buyer/seller are agent indices
     voltage_pu: np.ndarray  # at each agent's connection (NaN without a feeder)

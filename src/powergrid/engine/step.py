@@ -10,6 +10,7 @@ to their sums.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +22,9 @@ from powergrid.market import clear_market, settle_with_grid
 from powergrid.network.setup import NetworkStage
 from powergrid.safety import FeasibilityFilter, Interventions
 from powergrid.scenarios.build import Community
+
+if TYPE_CHECKING:
+    from powergrid.network.operator import NetworkOperator
 
 
 def order_limits(community: Community) -> tuple[np.ndarray, np.ndarray]:
@@ -41,6 +45,13 @@ class CommunityEngine:
     one call of the clearing kernel and, with a feeder, the K power flows in one power-grid-model batch. Each copy
     runs its own window (``restart`` restarts a subset). ``copies=None`` (default) is the unbatched engine, (N,).
     """
+
+    # the step and window, the last clearing price and net import: scalars, or arrays for a batched engine
+    t: int | np.ndarray
+    start: int | np.ndarray
+    stop: int | np.ndarray
+    last_clearing_price: float | np.ndarray
+    last_net_import: float | np.ndarray
 
     def __init__(
         self,
@@ -79,7 +90,7 @@ class CommunityEngine:
         dt = community.grid.dt_hours
         self._import_limit = np.inf if limits.import_capacity_kw is None else limits.import_capacity_kw * dt
         self._export_limit = np.inf if limits.export_capacity_kw is None else limits.export_capacity_kw * dt
-        self.operator = None
+        self.operator: NetworkOperator | None = None
         if community.network is not None and community.market.network_constraints == "enforce":
             from powergrid.network.operator import NetworkOperator
 
@@ -111,7 +122,7 @@ class CommunityEngine:
         retail = np.array([r.retail for r in results])
         taps = None if self._default_taps is None else np.stack([r.tap for r in results])
         caps = None if self._default_caps is None else np.stack([r.capacitor for r in results])
-        solved = self.network.run_batch([r.t for r in results], served, consumption, dt, retail, taps, caps)
+        solved = self.network.run_batch([int(r.t) for r in results], served, consumption, dt, retail, taps, caps)
         return [
             replace(r, network=net, loss_cost=loss, voltage_pu=net.agent_u_pu, cash_cost=r.cash_cost + loss)
             for r, (net, loss) in zip(results, solved, strict=True)
@@ -154,15 +165,15 @@ class CommunityEngine:
         """Batched engine: restart the copies selected by ``which`` (K,) bool with windows ``start … stop − 1``
         (ints or (K,) arrays, read where ``which``); the other copies keep running."""
         n = self.community.n_steps
-        start = np.broadcast_to(np.asarray(start, dtype=np.int64), which.shape)[which]
-        stop = np.broadcast_to(np.asarray(stop, dtype=np.int64), which.shape)[which]
-        if not ((start >= 0) & (start < stop) & (stop <= n)).all():
-            raise ValueError(f"need 0 <= start < stop <= {n} for every copy, got start={start}, stop={stop}")
-        self.t[which], self.start[which], self.stop[which] = start, start, stop
+        starts = np.broadcast_to(np.asarray(start, dtype=np.int64), which.shape)[which]
+        stops = np.broadcast_to(np.asarray(stop, dtype=np.int64), which.shape)[which]
+        if not ((starts >= 0) & (starts < stops) & (stops <= n)).all():
+            raise ValueError(f"need 0 <= start < stop <= {n} for every copy, got start={starts}, stop={stops}")
+        _batched(self.t)[which], _batched(self.start)[which], _batched(self.stop)[which] = starts, starts, stops
         self.soc[which] = self.community.agents.battery.initial_soc_kwh
-        for state in (self.last_power, self.last_fill, self.last_net_import, self.last_generation):
+        for state in (self.last_power, self.last_fill, _batched(self.last_net_import), self.last_generation):
             state[which] = 0.0
-        for state in (self.last_clearing_price, self.last_voltage, self.last_path_loading):
+        for state in (_batched(self.last_clearing_price), self.last_voltage, self.last_path_loading):
             state[which] = np.nan
         self.section_v_min[which] = self.section_v_max[which] = np.nan
         self.tap[which] = self._at_start(self._default_taps)
@@ -182,8 +193,8 @@ class CommunityEngine:
         gen_low, gen_high = self.generators.running_range(self.last_generation)
         per_copy = self._per_copy
         return Observation(
-            t=t if self.copies is None else t.copy(),
-            stop=self.stop if self.copies is None else self.stop.copy(),
+            t=t if self.copies is None else _batched(t).copy(),
+            stop=self.stop if self.copies is None else _batched(self.stop).copy(),
             dt_hours=dt,
             load_kw=self._seen_load[k],  # what controllers know when they bid: realised, or the gate's forecast
             pv_kw=self._seen_pv[k],
@@ -265,10 +276,12 @@ class CommunityEngine:
 
         load = c.profiles.load_kw[t] * dt  # delivery: the realised values (imbalances settle with the grid)
         pv_available = c.profiles.pv_kw[t] * dt
-        generation = safe.generator_kw * dt
+        generator_kw = safe.generator_kw
+        assert generator_kw is not None  # the FeasibilityFilter always sets it
+        generation = generator_kw * dt
         curtailed_kw = np.zeros(self.shape)
         if self.operator is not None:  # the network operator's check of the battery schedules (network/operator.py)
-            allowed = self._network_limit(t, battery_kw, safe.generator_kw)
+            allowed = self._network_limit(t, battery_kw, generator_kw)
             curtailed_kw, scheduled = battery_kw - allowed, scheduled - (battery_kw - allowed)
             battery_kw = allowed
         delivered = load - pv_available - generation + battery_kw * dt - fill  # net exchange before feeder limits
@@ -298,13 +311,17 @@ class CommunityEngine:
         if self.network is not None and not self.defer_network:
             served = load - settled.unserved
             consumption = served + settled.charge - settled.pv - settled.discharge - settled.generation
-            run = self.network.run if self.copies is None else self.network.run_copies
             taps = None if self._default_taps is None else tap
             caps = None if self._default_caps is None else cap
-            network, loss_cost = run(t, served, consumption, dt, obs.retail, taps, caps)
+            if self.copies is None:
+                network, loss_cost = self.network.run(int(t), served, consumption, dt, float(obs.retail), taps, caps)
+            else:
+                network, loss_cost = self.network.run_copies(
+                    _batched(t), served, consumption, dt, _batched(obs.retail), taps, caps
+                )
             voltage = network.agent_u_pu
         result = StepResult(
-            t=t if self.copies is None else t.copy(),
+            t=t if self.copies is None else _batched(t).copy(),
             load=load,
             pv=settled.pv,
             generation=settled.generation,
@@ -377,13 +394,20 @@ class CommunityEngine:
         volume = np.bincount(trades.market, weights=trades.quantity, minlength=self.copies)
         value = np.bincount(trades.market, weights=trades.quantity * trades.price, minlength=self.copies)
         traded = volume > 0
-        self.last_clearing_price[traded, 0] = value[traded] / volume[traded]
+        _batched(self.last_clearing_price)[traded, 0] = value[traded] / volume[traded]
 
     def _network_limit(self, t: int | np.ndarray, battery_kw: np.ndarray, generator_kw: np.ndarray) -> np.ndarray:
         """The network operator's allowed battery power (kW) for the step (per copy under a batch)."""
-        c = self.community
+        c, operator = self.community, self.operator
+        assert operator is not None and c.network is not None  # called only with a network operator
         load, pv = c.profiles.load_kw[t], c.profiles.pv_kw[t] + generator_kw
-        if self.copies is None:
-            return self.operator.limit(load - pv, battery_kw, load * c.network.tan_phi)
         tan_phi = c.network.tan_phi
-        return np.stack([self.operator.limit(load[k] - pv[k], battery_kw[k], load[k] * tan_phi) for k in range(len(t))])
+        if self.copies is None:
+            return operator.limit(load - pv, battery_kw, load * tan_phi)
+        return np.stack([operator.limit(load[k] - pv[k], battery_kw[k], load[k] * tan_phi) for k in range(len(load))])
+
+
+def _batched(state: int | float | np.ndarray) -> np.ndarray:
+    """A per-copy value of the batched engine: an array by construction (``reset``, ``observe``)."""
+    assert isinstance(state, np.ndarray)
+    return state

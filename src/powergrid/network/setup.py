@@ -160,16 +160,16 @@ class NetworkStep:
     per-agent fields are (K, N).
     """
 
-    head_kwh: float  # + import into the feeder from the upstream grid
-    losses_kwh: float
-    operator_loss_cost: float  # currency, paid by the community operator
-    v_min: float
-    v_max: float
-    violations: int  # LV buses outside the voltage band
-    max_line_loading: float
-    max_trafo_loading: float
-    overloads: int  # lines and transformers above 100 %
-    converged: bool
+    head_kwh: float | np.ndarray  # + import into the feeder from the upstream grid
+    losses_kwh: float | np.ndarray
+    operator_loss_cost: float | np.ndarray  # currency, paid by the community operator
+    v_min: float | np.ndarray
+    v_max: float | np.ndarray
+    violations: int | np.ndarray  # LV buses outside the voltage band
+    max_line_loading: float | np.ndarray
+    max_trafo_loading: float | np.ndarray
+    overloads: int | np.ndarray  # lines and transformers above 100 %
+    converged: bool | np.ndarray
     agent_u_pu: np.ndarray  # (N,) voltage at each agent's connection
     agent_path_loading: np.ndarray  # (N,) highest loading (fraction) on the path from the source to each agent
     #: (S,) per feeder section (microgrid; S = 0 without sections): lowest and highest LV voltage (pu) and the
@@ -181,16 +181,16 @@ class NetworkStep:
     def row(self, k: int) -> NetworkStep:
         """Scenario ``k`` of a batched outcome, with plain Python scalars."""
         return NetworkStep(
-            head_kwh=float(self.head_kwh[k]),
-            losses_kwh=float(self.losses_kwh[k]),
-            operator_loss_cost=float(self.operator_loss_cost[k]),
-            v_min=float(self.v_min[k]),
-            v_max=float(self.v_max[k]),
-            violations=int(self.violations[k]),
-            max_line_loading=float(self.max_line_loading[k]),
-            max_trafo_loading=float(self.max_trafo_loading[k]),
-            overloads=int(self.overloads[k]),
-            converged=bool(self.converged[k]),
+            head_kwh=float(np.asarray(self.head_kwh)[k]),
+            losses_kwh=float(np.asarray(self.losses_kwh)[k]),
+            operator_loss_cost=float(np.asarray(self.operator_loss_cost)[k]),
+            v_min=float(np.asarray(self.v_min)[k]),
+            v_max=float(np.asarray(self.v_max)[k]),
+            violations=int(np.asarray(self.violations)[k]),
+            max_line_loading=float(np.asarray(self.max_line_loading)[k]),
+            max_trafo_loading=float(np.asarray(self.max_trafo_loading)[k]),
+            overloads=int(np.asarray(self.overloads)[k]),
+            converged=bool(np.asarray(self.converged)[k]),
             agent_u_pu=self.agent_u_pu[k],
             agent_path_loading=self.agent_path_loading[k],
             section_v_min=self.section_v_min[k],
@@ -278,7 +278,7 @@ class NetworkStage:
         retail: float,
         tap: np.ndarray | None = None,
         capacitor: np.ndarray | None = None,
-    ):
+    ) -> tuple[NetworkStep, np.ndarray]:
         """Power flow for consumption ``net_kwh`` (N,) over the step; returns (NetworkStep, loss_cost (N,))."""
         p, q, scale = self._inputs(served_load[None, :], net_kwh[None, :], dt)
         flow = self.solver.solve(p[0], q[0], None if scale is None else scale[0], tap, self._switches(capacitor))
@@ -294,7 +294,7 @@ class NetworkStage:
         retail: np.ndarray,
         tap: np.ndarray | None = None,
         capacitor: np.ndarray | None = None,
-    ):
+    ) -> tuple[NetworkStep, np.ndarray]:
         """K flows in one power-flow call (K copies of the community, or K steps): arrays (K, N) and (K,); returns
         (NetworkStep with (K,) fields, loss_cost (K, N))."""
         p, q, scale = self._inputs(served_load, net_kwh, dt)
@@ -310,12 +310,14 @@ class NetworkStage:
         retail: np.ndarray,
         tap: np.ndarray | None = None,
         capacitor: np.ndarray | None = None,
-    ):
+    ) -> list[tuple[NetworkStep, np.ndarray]]:
         """Many steps in one power-flow call: arrays (B, N) and (B,); returns a list of (NetworkStep, loss_cost)."""
         steps, loss_cost = self.run_copies(np.asarray(t), served_load, net_kwh, dt, retail, tap, capacitor)
         return [(steps.row(k), loss_cost[k]) for k in range(len(t))]
 
-    def _account(self, flow: FlowResult, t: np.ndarray, net_kwh: np.ndarray, dt: float, retail: np.ndarray):
+    def _account(
+        self, flow: FlowResult, t: np.ndarray, net_kwh: np.ndarray, dt: float, retail: np.ndarray
+    ) -> tuple[NetworkStep, np.ndarray]:
         """Check Kirchhoff on every solved flow (B rows) and price the losses: (NetworkStep of (B,), loss (B, N))."""
         losses_kwh = flow.losses_kw * dt
         head_kwh = flow.head_kw * dt

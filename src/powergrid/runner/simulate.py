@@ -45,7 +45,8 @@ def simulate(
     controller.reset(community)
     engine = CommunityEngine(community, defer_network=network_batch > 1 and not controller.observes_network)
     engine.reset(start, stop)
-    totals = RunTotals.for_community(community, engine.stop - start, first_step=start)
+    n_steps = int(engine.stop) - start
+    totals = RunTotals.for_community(community, n_steps, first_step=start)
     pending = []
 
     def record(results) -> None:
@@ -65,7 +66,7 @@ def simulate(
         if progress is not None:
             progress(1)
     totals.optimiser_fallbacks = controller.fallbacks
-    warn_fallbacks(controller, engine.stop - start)
+    warn_fallbacks(controller, n_steps)
     return totals
 
 
