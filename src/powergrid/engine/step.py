@@ -17,10 +17,11 @@ import numpy as np
 from heron.clearing import Trades
 from powergrid import balance  # a module: balance.py reads the result fields of powergrid.engine.result
 from powergrid.actions import Actions, Observation
+from powergrid.engine.delivery import battery_at_delivery
 from powergrid.engine.result import StepResult
-from powergrid.market import clear_market, settle_with_grid
+from powergrid.market import clear_market, grid_bill, settle_with_grid
 from powergrid.network.setup import NetworkStage
-from powergrid.safety import FeasibilityFilter, Interventions
+from powergrid.safety import FeasibilityFilter
 from powergrid.scenarios.build import Community
 
 if TYPE_CHECKING:
@@ -220,44 +221,6 @@ class CommunityEngine:
             section_v_max_pu=self.section_v_max,
         )
 
-    def surprise_kw(self, obs: Observation) -> np.ndarray:
-        """(N,) kW: realised minus seen net load (load − PV) of the observed step — 0 unless orders are placed on
-        forecasts. With ``market.balancing: battery`` the engine moves each battery's set-point (after the
-        FeasibilityFilter) by −surprise at delivery, within the step's battery limits, so a battery that was to
-        cover the forecast net load covers the measured one; the rest of the surprise goes to the grid."""
-        c, k = self.community, np.minimum(obs.t, self.community.n_steps - 1)
-        if not self.gate_forecast:
-            return np.zeros(self.shape)
-        return (c.profiles.load_kw[k] - obs.load_kw) - (c.profiles.pv_kw[k] - obs.pv_kw)
-
-    def _battery_at_delivery(
-        self, actions: Actions, safe: Actions, flags: Interventions, obs: Observation, unfilled_kwh: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(scheduled, delivered) battery power (kW, + charge), arrays (N,). Scheduled: the filtered set-point,
-        moved by what the market left unfilled (``unfilled_kwh`` = fill − order, kWh) if the controller asked its
-        battery to follow the fill. Delivered: also moved by −surprise under real-time balancing. Both stay in the
-        step's battery limits; agents switched to the idle safe action (fallback, non-finite) are not moved."""
-        dt = obs.dt_hours
-        shift = unfilled_kwh / dt if actions.follow_fill else np.zeros(self.shape)
-        balance = self.gate_forecast and self.community.market.balancing == "battery" and actions.balancing
-        surprise = self.surprise_kw(obs) if balance else np.zeros(self.shape)
-        if not (actions.follow_fill or balance):
-            return safe.battery_kw, safe.battery_kw
-        idle = flags.fallback | flags.nonfinite
-        lo, hi = -obs.max_discharge_kw, obs.max_charge_kw
-        scheduled = np.where(idle, safe.battery_kw, np.clip(safe.battery_kw + shift, lo, hi))
-        delivered = np.where(idle, safe.battery_kw, np.clip(safe.battery_kw + shift - surprise, lo, hi))
-        return scheduled, delivered
-
-    def _grid_cost(self, net_exchange: np.ndarray, imbalance: np.ndarray, obs: Observation) -> np.ndarray:
-        """Grid bill of the step (currency, (N,)): the metered net exchange (kWh, + import) at retail/feed-in; with
-        ``market.imbalance_price`` the imbalance at that price and the rest (the position) at retail/feed-in."""
-        price = self.community.market.imbalance_price
-        if price is None:
-            return np.maximum(net_exchange, 0.0) * obs.retail - np.maximum(-net_exchange, 0.0) * obs.feed_in
-        position = net_exchange - imbalance
-        return np.maximum(position, 0.0) * obs.retail - np.maximum(-position, 0.0) * obs.feed_in + imbalance * price
-
     def step(self, actions: Actions, obs: Observation | None = None, fallback: np.ndarray | None = None) -> StepResult:
         """Apply one step of actions and advance time. ``obs`` may pass the observation already computed;
         ``fallback`` (N,) marks agents whose action the SafetySupervisor replaced by grid-only. Batched: arrays
@@ -272,7 +235,7 @@ class CommunityEngine:
         order = safe.trade_kw * dt
         market = clear_market(c.market, order, safe.limit_price, obs.price_floor, obs.price_cap)
         fill = market.bought_kwh - market.sold_kwh
-        scheduled, battery_kw = self._battery_at_delivery(actions, safe, flags, obs, fill - order)
+        scheduled, battery_kw = battery_at_delivery(c, self.gate_forecast, actions, safe, flags, obs, fill - order)
 
         load = c.profiles.load_kw[t] * dt  # delivery: the realised values (imbalances settle with the grid)
         pv_available = c.profiles.pv_kw[t] * dt
@@ -302,7 +265,8 @@ class CommunityEngine:
             generation,
         )
         soc_next = fleet.next_soc(self.soc, settled.charge, settled.discharge)
-        grid_cost = self._grid_cost(settled.imported - settled.exported, imbalance, obs)
+        net_exchange = settled.imported - settled.exported
+        grid_cost = grid_bill(net_exchange, imbalance, obs.retail, obs.feed_in, c.market.imbalance_price)
         degradation = settled.discharge * fleet.degradation_cost
         fuel = self.generators.fuel_cost(settled.generation / dt, self.last_generation, dt)
         tap = self.tap if safe.tap is None or self._default_taps is None else np.asarray(safe.tap, dtype=float)
@@ -320,6 +284,9 @@ class CommunityEngine:
                     _batched(t), served, consumption, dt, _batched(obs.retail), taps, caps
                 )
             voltage = network.agent_u_pu
+        cash_cost = (
+            grid_cost + market.p2p_payment + market.fees + market.network_charges + degradation + fuel + loss_cost
+        )
         result = StepResult(
             t=t if self.copies is None else _batched(t).copy(),
             load=load,
@@ -346,13 +313,7 @@ class CommunityEngine:
             degradation_cost=degradation,
             fuel_cost=fuel,
             loss_cost=loss_cost,
-            cash_cost=grid_cost
-            + market.p2p_payment
-            + market.fees
-            + market.network_charges
-            + degradation
-            + fuel
-            + loss_cost,
+            cash_cost=cash_cost,
             unserved_cost=settled.unserved * c.value_of_lost_load,
             co2_kg=settled.imported * obs.carbon_kg_per_kwh,
             clearing_price=market.price,
