@@ -32,17 +32,6 @@ class Interventions:
     tap_clipped: np.ndarray  # the tap set-point was outside its regulators' range (or not finite: held)
     capacitor_clipped: np.ndarray  # the capacitor set-point was not finite (the banks held their state)
 
-    FIELDS = (
-        "nonfinite",
-        "battery_clipped",
-        "trade_clipped",
-        "price_clipped",
-        "fallback",
-        "generator_clipped",
-        "tap_clipped",
-        "capacitor_clipped",
-    )
-
 
 class FeasibilityFilter:
     """Clip actions to battery limits, to the agent's physical surplus/deficit, and to the P2P price band.

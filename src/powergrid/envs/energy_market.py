@@ -20,12 +20,13 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from powergrid.engine import CommunityEngine, StepResult
+from powergrid.engine.result import INTERVENTION_FIELDS
 from powergrid.envs.episodes import episode_setup
 from powergrid.errors import ActionError, ScenarioError
 from powergrid.policy.action_map import require_actions, scale_actions
 from powergrid.policy.features import CLIP
 from powergrid.reward import RewardTracker
-from powergrid.safety import Interventions, SafetySupervisor
+from powergrid.safety import SafetySupervisor
 from powergrid.scenarios.build import Community
 from powergrid.scenarios.loader import ScenarioLike
 
@@ -132,7 +133,7 @@ class EnergyMarketEnv(ParallelEnv):
         infos = {
             a: {
                 **{k: float(v[i]) for k, v in components.items()},
-                **{k: bool(getattr(flags, k)[i]) for k in Interventions.FIELDS},
+                **{f.name: bool(f.of(flags)[i]) for f in INTERVENTION_FIELDS},
             }
             for i, a in enumerate(self.agents)
         }
