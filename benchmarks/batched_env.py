@@ -64,8 +64,10 @@ def main() -> None:
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
     k = args.copies
     print(f"RL environment throughput, one core, medians of {args.repeats} rounds")
-    print("| scenario | agents | one env (env-steps/s) | one env (agent-steps/s) | "
-          f"K = {k} (env-steps/s) | K = {k} (agent-steps/s) | K = {k} / one |")  # fmt: skip
+    print(
+        "| scenario | agents | one env (env-steps/s) | one env (agent-steps/s) | "
+        f"K = {k} (env-steps/s) | K = {k} (agent-steps/s) | K = {k} / one |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for scenario, steps in (("prosumer-20", args.steps), ("cigre-lv-community", args.steps)):
         n = EnergyMarketEnv(scenario, seed=0).n_agents

@@ -29,7 +29,7 @@ from communities import synthetic_community
 from powergrid.app import callbacks as cb
 from powergrid.app.callbacks import Dashboard
 from powergrid.app.rundata import load_run
-from powergrid.simulate import write_comparison
+from powergrid.runner.compare import write_comparison
 
 N_AGENTS, N_STEPS = 100, 8760
 
@@ -71,8 +71,14 @@ def browser_seconds(folder: Path, key: str) -> tuple[float, float]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--window-size=1500,1300"):  # fmt: skip
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--window-size=1500,1300",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     drawn = (  # both figures of the run on the page, and no callback pending (the tab title says so)

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from communities import synthetic_community
+from powergrid.runner.simulate import simulate
 from powergrid.scenarios.build import Community
-from powergrid.simulate import simulate
 
 
 def bare_uniform_clearing(q: np.ndarray, price: np.ndarray) -> tuple[np.ndarray, float]:
@@ -87,8 +87,17 @@ def city_peak_memory() -> tuple[float, float]:
     """Wall time (s) and peak RSS (GiB) of `heron run city-1000` (a child process writing a full run directory)."""
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        cmd = [sys.executable, "-c", "from powergrid.cli import main; main()", "run", "city-1000",
-               "--controller", "truthful-bidder", "--out", str(Path(tmp) / "city")]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-c",
+            "from powergrid.cli import main; main()",
+            "run",
+            "city-1000",
+            "--controller",
+            "truthful-bidder",
+            "--out",
+            str(Path(tmp) / "city"),
+        ]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         wall = time.perf_counter() - start
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

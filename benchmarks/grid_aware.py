@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 import time
 
+from powergrid.runner.compare import run_controllers
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
-from powergrid.simulate import run_controllers
 
 CONTROLLERS = "grid-only,self-consumption,truthful-bidder,zi-c,greedy,mpc,oracle"
 
@@ -40,10 +40,12 @@ def main() -> None:
             kept = ""
             if mode == "enforce" and savings[name]["ignore"] > 0:
                 kept = f"  kept {100 * savings[name]['enforce'] / savings[name]['ignore']:5.1f} %"
-            print(f"  {name:>16}: cost {k['cost']:8.1f}  savings {base - k['cost']:7.1f}  voltage "
-                  f"{k['voltage_violations']:4.0f}  overloads {k['overloads']:3.0f}  v_min {k['min_voltage_pu']:.3f}  "
-                  f"max loading {k['max_line_loading_pct']:5.1f} %  curtailed {k['network_curtailed_kwh']:6.1f} kWh"
-                  f"{kept}")  # fmt: skip
+            print(
+                f"  {name:>16}: cost {k['cost']:8.1f}  savings {base - k['cost']:7.1f}  voltage "
+                f"{k['voltage_violations']:4.0f}  overloads {k['overloads']:3.0f}  v_min {k['min_voltage_pu']:.3f}  "
+                f"max loading {k['max_line_loading_pct']:5.1f} %  curtailed {k['network_curtailed_kwh']:6.1f} kWh"
+                f"{kept}"
+            )
 
 
 if __name__ == "__main__":

@@ -41,9 +41,9 @@ def median_time(fn: Callable[[], float], repeats: int) -> float:
 def run_overhead(repeats: int) -> tuple[float, float]:
     """(seconds without, with the ledger) for a community-5 run written to a results directory."""
     from powergrid.analytics.results import atomic_directory
+    from powergrid.runner.compare import run_controllers
     from powergrid.scenarios import load_scenario
     from powergrid.scenarios.build import build_community
-    from powergrid.simulate import run_controllers
 
     def timed(ledger: bool) -> float:
         spec = load_scenario("community-5")
@@ -85,10 +85,14 @@ def blocks_of(n_agents: int, size: int, n_trades: int, seed: int = 0) -> list[tu
     rng = np.random.default_rng(seed)
     half = n_agents // 2
     return [
-        (rng.integers(0, half, size), rng.integers(half, n_agents, size), rng.uniform(0.01, 5, size),
-         rng.uniform(0.08, 0.3, size))
+        (
+            rng.integers(0, half, size),
+            rng.integers(half, n_agents, size),
+            rng.uniform(0.01, 5, size),
+            rng.uniform(0.08, 0.3, size),
+        )
         for _ in range(max(1, n_trades // size))
-    ]  # fmt: skip
+    ]
 
 
 def append_rate(agents: list[str], blocks: list[tuple], sign: bool, synchronous: str = "NORMAL") -> float:
@@ -110,9 +114,21 @@ def sqlite_only(blocks: list[tuple], journal_mode: str, synchronous: str) -> flo
     prepared = []
     for index, (b, s, kwh, price) in enumerate(blocks, start=1):
         n = len(kwh)
-        rows = list(zip([index] * n, range(n), [index] * n, [f"agent-{x}" for x in b.tolist()],
-                        [f"agent-{x}" for x in s.tolist()], kwh.tolist(), price.tolist(), [FEE] * n,
-                        [bytes(64)] * n, [bytes(64)] * n, strict=True))  # fmt: skip
+        rows = list(
+            zip(
+                [index] * n,
+                range(n),
+                [index] * n,
+                [f"agent-{x}" for x in b.tolist()],
+                [f"agent-{x}" for x in s.tolist()],
+                kwh.tolist(),
+                price.tolist(),
+                [FEE] * n,
+                [bytes(64)] * n,
+                [bytes(64)] * n,
+                strict=True,
+            )
+        )
         prepared.append(((index, index, "2024-01-01T00:00:00", n, bytes(32), bytes(32), bytes(32)), rows))
     with tempfile.TemporaryDirectory() as tmp:
         db = create_ledger_file(Path(tmp) / "ledger.sqlite", journal_mode=journal_mode, synchronous=synchronous)
@@ -153,8 +169,10 @@ def main() -> None:
     print(
         f"ledger throughput, one core, median of {args.repeats}; {args.agents} agents; temp dir {tempfile.gettempdir()}"
     )
-    print(f"Ed25519 per signature: sign {sign_s * 1e6:.1f} us, verify {verify_s * 1e6:.1f} us "
-          f"-> two signatures per trade cap appends at {1 / (2 * sign_s):,.0f} trades/s")  # fmt: skip
+    print(
+        f"Ed25519 per signature: sign {sign_s * 1e6:.1f} us, verify {verify_s * 1e6:.1f} us "
+        f"-> two signatures per trade cap appends at {1 / (2 * sign_s):,.0f} trades/s"
+    )
     print(f"\n{'trades/block':>12} {'appended trades/s':>18} {'no-op signer':>13} {'signing share':>14}")
     for size in sizes:
         blocks = blocks_of(args.agents, size, args.trades)
@@ -167,13 +185,17 @@ def main() -> None:
     print(f"{'trades/block':>12} " + " ".join(f"{j + '/' + s:>12}" for j, s in settings))
     for size in sizes:
         blocks = blocks_of(args.agents, size, min(args.trades, 200 * size))
-        cells = [median_time(lambda j=j, s=s, b=blocks: sqlite_only(b, j, s), args.repeats) / len(blocks) * 1e3
-                 for j, s in settings]  # fmt: skip
+        cells = [
+            median_time(lambda j=j, s=s, b=blocks: sqlite_only(b, j, s), args.repeats) / len(blocks) * 1e3
+            for j, s in settings
+        ]
         print(f"{size:>12,} " + " ".join(f"{c:>12.3f}" for c in cells))
     blocks = blocks_of(args.agents, 100, min(args.trades, 2000))
     n = sum(len(b[2]) for b in blocks)
-    print(f"\nverify_ledger: {n / median_time(lambda: verify_rate(agents, blocks), args.repeats):,.0f} trades/s "
-          f"(100 trades/block, two signature verifications per trade)")  # fmt: skip
+    print(
+        f"\nverify_ledger: {n / median_time(lambda: verify_rate(agents, blocks), args.repeats):,.0f} trades/s "
+        f"(100 trades/block, two signature verifications per trade)"
+    )
     without, with_ledger = run_overhead(args.repeats)
     print(
         f"\nheron run community-5 (results directory written): {without * 1e3:.0f} ms without the ledger, "

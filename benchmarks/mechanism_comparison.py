@@ -15,9 +15,10 @@ import argparse
 import numpy as np
 
 from powergrid.analytics.kpis import NA
+from powergrid.runner.compare import run_controllers
+from powergrid.runner.simulate import simulate
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
-from powergrid.simulate import run_controllers, simulate
 
 MECHANISMS = ("uniform", "pay-as-bid", "mcafee", "mid-market")
 CONTROLLERS = ("truthful-bidder", "zi-c")
@@ -29,8 +30,10 @@ def main() -> None:
     parser.add_argument("--fee", type=float, default=0.01)
     args = parser.parse_args()
     reference: dict[str, np.ndarray] = {}
-    print(f"{args.scenario}, fee {args.fee} per kWh and side; headline cost, P2P kWh, mean price, operator surplus,"
-          " max per-agent |Δ cost| vs uniform")  # fmt: skip
+    print(
+        f"{args.scenario}, fee {args.fee} per kWh and side; headline cost, P2P kWh, mean price, operator surplus,"
+        " max per-agent |Δ cost| vs uniform"
+    )
     for mechanism in MECHANISMS:
         raw = load_scenario(args.scenario).model_dump(mode="json")
         raw["market"].update(mechanism=mechanism, fee_per_kwh=args.fee)
@@ -47,8 +50,10 @@ def main() -> None:
                 surplus = sum(r.market_surplus for r in steps)
             price = "n/a" if isinstance(k["mean_p2p_price"], NA) else f"{k['mean_p2p_price']:.4f}"
             spread = float(np.abs(per_agent - reference[name]).max())
-            print(f"  {mechanism:>10} {name:>16}: cost {k['cost']:9.2f}  P2P {k['p2p_volume_kwh']:7.1f}  "
-                  f"price {price:>7}  surplus {surplus:6.2f}  max|Δ cost_i| {spread:6.2f}")  # fmt: skip
+            print(
+                f"  {mechanism:>10} {name:>16}: cost {k['cost']:9.2f}  P2P {k['p2p_volume_kwh']:7.1f}  "
+                f"price {price:>7}  surplus {surplus:6.2f}  max|Δ cost_i| {spread:6.2f}"
+            )
 
 
 if __name__ == "__main__":

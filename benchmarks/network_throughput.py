@@ -25,8 +25,8 @@ import numpy as np
 from communities import synthetic_community
 from powergrid.network.feeders import _PANDAPOWER_FEEDERS
 from powergrid.network.setup import NetworkStage
+from powergrid.runner.simulate import simulate
 from powergrid.scenarios.build import Community
-from powergrid.simulate import simulate
 
 
 class PandapowerStage(NetworkStage):
@@ -95,8 +95,10 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     print("community with a power flow every step, truthful-bidder, one core")
-    print(f"{'case':>32} | env-steps/s: {'batched':>8} {'per step':>9} {'pandapower':>11} |"
-          f" {'ratio batched':>13} {'ratio per step':>14} | {'PGM flows/s in a batch':>22}")  # fmt: skip
+    print(
+        f"{'case':>32} | env-steps/s: {'batched':>8} {'per step':>9} {'pandapower':>11} |"
+        f" {'ratio batched':>13} {'ratio per step':>14} | {'PGM flows/s in a batch':>22}"
+    )
     for feeder, n in (("cigre-lv", 15), ("kerber-dorfnetz", 100)):
         c = synthetic_community(n, args.steps, feeder)
         batched = rate(c, args.repeats, network_batch=168)
@@ -104,8 +106,10 @@ def main() -> None:
         reference = pandapower_rate(synthetic_community(n, args.pandapower_steps, feeder))
         flows = batch_rate(synthetic_community(n, 48, feeder))
         label = f"{feeder}, {n} households"
-        print(f"{label:>32} | {'':>12} {batched:>8,.0f} {per_step:>9,.0f} {reference:>11,.1f} |"
-              f" {batched / reference:>12.0f}x {per_step / reference:>13.0f}x | {flows:>22,.0f}")  # fmt: skip
+        print(
+            f"{label:>32} | {'':>12} {batched:>8,.0f} {per_step:>9,.0f} {reference:>11,.1f} |"
+            f" {batched / reference:>12.0f}x {per_step / reference:>13.0f}x | {flows:>22,.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -22,10 +22,11 @@ from communities import synthetic_community
 from powergrid.analytics.kpis import add_share_of_oracle_savings, compute_kpis
 from powergrid.controllers import available_controllers
 from powergrid.controllers.optimizers import MPCController
+from powergrid.runner.compare import run_controllers
+from powergrid.runner.simulate import simulate
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
 from powergrid.scenarios.split import day_split, steps_per_day
-from powergrid.simulate import run_controllers, simulate
 
 
 def ms_per_step(community, n_steps: int) -> float:
@@ -73,8 +74,10 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     c5 = build_community(load_scenario("community-5"))
-    print(f"MPC, 24-step horizon, median ms per step: 5 households {ms_per_step(c5, args.steps):.1f} ms, "
-          f"100 households {ms_per_step(synthetic_community(100, args.steps + 24), args.steps):.1f} ms")  # fmt: skip
+    print(
+        f"MPC, 24-step horizon, median ms per step: 5 households {ms_per_step(c5, args.steps):.1f} ms, "
+        f"100 households {ms_per_step(synthetic_community(100, args.steps + 24), args.steps):.1f} ms"
+    )
     start = time.perf_counter()
     run_controllers(c5, available_controllers())
     print(f"compare community-5, all {len(available_controllers())} controllers: {time.perf_counter() - start:.1f} s")

@@ -59,10 +59,18 @@ def main() -> None:
             trained = train_mappo(args.scenario, folder, timesteps=args.timesteps, seed=seed, algo=args.algo)
         ev = evaluate_policy(folder)
         for name, report in ev.reports.items():
-            row = {"seed": seed, "controller": name, "stored_kwh_at_end": ev.final_stored_kwh[name],
-                   "train_s": trained.wall_seconds if name == args.algo else 0.0}  # fmt: skip
-            row.update({k: float(report.community[k]) if not isinstance(report.community[k], NA) else float("nan")
-                        for k in KPIS})  # fmt: skip
+            row = {
+                "seed": seed,
+                "controller": name,
+                "stored_kwh_at_end": ev.final_stored_kwh[name],
+                "train_s": trained.wall_seconds if name == args.algo else 0.0,
+            }
+            row.update(
+                {
+                    k: float(report.community[k]) if not isinstance(report.community[k], NA) else float("nan")
+                    for k in KPIS
+                }
+            )
             rows.append(row)
             print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
     seeds = [int(s) for s in args.seeds.split(",")]

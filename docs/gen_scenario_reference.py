@@ -35,8 +35,15 @@ from powergrid.scenarios import Scenario, builtin_names  # noqa: E402
 from powergrid.scenarios.loader import BUILTIN_PACKAGE  # noqa: E402
 
 PAGE = "scenario-reference.md"
-SCALARS = {float: "number", int: "integer", str: "string", bool: "boolean", datetime: "datetime", time: "time",
-           Path: "path"}  # fmt: skip
+SCALARS = {
+    float: "number",
+    int: "integer",
+    str: "string",
+    bool: "boolean",
+    datetime: "datetime",
+    time: "time",
+    Path: "path",
+}
 
 
 @dataclass

@@ -8,9 +8,9 @@ The same as `heron compare community-5`, written out with the library API: load 
 
 from powergrid.analytics import NA
 from powergrid.controllers import available_controllers
+from powergrid.runner.compare import run_controllers
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
-from powergrid.simulate import run_controllers
 
 scenario = load_scenario("community-5", seed=0)
 community = build_community(scenario)

@@ -15,8 +15,8 @@ from powergrid.analytics import NA
 from powergrid.analytics.aggregate import aggregate_kpis
 from powergrid.app.figures import comparison_figure
 from powergrid.app.report import write_report
+from powergrid.runner.compare import write_comparison
 from powergrid.scenarios import load_scenario
-from powergrid.simulate import write_comparison
 
 folder = Path("results/example-05")
 controllers = ["truthful-bidder", "mpc"]

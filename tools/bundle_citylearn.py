@@ -35,15 +35,27 @@ def main(src: Path, out: Path) -> None:
     buildings["building"] = buildings["building"].astype("category")
     buildings[list(CALENDAR)] = buildings[list(CALENDAR)].astype("int8")
     first = next(iter(schema["buildings"].values()))
-    grid = pd.DataFrame({
-        "electricity_pricing": pd.read_csv(src / first["pricing"])["electricity_pricing"],
-        "carbon_intensity": pd.read_csv(src / first["carbon_intensity"])["carbon_intensity"],
-    })  # fmt: skip
+    grid = pd.DataFrame(
+        {
+            "electricity_pricing": pd.read_csv(src / first["pricing"])["electricity_pricing"],
+            "carbon_intensity": pd.read_csv(src / first["carbon_intensity"])["carbon_intensity"],
+        }
+    )
     out.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pandas(buildings, preserve_index=False), out / "buildings.parquet",
-                   compression="zstd", compression_level=19, use_dictionary=["building", *CALENDAR])  # fmt: skip
-    pq.write_table(pa.Table.from_pandas(grid, preserve_index=False), out / "grid.parquet", compression="zstd",
-                   compression_level=19, use_dictionary=False)  # fmt: skip
+    pq.write_table(
+        pa.Table.from_pandas(buildings, preserve_index=False),
+        out / "buildings.parquet",
+        compression="zstd",
+        compression_level=19,
+        use_dictionary=["building", *CALENDAR],
+    )
+    pq.write_table(
+        pa.Table.from_pandas(grid, preserve_index=False),
+        out / "grid.parquet",
+        compression="zstd",
+        compression_level=19,
+        use_dictionary=False,
+    )
     shutil.copyfile(src / "schema.json", out / "schema.json")
     shutil.copyfile(src / "LICENSE", out / "LICENSE")
 

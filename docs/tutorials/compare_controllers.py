@@ -15,9 +15,9 @@ from pathlib import Path
 # --8<-- [start:load]
 from powergrid.analytics import KPI_INFO, NA
 from powergrid.controllers import available_controllers
+from powergrid.runner.compare import compare, run_controllers
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
-from powergrid.simulate import run_controllers, write_comparison
 
 # --8<-- [end:load]
 
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.out is not None:
         # --8<-- [start:write]
-        reports = write_comparison(scenario, controllers, args.out, overwrite=True)
+        reports = compare(scenario, controllers, out=args.out, overwrite=True)  # what `heron compare` runs
         print(f"wrote one run directory per controller and comparison.csv to {args.out} ({len(reports)} reports)")
         # --8<-- [end:write]
 

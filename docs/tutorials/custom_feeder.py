@@ -14,15 +14,24 @@ from pathlib import Path
 
 # --8<-- [start:imports]
 from powergrid.analytics import NA
+from powergrid.runner.compare import run_controllers
+from powergrid.runner.simulate import simulate
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
-from powergrid.simulate import run_controllers, simulate
 
 # --8<-- [end:imports]
 
 SCENARIO = Path(__file__).with_name("feeder-street.yaml")
-NETWORK_KPIS = ("min_voltage_pu", "max_voltage_pu", "voltage_violations", "losses_kwh", "loss_cost",
-                "max_line_loading_pct", "overloads", "violation_cost")  # fmt: skip
+NETWORK_KPIS = (
+    "min_voltage_pu",
+    "max_voltage_pu",
+    "voltage_violations",
+    "losses_kwh",
+    "loss_cost",
+    "max_line_loading_pct",
+    "overloads",
+    "violation_cost",
+)
 
 
 def show(outcomes: dict) -> None:
@@ -58,8 +67,11 @@ def main(argv: list[str] | None = None) -> None:
 
     # --8<-- [start:steps]
     trace = []  # one row per step: the feeder's lowest and highest LV voltage and its losses
-    simulate(community, "self-consumption", on_step=lambda r: trace.append((r.t, r.network.v_min, r.network.v_max,
-                                                                           r.network.losses_kwh)))  # fmt: skip
+    simulate(
+        community,
+        "self-consumption",
+        on_step=lambda r: trace.append((r.t, r.network.v_min, r.network.v_max, r.network.losses_kwh)),
+    )
     t, v_min, v_max, losses = max(trace, key=lambda row: row[2])
     hour = community.grid.index[t]
     print(

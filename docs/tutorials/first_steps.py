@@ -12,12 +12,11 @@ import argparse
 # --8<-- [start:imports]
 import numpy as np
 
+from powergrid import compare, load_scenario, simulate
 from powergrid.actions import Actions
 from powergrid.analytics import RunTotals, compute_kpis
 from powergrid.engine import CommunityEngine
-from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
-from powergrid.simulate import run_controllers, simulate
 
 # --8<-- [end:imports]
 
@@ -32,12 +31,12 @@ def main(argv: list[str] | None = None) -> None:
         scenario.time.n_steps = args.steps
 
     # --8<-- [start:compare-run]
-    community = build_community(scenario)
-    outcomes = run_controllers(community, ["self-consumption", "truthful-bidder"])
-    print("truthful-bidder saves", round(outcomes["truthful-bidder"].kpis.community["savings"], 3))
+    reports = compare(scenario, ["self-consumption", "truthful-bidder"])  # {controller: KPIReport}
+    print("truthful-bidder saves", round(reports["truthful-bidder"].community["savings"], 3))
     # --8<-- [end:compare-run]
 
     # --8<-- [start:engine]
+    community = build_community(scenario)  # the scenario as arrays
     engine = CommunityEngine(community)
     obs = engine.reset()
     totals = RunTotals.for_community(community, community.n_steps)

@@ -17,7 +17,7 @@ import numpy as np
 
 from powergrid.analytics import NA, RunTotals, compute_kpis
 from powergrid.envs import EnergyMarketEnv
-from powergrid.simulate import simulate
+from powergrid.runner.simulate import simulate
 
 # --8<-- [end:imports]
 

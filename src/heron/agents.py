@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from heron.errors import AgentTreeError
+from heron.errors import AgentTreeError, UnknownAgentError
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class SystemAgent(Agent):
     def peers(self, coordinator_id: str) -> list[str]:
         """Ids of the other coordinators under this system agent."""
         if coordinator_id not in self.coordinator_ids:
-            raise KeyError(f"{coordinator_id!r} is not a coordinator of {self.id!r}")
+            raise UnknownAgentError(f"{coordinator_id!r} is not a coordinator of {self.id!r}")
         return [c for c in self.coordinator_ids if c != coordinator_id]
 
     def walk(self) -> Iterator[Agent]:
@@ -92,7 +92,7 @@ class SystemAgent(Agent):
         for agent in self.walk():
             if agent.id == agent_id:
                 return agent
-        raise KeyError(f"no agent {agent_id!r} under {self.id!r}")
+        raise UnknownAgentError(f"no agent {agent_id!r} under {self.id!r}")
 
     def parent_of(self, agent_id: str) -> str | None:
         """Id of the parent of ``agent_id`` (None for the root)."""
@@ -103,7 +103,7 @@ class SystemAgent(Agent):
                 return self.id
             if agent_id in coord.children_ids:
                 return coord.id
-        raise KeyError(f"no agent {agent_id!r} under {self.id!r}")
+        raise UnknownAgentError(f"no agent {agent_id!r} under {self.id!r}")
 
     @property
     def field_agents(self) -> list[FieldAgent]:

@@ -1,10 +1,12 @@
-"""heron's own error types: one base class, one subclass per part. Each is also a ValueError (bad input)."""
+"""heron's own error types: one base class, one subclass per part. Each is also a ValueError (bad input);
+``ConvergenceError`` (an iteration budget exhausted) is a RuntimeError as well, ``UnknownAgentError`` (a lookup in
+the agent tree) a KeyError."""
 
 from __future__ import annotations
 
 
 class HeronError(ValueError):
-    """Base of every error heron raises for bad input."""
+    """Base of every error heron raises."""
 
 
 class OrderBookError(HeronError):
@@ -21,3 +23,12 @@ class AgentTreeError(HeronError):
 
 class MessagingError(HeronError):
     """The message broker got bad settings (latency, drop probability)."""
+
+
+class ConvergenceError(HeronError, RuntimeError):
+    """An iterative protocol (consensus) did not converge within its iteration budget: too few iterations, too
+    tight a tolerance, or too large a step for the communication graph. Also a ``RuntimeError``."""
+
+
+class UnknownAgentError(AgentTreeError, KeyError):
+    """An agent id that is not in the tree (a lookup: also a ``KeyError``)."""

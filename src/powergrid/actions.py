@@ -20,6 +20,9 @@ class Actions:
         turns it into a feasible output (``GeneratorFleet.feasible``).
     tap: the regulator step (whole number) of each agent's feeder section, (N,), for microgrids on a sectioned
         feeder (``network.agent_sections``); None = keep the current steps. Ignored elsewhere.
+    capacitor: the switched capacitor banks of each agent's feeder section, (N,), 1 = in, 0 = out (the
+        FeasibilityFilter rounds: ≥ 0.5 is in), for microgrids on a sectioned feeder with capacitors; None = keep
+        the current states. Ignored elsewhere (and for sections without banks).
     """
 
     battery_kw: np.ndarray
@@ -37,6 +40,7 @@ class Actions:
     follow_fill: bool = False
     generator_kw: np.ndarray | None = None
     tap: np.ndarray | None = None
+    capacitor: np.ndarray | None = None
 
     @classmethod
     def idle(cls, n_agents: int, price: float = 0.0) -> Actions:
@@ -59,7 +63,12 @@ class Actions:
                 raise ActionError(f"actions.{name} must have shape {shape}, got {arr.shape}")
             out[name] = arr
         return Actions(
-            **out, fallback=self.fallback, balancing=self.balancing, follow_fill=self.follow_fill, tap=self.tap
+            **out,
+            fallback=self.fallback,
+            balancing=self.balancing,
+            follow_fill=self.follow_fill,
+            tap=self.tap,
+            capacitor=self.capacitor,
         )
 
 
@@ -76,22 +85,22 @@ class Observation:
     the per-step scalars (prices, carbon, last clearing price and net import) (K, 1), so they broadcast with (K, N).
     """
 
-    t: int
-    stop: int  # the current run or episode ends before this step (forecasts must not look past it)
+    t: int | np.ndarray
+    stop: int | np.ndarray  # the current run or episode ends before this step (forecasts must not look past it)
     dt_hours: float
     load_kw: np.ndarray
     pv_kw: np.ndarray
     soc_kwh: np.ndarray
     max_charge_kw: np.ndarray
     max_discharge_kw: np.ndarray
-    retail: float
-    feed_in: float
-    price_floor: float
-    price_cap: float
-    carbon_kg_per_kwh: float
-    last_clearing_price: float  # NaN before the first trade of the run/episode
+    retail: float | np.ndarray
+    feed_in: float | np.ndarray
+    price_floor: float | np.ndarray
+    price_cap: float | np.ndarray
+    carbon_kg_per_kwh: float | np.ndarray
+    last_clearing_price: float | np.ndarray  # NaN before the first trade of the run/episode
     last_fill_kwh: np.ndarray  # (N,) P2P bought − sold in the previous step (0 at the start)
-    last_net_import_kwh: float  # community Σ(import − export) in the previous step (0 at the start)
+    last_net_import_kwh: float | np.ndarray  # community Σ(import − export) in the previous step (0 at the start)
     #: (N,) the previous step's voltage (pu) at each agent's connection and the highest loading (fraction of
     #: rating) on its path from the source; NaN without a feeder, at the start, or when the run defers its power
     #: flows (``simulate`` does for controllers whose ``observes_network`` is False).
@@ -107,3 +116,6 @@ class Observation:
     tap: np.ndarray
     section_v_min_pu: np.ndarray
     section_v_max_pu: np.ndarray
+    #: (N,) microgrids on a sectioned feeder with switched capacitors: 1.0 where the banks of the agent's section
+    #: are in, 0.0 where out; NaN otherwise (no banks in the section, or not a sectioned feeder).
+    capacitor: np.ndarray

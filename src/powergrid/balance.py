@@ -6,20 +6,28 @@ violation raises ConservationError naming the step, the agent and the terms.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from powergrid.devices.battery import BatteryFleet
+from powergrid.engine.result import RESULT_FIELDS, ResultField, Role, StepResult
 from powergrid.errors import ConservationError
-
-if TYPE_CHECKING:
-    from powergrid.engine import StepResult
 
 #: Absolute tolerance of energy balances (kWh) and money balances (currency).
 TOLERANCE = 1e-9
 
-_FLOWS = ("pv", "generation", "curtailed", "charge", "discharge", "bought", "sold", "imported", "exported", "unserved")
+#: The terms of an agent's energy balance (Σ sign × term = 0; energy in +1, energy out −1), in table order.
+_ENERGY_IN: tuple[ResultField, ...] = tuple(f for f in RESULT_FIELDS if f.sign > 0)
+_ENERGY_OUT: tuple[ResultField, ...] = tuple(f for f in RESULT_FIELDS if f.sign < 0)
+#: Flows that must never be negative (kWh).
+_FLOWS: tuple[ResultField, ...] = tuple(f for f in RESULT_FIELDS if Role.NONNEGATIVE in f.roles)
+
+
+def _total(r: StepResult, terms: tuple[ResultField, ...]) -> np.ndarray:
+    """Sum of the terms' values in ``r`` (kWh, arrays (N,) or (K, N))."""
+    out = terms[0].of(r)
+    for f in terms[1:]:
+        out = out + f.of(r)
+    return out
 
 
 def check_step_balances(
@@ -27,19 +35,11 @@ def check_step_balances(
 ) -> None:
     """Check one step's result (arrays (N,), or (K, N) for K copies: every copy's balances); raise
     ConservationError on the first violation found."""
-    energy = (
-        r.pv
-        + r.generation
-        + r.discharge
-        + r.bought
-        + r.imported
-        + r.unserved
-        - (r.load + r.charge + r.sold + r.exported)
-    )
+    energy = _total(r, _ENERGY_IN) - _total(r, _ENERGY_OUT)
     pv_gap = r.pv + r.curtailed - pv_available
     stored = fleet.next_soc(soc_before, r.charge, r.discharge)
     worst_gap = max(np.abs(energy).max(), np.abs(pv_gap).max(), np.abs(stored - r.soc).max())
-    lowest = min(getattr(r, name).min() for name in _FLOWS)
+    lowest = min(f.of(r).min() for f in _FLOWS)
     both = np.minimum(r.charge, r.discharge).max()
     outside = max((fleet.soc_min_kwh - r.soc).max(), (r.soc - fleet.soc_max_kwh).max())
     bought = r.bought.sum(axis=-1)  # per market: () or (K,)
@@ -70,13 +70,10 @@ def _raise_first_violation(r, pv_available, fleet, stored, energy, pv_gap, ids) 
     bad = np.abs(energy) > TOLERANCE
     if bad.any():
         k, agent, t = first(bad)
-        raise ConservationError(
-            f"energy balance of agent {agent!r} at step {t}: pv {r.pv.flat[k]:.12g} + generation "
-            f"{r.generation.flat[k]:.12g} + discharge "
-            f"{r.discharge.flat[k]:.12g} + bought {r.bought.flat[k]:.12g} + import {r.imported.flat[k]:.12g} + "
-            f"unserved {r.unserved.flat[k]:.12g} != load {r.load.flat[k]:.12g} + charge {r.charge.flat[k]:.12g} + "
-            f"sold {r.sold.flat[k]:.12g} + export {r.exported.flat[k]:.12g} (kWh)"
+        into, out = (
+            " + ".join(f"{f.name} {f.of(r).flat[k]:.12g}" for f in terms) for terms in (_ENERGY_IN, _ENERGY_OUT)
         )
+        raise ConservationError(f"energy balance of agent {agent!r} at step {t}: {into} != {out} (kWh)")
     bad = np.abs(pv_gap) > TOLERANCE
     if bad.any():
         k, agent, t = first(bad)
@@ -84,12 +81,12 @@ def _raise_first_violation(r, pv_available, fleet, stored, energy, pv_gap, ids) 
             f"PV balance of agent {agent!r} at step {t}: used {r.pv.flat[k]:.12g} + curtailed "
             f"{r.curtailed.flat[k]:.12g} != available {pv_available.flat[k]:.12g} kWh"
         )
-    for name in _FLOWS:
-        values = getattr(r, name)
+    for f in _FLOWS:
+        values = f.of(r)
         bad = values < -TOLERANCE
         if bad.any():
             k, agent, t = first(bad)
-            raise ConservationError(f"negative {name} ({values.flat[k]:.12g} kWh) for agent {agent!r} at step {t}")
+            raise ConservationError(f"negative {f.name} ({values.flat[k]:.12g} kWh) for agent {agent!r} at step {t}")
     bad = (r.charge > TOLERANCE) & (r.discharge > TOLERANCE)
     if bad.any():
         k, agent, t = first(bad)

@@ -48,10 +48,18 @@ class RewardTracker:
         self.copies = copies
         config = self.config = community.scenario.reward
         self.capacity = community.agents.battery.capacity_kwh
-        self.weights = np.array([
-            config.w_profit, config.w_team, -config.w_grid, -config.w_soc, -config.w_degrad, -config.w_co2,
-            -config.w_overload, -config.w_fair,
-        ])  # fmt: skip
+        self.weights = np.array(
+            [
+                config.w_profit,
+                config.w_team,
+                -config.w_grid,
+                -config.w_soc,
+                -config.w_degrad,
+                -config.w_co2,
+                -config.w_overload,
+                -config.w_fair,
+            ]
+        )
         shape = self.capacity.shape if copies is None else (copies, self.capacity.size)
         self.stop = np.full(shape[:-1], community.n_steps)
         self.terminal = TerminalPrices(np.zeros(shape), np.zeros(shape))
@@ -74,8 +82,13 @@ class RewardTracker:
         stop = np.broadcast_to(np.asarray(stop), which.shape)
         refill, salvage = self.terminal.refill.copy(), self.terminal.salvage.copy()
         for k in zip(*np.nonzero(which), strict=True) if which.ndim else [()]:
-            prices = terminal_prices(c.tariff.retail[start[k] : stop[k]], c.tariff.feed_in[start[k] : stop[k]],
-                                     c.grid.dt_hours, fleet.charge_efficiency, fleet.discharge_efficiency)  # fmt: skip
+            prices = terminal_prices(
+                c.tariff.retail[start[k] : stop[k]],
+                c.tariff.feed_in[start[k] : stop[k]],
+                c.grid.dt_hours,
+                fleet.charge_efficiency,
+                fleet.discharge_efficiency,
+            )
             refill[k], salvage[k] = prices.refill, prices.salvage
         self.terminal = TerminalPrices(refill, salvage)
         self.storage_value = 0.5 * (refill + salvage)
@@ -91,10 +104,12 @@ class RewardTracker:
         lo, hi = self.config.soc_band
         cap = self.capacity
         outside = np.maximum(lo * cap - r.soc, 0.0) + np.maximum(r.soc - hi * cap, 0.0)
-        if r.network is not None:  # per agent: a share of the overloaded branches and of the violating buses
-            penalty = self.community.network.config.violation_penalty
+        feeder = self.community.network
+        # per agent: a share of the overloaded branches and of the violating buses
+        if r.network is not None and feeder is not None:
+            penalty = feeder.config.violation_penalty
             shared = np.asarray(r.network.overloads, dtype=float)
-            if self.community.network.sectioned:  # microgrids: each pays for the buses of its own section
+            if feeder.sectioned:  # microgrids: each pays for the buses of its own section
                 own = np.asarray(r.network.section_violations, dtype=float)
             else:
                 shared = shared + np.asarray(r.network.violations, dtype=float)

@@ -30,16 +30,7 @@ class Interventions:
     fallback: np.ndarray  # the SafetySupervisor replaced the agent's action by the grid-only action
     generator_clipped: np.ndarray  # the generator set-point was moved into its feasible output (or off)
     tap_clipped: np.ndarray  # the tap set-point was outside its regulators' range (or not finite: held)
-
-    FIELDS = (
-        "nonfinite",
-        "battery_clipped",
-        "trade_clipped",
-        "price_clipped",
-        "fallback",
-        "generator_clipped",
-        "tap_clipped",
-    )
+    capacitor_clipped: np.ndarray  # the capacitor set-point was not finite (the banks held their state)
 
 
 class FeasibilityFilter:
@@ -63,11 +54,14 @@ class FeasibilityFilter:
         order_limits_kw: tuple[np.ndarray, np.ndarray] | None = None,
         generators: GeneratorFleet | None = None,
         tap_range: tuple[np.ndarray, np.ndarray] | None = None,
+        capacitors: np.ndarray | None = None,
     ) -> None:
-        """``tap_range`` (lowest, highest) (N,): the regulator steps each agent may set (microgrids)."""
+        """``tap_range`` (lowest, highest) (N,): the regulator steps each agent may set (microgrids);
+        ``capacitors`` (N,) bool: the agents whose section has switched capacitor banks (microgrids)."""
         self.order_limits_kw = order_limits_kw
         self.generators = generators
         self.tap_range = tap_range
+        self.capacitors = capacitors
 
     def apply(
         self, actions: Actions, obs: Observation, fallback: np.ndarray | None = None
@@ -109,12 +103,28 @@ class FeasibilityFilter:
             fallback=fell_back,
             generator_clipped=np.abs(safe_generator - generator) > CLIP_TOL,
             tap_clipped=np.zeros(battery.shape, dtype=bool),
+            capacitor_clipped=np.zeros(battery.shape, dtype=bool),
         )
-        tap = actions.tap
+        tap, capacitor = actions.tap, actions.capacitor
         if self.tap_range is not None and tap is not None:
             tap, flags.tap_clipped[...] = self._taps(np.asarray(tap, dtype=float), obs, self.tap_range)
-        safe = Actions(safe_battery, safe_trade, safe_price, generator_kw=safe_generator, tap=tap)
+        if self.capacitors is not None and capacitor is not None:
+            capacitor, flags.capacitor_clipped[...] = self._switches(np.asarray(capacitor, float), obs, self.capacitors)
+        safe = Actions(safe_battery, safe_trade, safe_price, generator_kw=safe_generator, tap=tap, capacitor=capacitor)
         return safe, flags
+
+    @staticmethod
+    def _switches(on: np.ndarray, obs: Observation, banks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Capacitor set-points as states: 1.0 (in) at or above 0.5, else 0.0 (out); a non-finite one holds the
+        current state; sections without banks (``banks`` (N,) False) keep NaN. Returns (states, held because not
+        finite)."""
+        if on.shape != obs.capacitor.shape:
+            raise ActionError(
+                f"actions.capacitor must have shape {obs.capacitor.shape} (one state per microgrid), got {on.shape}"
+            )
+        finite = np.isfinite(on)
+        states = np.where(finite, (on >= 0.5).astype(float), obs.capacitor)
+        return np.where(banks, states, np.nan), ~finite & banks
 
     @staticmethod
     def _taps(
@@ -155,13 +165,23 @@ class OODStats:
         return cls(mean, std, np.linalg.pinv(cov), method, threshold)
 
     def to_json(self) -> dict:
-        return {"mean": self.mean.tolist(), "std": self.std.tolist(), "precision": self.precision.tolist(),
-                "method": self.method, "threshold": self.threshold}  # fmt: skip
+        return {
+            "mean": self.mean.tolist(),
+            "std": self.std.tolist(),
+            "precision": self.precision.tolist(),
+            "method": self.method,
+            "threshold": self.threshold,
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> OODStats:
-        return cls(np.array(data["mean"]), np.array(data["std"]), np.array(data["precision"]), data["method"],
-                   float(data["threshold"]))  # fmt: skip
+        return cls(
+            np.array(data["mean"]),
+            np.array(data["std"]),
+            np.array(data["precision"]),
+            data["method"],
+            float(data["threshold"]),
+        )
 
 
 class SafetySupervisor:

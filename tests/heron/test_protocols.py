@@ -8,8 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from heron.agents import CoordinatorAgent, FieldAgent, SystemAgent
-from heron.errors import ProtocolError
-from heron.protocols import ConsensusProtocol, P2PTradingProtocol, PriceSignalProtocol, SetpointProtocol
+from heron.errors import ConvergenceError, HeronError, ProtocolError, UnknownAgentError
+from heron.protocols import (
+    ConsensusProtocol,
+    P2PTradingProtocol,
+    PriceSignalProtocol,
+    SetpointProtocol,
+    central_dispatch,
+    path_graph,
+)
 from heron.protocols.horizontal import metropolis_weights
 
 TOL = 1e-9
@@ -40,6 +47,9 @@ def test_agent_tree_helpers() -> None:
     assert system.find("f2").high == 5.0
     with pytest.raises(KeyError):
         system.peers("f1")
+    for lookup in (system.find, system.parent_of, system.peers):
+        with pytest.raises(UnknownAgentError, match="nope"):
+            lookup("nope")
 
 
 def test_agent_tree_rejects_bad_bounds_and_duplicates() -> None:
@@ -236,7 +246,7 @@ def test_consensus_errors() -> None:
         ConsensusProtocol(g)
     with pytest.raises(ValueError, match="symmetric"):
         ConsensusProtocol(np.triu(np.ones((3, 3), dtype=bool)))
-    with pytest.raises(RuntimeError, match="did not converge"):
+    with pytest.raises(ConvergenceError, match="did not converge"):
         ConsensusProtocol(path_plus_star(4, 5), max_iterations=3).average(np.arange(9.0))
     with pytest.raises(ValueError, match="rows"):
         ConsensusProtocol(path_plus_star(2, 2)).average(np.zeros(3))
@@ -263,8 +273,13 @@ def test_distributed_economic_dispatch_matches_centralized(seed: int) -> None:
     pmin = rng.uniform(0.0, 20.0, n)
     pmax = pmin + rng.uniform(5.0, 100.0, n)
     demand = float(rng.uniform(pmin.sum(), pmax.sum()))
-    dispatch, lam, iterations = ConsensusProtocol(graph).economic_dispatch(a, b, pmin, pmax, demand)
+    result = ConsensusProtocol(graph).economic_dispatch(a, b, pmin, pmax, demand)
+    dispatch, lam, iterations = result.dispatch, result.price, result.iterations
     ref, ref_lam = centralized_dispatch(a, b, pmin, pmax, demand)
+    closed = central_dispatch(a, b, pmin, pmax, demand)
+    np.testing.assert_allclose(closed.dispatch, ref, rtol=1e-9, atol=1e-9)
+    assert closed.price == pytest.approx(ref_lam, rel=1e-9)
+    assert abs(result.outside) <= 1e-6 * demand
     np.testing.assert_allclose(dispatch, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
     assert lam == pytest.approx(ref_lam, rel=1e-4)
     assert dispatch.sum() == pytest.approx(demand, rel=1e-4)
@@ -279,7 +294,7 @@ def test_economic_dispatch_local_demands_and_binding_bounds() -> None:
     b = np.array([10.0, 12.0, 8.0, 20.0, 15.0, 11.0])
     pmin, pmax = np.zeros(6), np.array([30.0, 50.0, 10.0, 80.0, 40.0, 60.0])
     local = np.array([50.0, 0.0, 40.0, 0.0, 60.0, 0.0])
-    dispatch, _, _ = ConsensusProtocol(graph).economic_dispatch(a, b, pmin, pmax, local)
+    dispatch = ConsensusProtocol(graph).economic_dispatch(a, b, pmin, pmax, local).dispatch
     ref, _ = centralized_dispatch(a, b, pmin, pmax, local.sum())
     np.testing.assert_allclose(dispatch, ref, rtol=1e-4, atol=1e-3)
     assert np.isclose(ref, pmax).any()  # a unit is at its upper bound
@@ -291,3 +306,35 @@ def test_economic_dispatch_errors() -> None:
         proto.economic_dispatch(np.ones(3), np.zeros(3), np.zeros(3), np.ones(3), 10.0)
     with pytest.raises(ValueError, match="a > 0"):
         proto.economic_dispatch(np.array([1.0, 0.0, 1.0]), np.zeros(3), np.zeros(3), np.ones(3), 1.0)
+
+
+@pytest.mark.parametrize(("demand", "where"), [(400.0, "cap"), (150.0, "inside"), (5.0, "floor")])
+def test_economic_dispatch_with_an_outside_source_matches_the_closed_form(demand: float, where: str) -> None:
+    """Units (cost 0.001 p² + b p) against an outside source selling at 0.30 and buying at 0.12: λ stays in the band
+    and the source covers what the units do not; the consensus reaches the closed form."""
+    a = np.array([0.001, 0.002, 0.001, 1.0])  # the last agent has no unit (pmax = 0): it only relays λ
+    b = np.array([0.10, 0.08, 0.14, 0.0])
+    pmin, pmax = np.zeros(4), np.array([80.0, 60.0, 70.0, 0.0])
+    band = (0.12, 0.30)
+    ref = central_dispatch(a, b, pmin, pmax, demand, price_range=band)
+    got = ConsensusProtocol(path_graph(4)).economic_dispatch(a, b, pmin, pmax, demand, price_range=band)
+    np.testing.assert_allclose(got.dispatch, ref.dispatch, atol=1e-4)
+    assert got.price == pytest.approx(ref.price, abs=1e-6)
+    assert got.outside == pytest.approx(ref.outside, abs=1e-4)
+    assert got.dispatch.sum() + got.outside == pytest.approx(demand, abs=1e-4)
+    assert band[0] <= got.price <= band[1]
+    expected_price = {"cap": band[1], "floor": band[0]}.get(where)
+    if expected_price is None:
+        assert abs(got.outside) < 1e-4 and band[0] < got.price < band[1]
+    else:
+        assert got.price == pytest.approx(expected_price) and np.sign(got.outside) == (1 if where == "cap" else -1)
+
+
+def test_economic_dispatch_that_does_not_converge_raises_heron_convergence_error() -> None:
+    a, b = np.array([0.01, 0.02, 0.03]), np.array([1.0, 2.0, 3.0])
+    proto = ConsensusProtocol(path_graph(3), max_iterations=5)
+    with pytest.raises(ConvergenceError, match="did not converge in 5 iterations") as info:
+        proto.economic_dispatch(a, b, np.zeros(3), np.full(3, 100.0), 150.0)
+    assert isinstance(info.value, HeronError) and isinstance(info.value, RuntimeError)
+    with pytest.raises(ProtocolError, match="price_range"):
+        proto.economic_dispatch(a, b, np.zeros(3), np.full(3, 100.0), 150.0, price_range=(0.3, 0.1))

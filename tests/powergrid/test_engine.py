@@ -10,9 +10,9 @@ import pytest
 from powergrid.actions import Actions
 from powergrid.engine import CommunityEngine
 from powergrid.errors import ActionError, ConservationError
+from powergrid.runner.simulate import simulate
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
-from powergrid.simulate import simulate
 from scenario_factory import tiny_dict
 
 TOL = 1e-9
@@ -35,8 +35,9 @@ def check_physics(engine: CommunityEngine, r, soc_before: np.ndarray) -> None:
     rhs = r.load + r.charge + r.sold + r.exported
     np.testing.assert_allclose(lhs, rhs, atol=TOL)
     assert np.all(r.soc >= fleet.soc_min_kwh - TOL) and np.all(r.soc <= fleet.soc_max_kwh + TOL)
-    np.testing.assert_allclose(r.soc, soc_before + r.charge * fleet.charge_efficiency
-                               - r.discharge / fleet.discharge_efficiency, atol=TOL)  # fmt: skip
+    np.testing.assert_allclose(
+        r.soc, soc_before + r.charge * fleet.charge_efficiency - r.discharge / fleet.discharge_efficiency, atol=TOL
+    )
     assert np.all(np.minimum(r.charge, r.discharge) <= TOL)
     assert abs(r.bought.sum() - r.sold.sum()) <= TOL
     assert abs(r.p2p_payment.sum() - r.market_surplus) <= TOL  # McAfee: the operator keeps the spread
@@ -51,8 +52,10 @@ def check_physics(engine: CommunityEngine, r, soc_before: np.ndarray) -> None:
 
 @pytest.mark.parametrize("mechanism", ["uniform", "pay-as-bid", "mcafee", "mid-market", "sdr", "none"])
 def test_conservation_under_random_actions(mechanism):
-    raw = tiny_dict(market={"mechanism": mechanism, "fee_per_kwh": 0.01},
-                    grid={"import_capacity_kw": 2.5, "export_capacity_kw": 3.0})  # fmt: skip
+    raw = tiny_dict(
+        market={"mechanism": mechanism, "fee_per_kwh": 0.01},
+        grid={"import_capacity_kw": 2.5, "export_capacity_kw": 3.0},
+    )
     raw["time"]["n_steps"] = 24 * 14
     raw["devices"]["battery"]["ramp_kw_per_step"] = 2.0
     community = build_community(load_scenario(raw))
@@ -155,8 +158,10 @@ def test_the_uniform_price_is_competitive_for_truthful_bids(tiny_community):
 
 
 def test_controllers_rank_as_expected(tiny_community):
-    cost = {c: simulate(tiny_community, c).headline_cost().sum()
-            for c in ("grid-only", "self-consumption", "truthful-bidder")}  # fmt: skip
+    cost = {
+        c: simulate(tiny_community, c).headline_cost().sum()
+        for c in ("grid-only", "self-consumption", "truthful-bidder")
+    }
     assert cost["self-consumption"] < cost["grid-only"]
     assert cost["truthful-bidder"] < cost["self-consumption"]
 

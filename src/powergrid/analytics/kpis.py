@@ -10,23 +10,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from powergrid.analytics.load_shape import citylearn_kpis
 from powergrid.analytics.totals import RunTotals
-
-#: Relative size below which a denominator counts as zero.
-ZERO = 1e-12
+from powergrid.analytics.values import NA, ZERO, Value
 
 
-@dataclass(frozen=True)
-class NA:
-    """A KPI that is not defined for this run, with the reason."""
+def _defined(value: Value) -> float:
+    """A KPI that is always defined (such as the headline cost) as a number."""
+    if isinstance(value, NA):
+        raise ValueError(f"a KPI that is always defined is n/a: {value.reason}")
+    return value
 
-    reason: str
-
-    def __str__(self) -> str:
-        return "n/a"
-
-
-Value = float | NA
 
 #: Community KPI names, their units and a one-line definition (the order of tables and kpis.json).
 KPI_INFO: dict[str, tuple[str, str]] = {
@@ -67,7 +61,10 @@ KPI_INFO: dict[str, tuple[str, str]] = {
     "network_charges": ("currency", "Σ use-of-system charges paid on P2P energy (market.network_charge_per_kwh)"),
     "generation_kwh": ("kWh", "Σ generator output"),
     "fuel_cost": ("currency", "Σ generator fuel and start-up cost (part of cash_cost)"),
-    "safety_clipped": ("count", "action components (battery, order, price, generator, tap) clipped to physics"),
+    "safety_clipped": (
+        "count",
+        "action components (battery, order, price, generator, tap, capacitor) clipped to physics",
+    ),
     "safety_nonfinite": ("count", "agent-steps whose NaN/inf action was replaced by the safe action"),
     "safety_fallbacks": ("count", "agent-steps switched to grid-only by the SafetySupervisor (out of distribution)"),
     "optimiser_fallbacks": ("count", "steps whose optimiser solve was not optimal (self-consumption was applied)"),
@@ -140,9 +137,17 @@ class KPIReport:
             "units": {k: KPI_INFO[k][0] for k in self.community},
             "agent_ids": list(self.agent_ids),
             "agents": {k: [None if np.isnan(x) else float(x) for x in v] for k, v in self.agents.items()},
-            **({"forecast_errors": {q: {m: [None if np.isnan(x) else float(x) for x in a] for m, a in e.items()}
-                                    for q, e in self.forecast_errors.items()}} if self.forecast_errors else {}),
-        }  # fmt: skip
+            **(
+                {
+                    "forecast_errors": {
+                        q: {m: [None if np.isnan(x) else float(x) for x in a] for m, a in e.items()}
+                        for q, e in self.forecast_errors.items()
+                    }
+                }
+                if self.forecast_errors
+                else {}
+            ),
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> KPIReport:
@@ -154,85 +159,6 @@ class KPIReport:
             agent_ids=tuple(data["agent_ids"]),
             forecast_errors=data.get("forecast_errors"),
         )
-
-
-# CityLearn-style community KPIs (KPIS.md; Vázquez-Canteli et al., "CityLearn v1.0", BuildSys 2019, and the
-# CityLearn Challenge 2022 evaluation), on the community's net grid exchange ``P_t = Σ_i (I_i − E_i) / Δt`` (kW):
-#
-# - ``ramping_kw``: Σ_t |P_t − P_{t−1}|;
-# - ``one_minus_load_factor``: 1 − mean(P⁺) / max(P⁺) within each calendar month (P⁺ = max(P, 0)), averaged over the
-#   months that import at all;
-# - ``average_daily_peak_kw``: mean over calendar days of max_t P_t;
-# - ``peak_demand_kw``: max_t P_t.
-#
-# Each is also reported divided by the same KPI of the grid-only run (CityLearn's convention: lower is better, 1 = no
-# better than grid-only), as are the headline cost and CO₂ (``cost_normalised``, ``co2_normalised``). A baseline
-# value that is not positive (e.g. a community that earns from exports under grid-only) gives "n/a".
-
-#: The CityLearn-style KPIs (in KPI_INFO, in this order).
-CITYLEARN_KPIS = (
-    "ramping_kw", "one_minus_load_factor", "average_daily_peak_kw", "peak_demand_kw", "cost_normalised",
-    "co2_normalised", "ramping_normalised", "one_minus_load_factor_normalised", "average_daily_peak_normalised",
-    "peak_demand_normalised",
-)  # fmt: skip
-
-
-def net_exchange_kw(totals: RunTotals) -> np.ndarray:
-    """P_t (kW, + import), (n_steps,)."""
-    return (totals.step["imported"] - totals.step["exported"]) / totals.dt_hours
-
-
-def _group_max(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    _, group = np.unique(codes, return_inverse=True)
-    out = np.full(group.max() + 1, -np.inf)
-    np.maximum.at(out, group, values)
-    return out
-
-
-def shape_kpis(totals: RunTotals) -> dict[str, Value]:
-    """The four load-shape KPIs of one run (unnormalised)."""
-    p = net_exchange_kw(totals)
-    if p.size == 0:
-        return {k: NA("no steps") for k in ("ramping_kw", "one_minus_load_factor", "average_daily_peak_kw",
-                                            "peak_demand_kw")}  # fmt: skip
-    positive = np.maximum(p, 0.0)
-    months = totals.step["month"]
-    factors = []
-    for month in np.unique(months):
-        part = positive[months == month]
-        if part.max() > ZERO:
-            factors.append(1.0 - part.mean() / part.max())
-    return {
-        "ramping_kw": float(np.abs(np.diff(p)).sum()),
-        "one_minus_load_factor": float(np.mean(factors)) if factors else NA("no grid import in any month"),
-        "average_daily_peak_kw": float(_group_max(p, totals.step["day"]).mean()),
-        "peak_demand_kw": float(p.max()),
-    }
-
-
-def _ratio(value: Value, base: Value, what: str) -> Value:
-    if isinstance(value, NA) or isinstance(base, NA):
-        return NA(f"{what} is n/a")
-    if base <= ZERO:  # a ratio to a zero or negative baseline does not say "lower is better"
-        return NA(f"grid-only's {what} is not positive")
-    return float(value / base)
-
-
-def citylearn_kpis(totals: RunTotals, baseline: RunTotals | None, cost: float, co2: float) -> dict[str, Value]:
-    """All CITYLEARN_KPIS values; ``cost``/``co2`` are this run's headline cost and CO₂ (community)."""
-    own = shape_kpis(totals)
-    out: dict[str, Value] = dict(own)
-    if baseline is None:
-        for name in CITYLEARN_KPIS:
-            out.setdefault(name, NA("no grid-only run"))
-        return out
-    base = shape_kpis(baseline)
-    out["cost_normalised"] = _ratio(cost, float(baseline.headline_cost().sum()), "headline cost")
-    out["co2_normalised"] = _ratio(co2, float(baseline.agent["co2_kg"].sum()), "CO₂")
-    for name in ("ramping", "one_minus_load_factor", "average_daily_peak", "peak_demand"):
-        key = name if name == "one_minus_load_factor" else f"{name}_kw"
-        out[f"{name}_normalised"] = _ratio(own[key], base[key], name.replace("_", " "))
-    return {name: out[name] for name in CITYLEARN_KPIS}
 
 
 def _per_agent_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -269,8 +195,11 @@ def compute_kpis(totals: RunTotals, baseline: RunTotals | None = None) -> KPIRep
         base = baseline.headline_cost()
         savings = base - cost
         base_cost = float(base.sum())
-        c["savings"] = float(savings.sum())
-        c["savings_pct"] = 100.0 * c["savings"] / base_cost if base_cost > ZERO else NA("baseline cost is not positive")
+        total_savings = float(savings.sum())
+        c["savings"] = total_savings
+        c["savings_pct"] = (
+            100.0 * total_savings / base_cost if base_cost > ZERO else NA("baseline cost is not positive")
+        )
         c["gini_savings"] = gini(savings)
     pv, load = a["pv"].sum(), a["load"].sum()
     volume = s["p2p_volume"].sum()
@@ -298,14 +227,21 @@ def compute_kpis(totals: RunTotals, baseline: RunTotals | None = None) -> KPIRep
         safety_clipped=float(
             sum(
                 totals.interventions[k].sum()
-                for k in ("battery_clipped", "trade_clipped", "price_clipped", "generator_clipped", "tap_clipped")
+                for k in (
+                    "battery_clipped",
+                    "trade_clipped",
+                    "price_clipped",
+                    "generator_clipped",
+                    "tap_clipped",
+                    "capacitor_clipped",
+                )
             )
         ),
         safety_nonfinite=float(totals.interventions["nonfinite"].sum()),
         safety_fallbacks=float(totals.interventions["fallback"].sum()),
     )
     c.update(_network_kpis(totals))
-    c.update(citylearn_kpis(totals, baseline, c["cost"], c["co2_kg"]))
+    c.update(citylearn_kpis(totals, baseline, float(cost.sum()), float(a["co2_kg"].sum())))
     community = {k: c[k] for k in KPI_INFO}
     cap = totals.battery_capacity_kwh
     agents = {
@@ -333,13 +269,13 @@ def add_share_of_oracle_savings(reports: dict[str, KPIReport], baseline: str = "
     if "oracle" not in reports or baseline not in reports:
         return
     oracle = reports["oracle"].community
-    base = reports[baseline].community["cost"]
-    best = base - oracle["cost"]
+    base = _defined(reports[baseline].community["cost"])
+    best = base - _defined(oracle["cost"])
     for report in reports.values():
         if oracle["optimiser_fallbacks"]:
             share: Value = NA("the oracle did not solve to optimality (optimiser_fallbacks > 0)")
         elif best > ZERO * max(1.0, abs(base)):
-            share = (base - report.community["cost"]) / best
+            share = (base - _defined(report.community["cost"])) / best
         else:
             share = NA("the oracle saves nothing against the baseline")
         report.community["share_of_oracle_savings"] = share
@@ -348,9 +284,20 @@ def add_share_of_oracle_savings(reports: dict[str, KPIReport], baseline: str = "
 def _network_kpis(totals: RunTotals) -> dict[str, Value]:
     net = totals.network
     if net is None:
-        return {k: NA("no feeder in the scenario") for k in (
-            "losses_kwh", "loss_cost", "voltage_violations", "min_voltage_pu", "max_voltage_pu",
-            "max_line_loading_pct", "overloads", "violation_cost", "power_flow_fallbacks")}  # fmt: skip
+        return {
+            k: NA("no feeder in the scenario")
+            for k in (
+                "losses_kwh",
+                "loss_cost",
+                "voltage_violations",
+                "min_voltage_pu",
+                "max_voltage_pu",
+                "max_line_loading_pct",
+                "overloads",
+                "violation_cost",
+                "power_flow_fallbacks",
+            )
+        }
     return {
         "losses_kwh": float(net["losses_kwh"].sum()),
         "loss_cost": float(totals.agent["loss_cost"].sum() + net["operator_loss_cost"].sum()),

@@ -23,28 +23,26 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from powergrid.analytics.kpis import KPI_INFO, NA, KPIReport
-from powergrid.analytics.totals import AGENT_SUMS, NETWORK_SERIES
+from powergrid.analytics.totals import NETWORK_COLUMNS
+from powergrid.engine.result import INTERVENTION_FIELDS, RESULT_FIELDS, ResultField, Role, Scope, StepResult, Store
 from powergrid.errors import ResultsError
-from powergrid.safety import Interventions
+from powergrid.ledger.run_directory import AGENTS, KPIS, MARKER, NETWORK, RUN, SCENARIO, TIMESERIES, TRADES
 
-TIMESERIES = "timeseries.parquet"
-TRADES = "trades.parquet"
-NETWORK = "network.parquet"
-KPIS = "kpis.json"
-SCENARIO = "scenario.yaml"
-AGENTS = "agents.parquet"
-RUN = "run.json"
 #: Version of the run directory layout (``run.json["format_version"]``).
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 #: Columns of ``agents.parquet``: id, kind (text); bus (feeder node id, −1 on a copper plate), phase ("a", "b", "c",
 #: or "" when balanced); pv_peak_kw, battery_kwh, battery_kw (floats).
 AGENT_FACTS = ("id", "kind", "bus", "phase", "pv_peak_kw", "battery_kwh", "battery_kw")
-#: Marker file in every output directory heron-grid writes; ``--overwrite`` replaces only directories that have it.
-MARKER = ".heron-output"
 
-#: Columns of timeseries.parquet besides step/timestamp/agent (all float64; energies kWh, money currency).
-SERIES_COLUMNS = (*AGENT_SUMS, "soc", "order", "limit_price", "voltage_pu", "tap")
-STEP_COLUMNS = ("clearing_price", "retail", "feed_in", "carbon_kg_per_kwh")
+#: Float64 columns of timeseries.parquet besides step/timestamp/agent (RESULT_FIELDS stored there): per-agent
+#: values, then per-step values repeated for each agent; the ``interventions`` column holds INTERVENTION_FIELDS bits.
+_WRITTEN = tuple(f for f in RESULT_FIELDS if f.stored is Store.TIMESERIES)
+_AGENT_WRITTEN: tuple[ResultField, ...] = tuple(f for f in _WRITTEN if f.scope is Scope.AGENT)
+_STEP_WRITTEN: tuple[ResultField, ...] = tuple(f for f in _WRITTEN if f.scope is Scope.STEP)
+SERIES_COLUMNS = tuple(f.name for f in _AGENT_WRITTEN)
+STEP_COLUMNS = tuple(f.name for f in _STEP_WRITTEN)
+#: The per-agent columns the dashboard loads as (n_steps, N) matrices (besides the headline cost's parts).
+DASHBOARD_COLUMNS = tuple(f.name for f in _AGENT_WRITTEN if Role.DASHBOARD in f.roles)
 
 
 @contextlib.contextmanager
@@ -86,10 +84,17 @@ def atomic_directory(target: Path, overwrite: bool = False) -> Iterator[Path]:
 class RunWriter:
     """Streams engine steps into a run directory (an existing, empty folder, e.g. from ``atomic_directory``)."""
 
-    def __init__(self, folder: Path, agent_ids: tuple[str, ...], timestamps: pd.DatetimeIndex,
-                 rows_per_group: int = 1_000_000, ledger_seed: int | None = None,
-                 fee_per_kwh: float = 0.0, agents: dict[str, np.ndarray] | None = None,
-                 run: dict | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        folder: Path,
+        agent_ids: tuple[str, ...],
+        timestamps: pd.DatetimeIndex,
+        rows_per_group: int = 1_000_000,
+        ledger_seed: int | None = None,
+        fee_per_kwh: float = 0.0,
+        agents: dict[str, np.ndarray] | None = None,
+        run: dict | None = None,
+    ) -> None:
         """``ledger_seed``: also record every step's trades in a signed ledger (keys derived from this seed).
         ``agents`` (``AGENT_FACTS`` columns, arrays (N,)) and ``run`` (JSON-ready facts) describe the run; they are
         written as ``agents.parquet`` and ``run.json`` (with ``format_version``) when given."""
@@ -116,14 +121,15 @@ class RunWriter:
 
             self._ledger = LedgerWriter(self.folder, agent_ids, ledger_seed)
 
-    def add(self, r) -> None:  # r: powergrid.engine.StepResult
+    def add(self, r: StepResult) -> None:
         self._buffer.append(r)
         if r.trades.quantity.size:
             self._trades.append(r)
             if self._ledger is not None:
                 t = r.trades
-                sim_time = str(self.timestamps[r.t])
-                self._ledger.append_step(r.t, sim_time, t.buyer, t.seller, t.quantity, t.price, self._fee)
+                step = int(r.t)  # the writer records one copy: t is a plain step index
+                sim_time = str(self.timestamps[step])
+                self._ledger.append_step(step, sim_time, t.buyer, t.seller, t.quantity, t.price, self._fee)
         if len(self._buffer) >= self.steps_per_group:
             self.flush()
 
@@ -136,13 +142,13 @@ class RunWriter:
             "timestamp": pa.array(self.timestamps[t]),
             "agent": agent,
         }
-        for name in SERIES_COLUMNS:
-            cols[name] = pa.array(np.concatenate([getattr(r, name) for r in steps]))
-        for name in STEP_COLUMNS:
-            cols[name] = pa.array(np.repeat(np.array([getattr(r, name) for r in steps], dtype=float), self.n))
+        for f in _AGENT_WRITTEN:
+            cols[f.name] = pa.array(np.concatenate([f.of(r) for r in steps]))
+        for f in _STEP_WRITTEN:
+            cols[f.name] = pa.array(np.repeat(np.array([f.of(r) for r in steps], dtype=float), self.n))
         flags = np.zeros(len(steps) * self.n, dtype=np.uint8)
-        for bit, name in enumerate(Interventions.FIELDS):
-            flags |= np.concatenate([getattr(r.interventions, name) for r in steps]).astype(np.uint8) << bit
+        for bit, f in enumerate(INTERVENTION_FIELDS):
+            flags |= np.concatenate([f.of(r.interventions) for r in steps]).astype(np.uint8) << bit
         cols["interventions"] = pa.array(flags)
         return pa.table(cols)
 
@@ -151,18 +157,21 @@ class RunWriter:
         sizes = [r.trades.quantity.size for r in steps]
         t = np.repeat(np.array([r.t for r in steps], dtype=np.int32), sizes)
 
-        def ids(field: str) -> pa.DictionaryArray:
-            codes = np.concatenate([getattr(r.trades, field) for r in steps]).astype(np.int32)
+        def ids(agents: list[np.ndarray]) -> pa.DictionaryArray:
+            """Agent indices (one array per step) as a dictionary column of agent ids."""
+            codes = np.concatenate(agents).astype(np.int32)
             return pa.DictionaryArray.from_arrays(pa.array(codes), self._agent_dict)
 
-        return pa.table({
-            "step": pa.array(t),
-            "timestamp": pa.array(self.timestamps[t]),
-            "buyer": ids("buyer"),
-            "seller": ids("seller"),
-            "kwh": pa.array(np.concatenate([r.trades.quantity for r in steps])),
-            "price": pa.array(np.concatenate([r.trades.price for r in steps])),
-        })  # fmt: skip
+        return pa.table(
+            {
+                "step": pa.array(t),
+                "timestamp": pa.array(self.timestamps[t]),
+                "buyer": ids([r.trades.buyer for r in steps]),
+                "seller": ids([r.trades.seller for r in steps]),
+                "kwh": pa.array(np.concatenate([r.trades.quantity for r in steps])),
+                "price": pa.array(np.concatenate([r.trades.price for r in steps])),
+            }
+        )
 
     def _network_table(self) -> pa.Table | None:
         steps = [r for r in self._buffer if r.network is not None]
@@ -170,8 +179,8 @@ class RunWriter:
             return None
         t = np.array([r.t for r in steps], dtype=np.int32)
         cols = {"step": pa.array(t), "timestamp": pa.array(self.timestamps[t])}
-        for name in NETWORK_SERIES:
-            cols[name] = pa.array(np.array([getattr(r.network, name) for r in steps], dtype=float))
+        for f in NETWORK_COLUMNS:
+            cols[f.name] = pa.array(np.array([f.of(r.network) for r in steps], dtype=float))
         return pa.table(cols)
 
     def flush(self) -> None:
@@ -204,12 +213,16 @@ class RunWriter:
         if self._trades_writer is not None:
             self._trades_writer.close()
         else:
-            empty = pa.table({
-                "step": pa.array([], pa.int32()), "timestamp": pa.array([], pa.timestamp("us")),
-                "buyer": pa.array([], pa.dictionary(pa.int32(), pa.string())),
-                "seller": pa.array([], pa.dictionary(pa.int32(), pa.string())),
-                "kwh": pa.array([], pa.float64()), "price": pa.array([], pa.float64()),
-            })  # fmt: skip
+            empty = pa.table(
+                {
+                    "step": pa.array([], pa.int32()),
+                    "timestamp": pa.array([], pa.timestamp("us")),
+                    "buyer": pa.array([], pa.dictionary(pa.int32(), pa.string())),
+                    "seller": pa.array([], pa.dictionary(pa.int32(), pa.string())),
+                    "kwh": pa.array([], pa.float64()),
+                    "price": pa.array([], pa.float64()),
+                }
+            )
             pq.write_table(empty, self.folder / TRADES)
         if self._ledger is not None:
             self._ledger.close()

@@ -6,29 +6,46 @@ rebuilt from a results directory's ``timeseries.parquet`` and ``trades.parquet``
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from powergrid.engine.result import (
+    INTERVENTION_FIELDS,
+    NETWORK_FIELDS,
+    RESULT_FIELDS,
+    ResultField,
+    Role,
+    StepResult,
+    Store,
+)
 from powergrid.engine.yardstick import terminal_prices
-from powergrid.safety import Interventions
 
-#: Per-agent energy (kWh) and money (currency) sums; names match StepResult fields and timeseries columns.
-AGENT_SUMS = (
-    "load", "pv", "generation", "curtailed", "charge", "discharge", "bought", "sold", "imported", "exported",
-    "unserved", "grid_cost", "p2p_payment", "fees", "network_charges", "degradation_cost", "fuel_cost", "loss_cost",
-    "cash_cost",
-    "unserved_cost", "co2_kg", "stored_change", "imbalance", "network_curtailed",
-)  # fmt: skip
+#: StepResult fields summed per agent over a run: energies (kWh), money (currency), emissions (kg).
+SUMMED_FIELDS: tuple[ResultField, ...] = tuple(f for f in RESULT_FIELDS if Role.SUMMED in f.roles)
+#: Their names: the keys of ``RunTotals.agent`` (and columns of timeseries.parquet).
+AGENT_SUMS = tuple(f.name for f in SUMMED_FIELDS)
+#: The parts of the headline cost summed per agent (KPIS.md; the storage adjustment is the rest).
+HEADLINE_PARTS = tuple(f.name for f in RESULT_FIELDS if Role.HEADLINE in f.roles)
 
 #: Per-step community series: import, export (kWh), P2P volume (kWh) and value (currency), agents trading, and
 #: the retail and feed-in prices (currency/kWh; the end-of-horizon storage rule reads their last 24 h),
 #: Σ|imbalance| over agents (kWh), and the step's calendar day and month (local time: days since 1970-01-01 and
 #: year·12 + month − 1; the CityLearn-style KPIs group by them).
 STEP_SERIES = (
-    "imported", "exported", "p2p_volume", "p2p_value", "n_trading", "retail", "feed_in", "imbalance", "day", "month",
-)  # fmt: skip
+    "imported",
+    "exported",
+    "p2p_volume",
+    "p2p_value",
+    "n_trading",
+    "retail",
+    "feed_in",
+    "imbalance",
+    "day",
+    "month",
+)
 
 
 def calendar_codes(stamps: pd.DatetimeIndex) -> dict[str, np.ndarray]:
@@ -37,11 +54,9 @@ def calendar_codes(stamps: pd.DatetimeIndex) -> dict[str, np.ndarray]:
     return {"day": np.asarray(days, dtype=float), "month": (stamps.year * 12 + stamps.month - 1).to_numpy(float)}
 
 
-#: Per-step feeder series (NetworkStep fields), present when the scenario has a feeder.
-NETWORK_SERIES = (
-    "head_kwh", "losses_kwh", "operator_loss_cost", "v_min", "v_max", "violations", "max_line_loading",
-    "max_trafo_loading", "overloads", "converged",
-)  # fmt: skip
+#: Per-step feeder series (NetworkStep fields written to network.parquet), present when the scenario has a feeder.
+NETWORK_COLUMNS: tuple[ResultField, ...] = tuple(f for f in NETWORK_FIELDS if f.stored is Store.NETWORK)
+NETWORK_SERIES = tuple(f.name for f in NETWORK_COLUMNS)
 
 
 @dataclass
@@ -77,22 +92,29 @@ class RunTotals:
         self.battery_capacity_kwh = np.asarray(self.battery_capacity_kwh, dtype=float)
         ones = np.ones(n)
         self.charge_efficiency = ones if self.charge_efficiency is None else np.asarray(self.charge_efficiency, float)
-        self.discharge_efficiency = (ones if self.discharge_efficiency is None
-                                     else np.asarray(self.discharge_efficiency, float))  # fmt: skip
+        self.discharge_efficiency = (
+            ones if self.discharge_efficiency is None else np.asarray(self.discharge_efficiency, float)
+        )
         self.agent = {name: np.zeros(n) for name in AGENT_SUMS}
         self.traded_any = np.zeros(n, dtype=bool)
-        self.interventions = {name: np.zeros(n, dtype=np.int64) for name in Interventions.FIELDS}
+        self.interventions = {f.name: np.zeros(n, dtype=np.int64) for f in INTERVENTION_FIELDS}
         self.step = {name: np.zeros(self.n_steps) for name in STEP_SERIES}
 
     @classmethod
     def for_community(cls, community, n_steps: int, first_step: int = 0) -> RunTotals:
         """Empty totals for a run of ``n_steps`` of ``community`` (a ``Community``) from ``first_step``."""
         fleet = community.agents.battery
-        totals = cls(community.agents.ids, fleet.capacity_kwh, community.grid.dt_hours, n_steps,
-                     charge_efficiency=fleet.charge_efficiency, discharge_efficiency=fleet.discharge_efficiency,
-                     value_of_lost_load=community.value_of_lost_load, first_step=first_step,
-                     violation_penalty=0.0 if community.network is None
-                     else community.network.config.violation_penalty)  # fmt: skip
+        totals = cls(
+            community.agents.ids,
+            fleet.capacity_kwh,
+            community.grid.dt_hours,
+            n_steps,
+            charge_efficiency=fleet.charge_efficiency,
+            discharge_efficiency=fleet.discharge_efficiency,
+            value_of_lost_load=community.value_of_lost_load,
+            first_step=first_step,
+            violation_penalty=0.0 if community.network is None else community.network.config.violation_penalty,
+        )
         totals.step.update(calendar_codes(community.grid.index[first_step : first_step + n_steps]))
         return totals
 
@@ -107,28 +129,37 @@ class RunTotals:
             return self.merged_storage_adjustment
         if self.steps_done == 0:
             return np.zeros(self.n_agents)
-        prices = terminal_prices(self.step["retail"][: self.steps_done], self.step["feed_in"][: self.steps_done],
-                                 self.dt_hours, self.charge_efficiency, self.discharge_efficiency)  # fmt: skip
+        assert self.charge_efficiency is not None and self.discharge_efficiency is not None  # set in __post_init__
+        prices = terminal_prices(
+            self.step["retail"][: self.steps_done],
+            self.step["feed_in"][: self.steps_done],
+            self.dt_hours,
+            self.charge_efficiency,
+            self.discharge_efficiency,
+        )
         return prices.adjustment(self.agent["stored_change"])
 
     def headline_cost(self) -> np.ndarray:
         """Each agent's headline cost (KPIS.md): cash cost + unserved cost + storage adjustment (currency, (N,))."""
-        return self.agent["cash_cost"] + self.agent["unserved_cost"] + self.storage_adjustment()
+        cost = np.zeros(self.n_agents)
+        for name in HEADLINE_PARTS:
+            cost = cost + self.agent[name]
+        return cost + self.storage_adjustment()
 
-    def add(self, r) -> None:  # r: powergrid.engine.StepResult
+    def add(self, r: StepResult) -> None:
         """Accumulate one engine step."""
-        for name in AGENT_SUMS:
-            self.agent[name] += getattr(r, name)
+        for f in SUMMED_FIELDS:
+            self.agent[f.name] += f.of(r)
         trading = (r.bought > 0) | (r.sold > 0)
         self.traded_any |= trading
-        for name in Interventions.FIELDS:
-            self.interventions[name] += getattr(r.interventions, name)
+        for f in INTERVENTION_FIELDS:
+            self.interventions[f.name] += f.of(r.interventions)
         t = r.t - self.first_step
         if r.network is not None:
             if self.network is None:
                 self.network = {name: np.full(self.n_steps, np.nan) for name in NETWORK_SERIES}
-            for name in NETWORK_SERIES:
-                self.network[name][t] = getattr(r.network, name)
+            for f in NETWORK_COLUMNS:
+                self.network[f.name][t] = f.of(r.network)
         self.step["imported"][t] = r.imported.sum()
         self.step["exported"][t] = r.exported.sum()
         self.step["p2p_volume"][t] = r.trades.quantity.sum()
@@ -141,10 +172,16 @@ class RunTotals:
 
 
 def totals_from_frames(
-    timeseries, trades, battery_capacity_kwh: np.ndarray, dt_hours: float, network=None,
-    charge_efficiency: np.ndarray | None = None, discharge_efficiency: np.ndarray | None = None,
-    value_of_lost_load: float = 0.0, violation_penalty: float = 0.0,
-) -> RunTotals:  # fmt: skip
+    timeseries,
+    trades,
+    battery_capacity_kwh: np.ndarray,
+    dt_hours: float,
+    network=None,
+    charge_efficiency: np.ndarray | None = None,
+    discharge_efficiency: np.ndarray | None = None,
+    value_of_lost_load: float = 0.0,
+    violation_penalty: float = 0.0,
+) -> RunTotals:
     """Rebuild RunTotals from a run's ``timeseries.parquet``, ``trades.parquet`` and, with a feeder,
     ``network.parquet`` (as pandas DataFrames)."""
     agent = timeseries["agent"]
@@ -152,17 +189,24 @@ def totals_from_frames(
     codes = agent.cat.codes.to_numpy()
     steps = timeseries["step"].to_numpy()
     n_steps = int(steps.max()) + 1 if steps.size else 0
-    totals = RunTotals(ids, np.asarray(battery_capacity_kwh, dtype=float), dt_hours, n_steps,
-                       charge_efficiency=charge_efficiency, discharge_efficiency=discharge_efficiency,
-                       value_of_lost_load=value_of_lost_load, violation_penalty=violation_penalty)  # fmt: skip
+    totals = RunTotals(
+        ids,
+        np.asarray(battery_capacity_kwh, dtype=float),
+        dt_hours,
+        n_steps,
+        charge_efficiency=charge_efficiency,
+        discharge_efficiency=discharge_efficiency,
+        value_of_lost_load=value_of_lost_load,
+        violation_penalty=violation_penalty,
+    )
     n = len(ids)
     for name in AGENT_SUMS:
         totals.agent[name] = np.bincount(codes, weights=timeseries[name].to_numpy(), minlength=n)
     trading = (timeseries["bought"].to_numpy() > 0) | (timeseries["sold"].to_numpy() > 0)
     totals.traded_any = np.bincount(codes, weights=trading, minlength=n) > 0
     flags = timeseries["interventions"].to_numpy()
-    for bit, name in enumerate(Interventions.FIELDS):
-        totals.interventions[name] = np.bincount(codes, weights=(flags >> bit) & 1, minlength=n).astype(np.int64)
+    for bit, f in enumerate(INTERVENTION_FIELDS):
+        totals.interventions[f.name] = np.bincount(codes, weights=(flags >> bit) & 1, minlength=n).astype(np.int64)
     for name in ("imported", "exported"):
         totals.step[name] = np.bincount(steps, weights=timeseries[name].to_numpy(), minlength=n_steps)
     totals.step["n_trading"] = np.bincount(steps, weights=trading, minlength=n_steps)
@@ -185,20 +229,41 @@ def merge_totals(parts: list[RunTotals]) -> RunTotals:
     """Totals of several windows of the same community as one run (sums; per-step series concatenated). Each
     window keeps its own end-of-horizon storage adjustment (each started from the initial state of charge)."""
     first = parts[0]
-    merged = RunTotals(first.agent_ids, first.battery_capacity_kwh, first.dt_hours, sum(p.n_steps for p in parts),
-                       charge_efficiency=first.charge_efficiency, discharge_efficiency=first.discharge_efficiency,
-                       value_of_lost_load=first.value_of_lost_load, violation_penalty=first.violation_penalty,
-                       optimiser_fallbacks=sum(p.optimiser_fallbacks for p in parts),
-                       first_step=first.first_step)  # fmt: skip
-    merged.merged_storage_adjustment = sum(p.storage_adjustment() for p in parts)
+    merged = RunTotals(
+        first.agent_ids,
+        first.battery_capacity_kwh,
+        first.dt_hours,
+        sum(p.n_steps for p in parts),
+        charge_efficiency=first.charge_efficiency,
+        discharge_efficiency=first.discharge_efficiency,
+        value_of_lost_load=first.value_of_lost_load,
+        violation_penalty=first.violation_penalty,
+        optimiser_fallbacks=sum(p.optimiser_fallbacks for p in parts),
+        first_step=first.first_step,
+    )
+    merged.merged_storage_adjustment = _sum(p.storage_adjustment() for p in parts)
     for name in AGENT_SUMS:
-        merged.agent[name] = sum(p.agent[name] for p in parts)
+        merged.agent[name] = _sum(p.agent[name] for p in parts)
     merged.traded_any = np.logical_or.reduce([p.traded_any for p in parts])
-    for name in Interventions.FIELDS:
-        merged.interventions[name] = sum(p.interventions[name] for p in parts)
+    for name in merged.interventions:
+        merged.interventions[name] = _sum(p.interventions[name] for p in parts)
     for name in merged.step:
         merged.step[name] = np.concatenate([p.step[name] for p in parts])
+    networks = [p.network for p in parts]
     if first.network is not None:
-        merged.network = {k: np.concatenate([p.network[k] for p in parts]) for k in first.network}
+        merged.network = {k: np.concatenate([_present(net)[k] for net in networks]) for k in first.network}
     merged.steps_done = sum(p.steps_done for p in parts)
     return merged
+
+
+def _sum(arrays: Iterable[np.ndarray]) -> np.ndarray:
+    """The element-wise sum of one or more arrays, in order (the built-in ``sum`` without its start value 0)."""
+    items = iter(arrays)
+    return sum(items, next(items))
+
+
+def _present(network: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+    """A window's feeder series when merging windows of a community with a feeder (every window has them)."""
+    if network is None:
+        raise ValueError("merge_totals: a window without feeder series among windows with them")
+    return network

@@ -247,15 +247,15 @@ def households(d: Dashboard, key: str | None, baseline_key: str | None, chosen: 
 
 def ledger(d: Dashboard, key: str | None):
     """(verify result, blocks table, block choices) of the run's ledger."""
+    from powergrid.analytics.ledger_check import verify_run_ledger
     from powergrid.ledger.store import read_blocks
-    from powergrid.ledger.verify import verify_ledger
 
     if not key:
         return "no run selected", None, []
     info = d.cache.info(key)
     if not info.has_ledger:
         return f"{info.label}: no ledger (enable `ledger: true` in the scenario)", None, []
-    report = verify_ledger(info.path)
+    report = verify_run_ledger(info.path)
     verdict = (
         f"✔ ledger verified: {report.blocks} blocks (genesis included), {report.trades} trades, "
         f"head {report.head_hash[:16]}…"

@@ -1,6 +1,6 @@
 """Simulations started from the dashboard: run in a background thread, with progress the page polls.
 
-A job runs ``write_comparison`` once per seed (the grid-only baseline is always written, for the overlay), so its
+A job runs ``compare`` once per seed (the grid-only baseline is always written, for the overlay), so its
 run directories appear in the runs folder atomically, exactly as ``heron compare`` writes them.
 """
 
@@ -14,8 +14,8 @@ from pathlib import Path
 
 from powergrid.app.figures import comparison_figure
 from powergrid.errors import HeronGridError
+from powergrid.runner.compare import BASELINE, compare
 from powergrid.scenarios.model import Scenario
-from powergrid.simulate import BASELINE, write_comparison
 
 
 @dataclass
@@ -79,9 +79,7 @@ class JobRunner:
                     job.done += n
 
                 job.message = f"seed {seed}: simulating {', '.join(job.controllers)}"
-                write_comparison(
-                    seeded, job.controllers, out, single=False, on_built=built, progress=advance, draw=comparison_figure
-                )
+                compare(seeded, job.controllers, out=out, progress=advance, on_built=built, draw=comparison_figure)
                 job.run_keys += [(out / c).relative_to(self.root).as_posix() for c in job.controllers]
             job.message = f"done: {len(job.run_keys)} run directories in {job.out}"
             job.state = "done"

@@ -22,15 +22,17 @@ import pyarrow.parquet as pq
 import yaml
 
 from powergrid.analytics.kpis import KPIReport
-from powergrid.analytics.results import AGENT_FACTS, AGENTS, KPIS, NETWORK, RUN, SCENARIO, TIMESERIES, TRADES
+from powergrid.analytics.results import AGENT_FACTS, DASHBOARD_COLUMNS
+from powergrid.analytics.totals import HEADLINE_PARTS
 from powergrid.errors import ResultsError
-from powergrid.ledger.store import LEDGER_FILE
+from powergrid.ledger.run_directory import AGENTS, KPIS, LEDGER_FILE, NETWORK, RUN, SCENARIO, TIMESERIES, TRADES
 
-#: Per-agent columns kept as (n_steps, N) matrices (kWh per step; soc in kWh stored; money in currency). ``cost``
-#: is the headline cost per step: cash cost + unserved cost, and at the run's last step the end-of-horizon storage
-#: adjustment from ``kpis.json``, so that its sum over the run is each agent's headline cost (KPIS.md).
-AGENT_COLUMNS = ("load", "pv", "imported", "exported", "bought", "sold", "charge", "discharge", "soc", "cost")
-_FILE_COLUMNS = (*AGENT_COLUMNS[:-1], "cash_cost", "unserved_cost")
+#: Per-agent columns kept as (n_steps, N) matrices (kWh per step; soc in kWh stored; money in currency): the result
+#: fields marked for the dashboard, and ``cost``, the headline cost per step: the sum of its parts (cash cost +
+#: unserved cost), and at the run's last step the end-of-horizon storage adjustment from ``kpis.json``, so that its
+#: sum over the run is each agent's headline cost (KPIS.md).
+AGENT_COLUMNS = (*DASHBOARD_COLUMNS, "cost")
+_FILE_COLUMNS = (*DASHBOARD_COLUMNS, *HEADLINE_PARTS)
 
 
 @dataclass(frozen=True)
@@ -239,7 +241,10 @@ def load_run(info: RunInfo) -> RunData:
         matrix = np.empty((n_steps, len(ids)))
         matrix[row, col] = table.column(name).to_numpy()
         agent[name] = matrix
-    agent["cost"] = agent.pop("cash_cost") + agent.pop("unserved_cost")
+    cost = np.zeros((n_steps, len(ids)))
+    for name in HEADLINE_PARTS:
+        cost = cost + agent.pop(name)
+    agent["cost"] = cost
     adjustment = kpis.get("agents", {}).get("storage_adjustment")
     if adjustment is None or len(adjustment) != len(ids):
         raise ResultsError(f"{folder}: {KPIS} has no per-agent storage_adjustment (written by an older version?)")

@@ -46,6 +46,7 @@ CONTROLLER_NAMES = (
     "oracle",
     "greedy",
     "merit-order",
+    "consensus-dispatch",
 )
 
 

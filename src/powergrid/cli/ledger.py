@@ -35,9 +35,9 @@ def verify(run_dir: RunDir) -> None:
     Checks block hashes, chain links, Merkle roots, both signatures of every trade, the genesis commitment, the
     public key file and the totals against trades.parquet; lists the problems, first bad block first.
     """
-    from powergrid.ledger.verify import verify_ledger
+    from powergrid.analytics.ledger_check import verify_run_ledger
 
-    report = verify_ledger(resolved(run_dir))
+    report = verify_run_ledger(resolved(run_dir))
     table = Table(title=f"ledger of {run_dir}", title_justify="left", show_header=False)
     table.add_column(style="bold")
     table.add_column()

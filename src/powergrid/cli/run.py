@@ -63,8 +63,9 @@ def scenarios() -> None:
 
 
 def _run(spec: Scenario, controllers: list[str], out: Path, overwrite: bool, single: bool) -> dict[str, KPIReport]:
-    from powergrid.app.figures import comparison_figure
-    from powergrid.simulate import write_comparison
+    """``heron compare`` is ``powergrid.compare`` with a progress bar and the comparison figure (drawn here, by the
+    face); ``heron run`` writes the one controller's run directory."""
+    from powergrid.runner.compare import compare, write_comparison
 
     with progress() as bar:
         task = bar.add_task(f"building {spec.name}", total=None)
@@ -72,8 +73,15 @@ def _run(spec: Scenario, controllers: list[str], out: Path, overwrite: bool, sin
         def built(total: int) -> None:
             bar.update(task, description=f"simulating {spec.name}", total=total, completed=0)
 
-        return write_comparison(
-            spec, controllers, out, overwrite, single, built, lambda k: bar.advance(task, k), draw=comparison_figure
+        def advance(steps: int) -> None:
+            bar.advance(task, steps)
+
+        if single:
+            return write_comparison(spec, controllers, out, overwrite, single=True, on_built=built, progress=advance)
+        from powergrid.app.figures import comparison_figure
+
+        return compare(
+            spec, controllers, out=out, overwrite=overwrite, progress=advance, on_built=built, draw=comparison_figure
         )
 
 

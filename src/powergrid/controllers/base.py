@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 from powergrid.actions import Actions, Observation
 from powergrid.errors import HeronGridError
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 class Controller(Protocol):
     """A decision-maker for all agents of a community at once (arrays over agents).
 
-    This is everything the run loop (``powergrid.simulate``), the evaluation and the command line use of a
+    This is everything the run loop (``powergrid.runner``), the evaluation and the command line use of a
     controller. ``ControllerBase`` holds the defaults of the members most controllers do not need.
     """
 
@@ -57,10 +58,9 @@ class Controller(Protocol):
         """Decide battery power, P2P order and limit price for every agent."""
 
 
-class ControllerBase:
+class ControllerBase(ABC):
     """The defaults of ``Controller``'s optional members: no fallbacks, no network fields read, no forecaster.
-    A controller subclasses it and overrides what applies; ``register`` gives a registered class that does not
-    subclass it the same defaults."""
+    Every registered controller subclasses it and overrides what applies."""
 
     name: str
     fallbacks: int = 0
@@ -69,30 +69,28 @@ class ControllerBase:
     forecaster: Forecaster | None = None
     horizon: int = 0
 
+    @abstractmethod
+    def reset(self, community: Community) -> None:
+        """Prepare for a new run on ``community`` (``Controller.reset``)."""
 
-#: Members of ``Controller`` with a default (in ``ControllerBase``).
-_DEFAULTS: dict[str, Any] = {
-    "fallbacks": ControllerBase.fallbacks,
-    "fallback_events": ControllerBase.fallback_events,
-    "observes_network": ControllerBase.observes_network,
-    "forecaster": ControllerBase.forecaster,
-    "horizon": ControllerBase.horizon,
-}
+    @abstractmethod
+    def act(self, obs: Observation) -> Actions:
+        """Decide for every agent (``Controller.act``)."""
+
 
 _REGISTRY: dict[str, Callable[[], Controller]] = {}
 
-_C = TypeVar("_C", bound=type[Any])
+_C = TypeVar("_C", bound=type[ControllerBase])
 
 
 def register(name: str) -> Callable[[_C], _C]:
-    """Class decorator: make a controller available by name (CLI, scenarios, compare). Sets the class's ``name``
-    and, for each member with a default in ``ControllerBase`` that the class does not define, that default."""
+    """Class decorator: make a controller (a ``ControllerBase`` subclass, for the defaults of the optional members)
+    available by name (CLI, scenarios, compare); sets the class's ``name``."""
 
     def deco(cls: _C) -> _C:
+        if not issubclass(cls, ControllerBase):
+            raise TypeError(f"register({name!r}): {cls.__name__} must subclass ControllerBase")
         cls.name = name
-        for member, default in _DEFAULTS.items():
-            if not hasattr(cls, member):  # set once here, so users of a controller never need to probe for it
-                setattr(cls, member, default)
         _REGISTRY[name] = cls
         return cls
 

@@ -137,9 +137,15 @@ class CommunityLP:
     """
 
     def __init__(
-        self, community: Community, horizon: int, solver: str = "CLARABEL", soft_ramp: bool = False,
-        exact_terminal: bool = False, battery_tie_break: float = 0.0, network: LinearFeeder | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        community: Community,
+        horizon: int,
+        solver: str = "CLARABEL",
+        soft_ramp: bool = False,
+        exact_terminal: bool = False,
+        battery_tie_break: float = 0.0,
+        network: LinearFeeder | None = None,
+    ) -> None:
         if solver not in SOLVERS:
             raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
         if exact_terminal and solver != "HIGHS":
@@ -175,6 +181,8 @@ class CommunityLP:
         power = fleet.power_kw[:, None]
         active_row = cp.reshape(self.active, (1, h), order="C")
         net = charge - discharge
+        eta_c, eta_d = fleet.charge_efficiency[:, None], fleet.discharge_efficiency[:, None]
+        stored_kw = cp.multiply(eta_c, charge) - cp.multiply(1.0 / eta_d, discharge)  # into storage, after losses
         scale = float(max(c.profiles.load_kw.max(), c.profiles.pv_kw.max(), fleet.power_kw.max(), 1.0))
         generators = c.agents.generator
         gen: cp.Expression | float = 0.0
@@ -199,8 +207,7 @@ class CommunityLP:
             cp.sum(p2p_in, axis=0) == cp.sum(p2p_out, axis=0),
             p2p_in <= 10 * n * scale * np.ones((n, 1)) @ cp.reshape(self.p2p_open, (1, h), order="C"),
             soc[:, 0] == self.soc0,
-            soc[:, 1:] == soc[:, :-1] + (cp.multiply(fleet.charge_efficiency[:, None], charge)
-                                         - cp.multiply(1.0 / fleet.discharge_efficiency[:, None], discharge)) * dt,
+            soc[:, 1:] == soc[:, :-1] + stored_kw * dt,
             soc[:, 1:] >= fleet.soc_min_kwh[:, None],
             soc[:, 1:] <= fleet.soc_max_kwh[:, None],
             charge <= power @ active_row,  # no battery flows past the data
@@ -208,7 +215,7 @@ class CommunityLP:
             net[:, 0] >= self.first_lo,
             net[:, 0] <= self.first_hi,
             soc[:, h] - self.soc_ref == up - down,
-        ]  # fmt: skip
+        ]
         voll = c.value_of_lost_load
         ramp_cost = 0.0
         ramp = fleet.ramp_kw
@@ -232,25 +239,41 @@ class CommunityLP:
         if limits.export_capacity_kw is not None:
             constraints.append(cp.sum(exp - imp, axis=0) <= limits.export_capacity_kw)
         self.network = network
-        network_cost = 0.0
+        network_cost: cp.Expression | float = 0.0
         if network is not None:
             self.q_drop = cp.Parameter((network.n_branches, h), name="q_drop")
             metered = imp - exp + p2p_in - p2p_out  # the agents' power at their connection (kW)
             more, network_cost = self._network_constraints(network, metered, h)
             constraints += more
         fee = c.market.fee_per_kwh + 0.5 * c.market.network_charge_per_kwh + TIE_BREAK  # per side and kWh
-        cost = network_cost + dt * (
-            cp.sum(imp @ self.retail) - cp.sum(exp @ self.feed_in) + fee * cp.sum(p2p_in + p2p_out)
-            + cp.sum(cp.multiply(fleet.degradation_cost[:, None], discharge)) + voll * cp.sum(unserved) + fuel
-        ) + self.refill @ down - self.salvage @ up + ramp_cost  # fmt: skip
+        # what is priced per kWh, as a rate (currency/h; × dt is currency): grid bill, P2P fees and charges,
+        # degradation, lost load and fuel
+        cost_rate = (
+            cp.sum(imp @ self.retail)
+            - cp.sum(exp @ self.feed_in)
+            + fee * cp.sum(p2p_in + p2p_out)
+            + cp.sum(cp.multiply(fleet.degradation_cost[:, None], discharge))
+            + voll * cp.sum(unserved)
+            + fuel
+        )
+        cost = network_cost + dt * cost_rate + self.refill @ down - self.salvage @ up + ramp_cost
         if battery_tie_break > 0:
             weight = battery_tie_break * np.outer(1.0 + np.arange(n) / n, 1.0 + np.arange(h) / h)
             cost = cost + dt * cp.sum(cp.multiply(weight, charge + discharge))
         self.problem = cp.Problem(cp.Minimize(cost), constraints)
         if not self.problem.is_dpp():
             raise RuntimeError("the community LP must be DPP (parameters enter affinely)")
-        self.vars = {"charge": charge, "discharge": discharge, "p2p_in": p2p_in, "p2p_out": p2p_out, "soc": soc,
-                     "unserved": unserved, "curtailed": curtailed, "generation": gen}  # fmt: skip
+        self.vars: dict[str, cp.Variable] = {
+            "charge": charge,
+            "discharge": discharge,
+            "p2p_in": p2p_in,
+            "p2p_out": p2p_out,
+            "soc": soc,
+            "unserved": unserved,
+            "curtailed": curtailed,
+        }
+        if isinstance(gen, cp.Variable):  # (absent without generators)
+            self.vars["generation"] = gen
 
     def _network_constraints(self, lf: LinearFeeder, metered: cp.Expression, h: int) -> tuple[list, cp.Expression]:
         """LinDistFlow in sparse branch-flow form (module docstring): constraints and the slacks' cost."""
@@ -286,10 +309,18 @@ class CommunityLP:
         return constraints, cost
 
     def solve(
-        self, load: np.ndarray, pv: np.ndarray, retail: np.ndarray, feed_in: np.ndarray, soc0: np.ndarray,
-        first_range: tuple[np.ndarray, np.ndarray], terminal: TerminalPrices, soc_ref: np.ndarray,
-        p2p_open: np.ndarray | None = None, generator_high: np.ndarray | None = None,
-    ) -> Plan:  # fmt: skip
+        self,
+        load: np.ndarray,
+        pv: np.ndarray,
+        retail: np.ndarray,
+        feed_in: np.ndarray,
+        soc0: np.ndarray,
+        first_range: tuple[np.ndarray, np.ndarray],
+        terminal: TerminalPrices,
+        soc_ref: np.ndarray,
+        p2p_open: np.ndarray | None = None,
+        generator_high: np.ndarray | None = None,
+    ) -> Plan:
         """Plan over the horizon; inputs shorter than the horizon are padded as inactive steps.
 
         Args:
@@ -313,8 +344,9 @@ class CommunityLP:
         self.active.value = np.r_[np.ones(k), np.zeros(pad)]
         self.p2p_open.value = np.pad(np.ones(k) if p2p_open is None else np.asarray(p2p_open, float), (0, pad))
         if self.network is not None:  # the households' reactive load at the scenario's power factor
-            lf = self.network
-            q_kvar = self.load.value * self.c.network.tan_phi
+            lf, setup = self.network, self.c.network
+            assert setup is not None  # the linearised feeder is built from it
+            q_kvar = self.load.value * setup.tan_phi
             self.q_drop.value = lf.x_per_kvar[:, None] * (lf.below @ q_kvar) - self._no_load_step
         self.soc0.value = np.maximum(soc0, 0.0)
         self.soc_ref.value = np.maximum(soc_ref, 0.0)
@@ -328,12 +360,11 @@ class CommunityLP:
         status = self.problem.status
         if status not in ACCEPTED:
             return Plan(np.zeros(self.n), np.zeros(self.n), None, status, float("nan"), ok=False)
-        v = self.vars
-        gen = v["generation"]
+        battery, trade, gen = self.plan_all()
         return Plan(
-            battery_kw=v["charge"].value[:, 0] - v["discharge"].value[:, 0],
-            trade_kw=v["p2p_in"].value[:, 0] - v["p2p_out"].value[:, 0],
-            generator_kw=None if isinstance(gen, float) else np.maximum(gen.value[:, 0], 0.0),
+            battery_kw=battery[:, 0],
+            trade_kw=trade[:, 0],
+            generator_kw=None if gen is None else gen[:, 0],
             status=status,
             objective=float(self.problem.value),
             ok=True,
@@ -342,6 +373,14 @@ class CommunityLP:
     def plan_all(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """After a solve: the whole plan's battery, trade and generator set-points (N, horizon) in kW (generators:
         None without any)."""
-        v = self.vars
-        gen = None if isinstance(v["generation"], float) else np.maximum(v["generation"].value, 0.0)
-        return v["charge"].value - v["discharge"].value, v["p2p_in"].value - v["p2p_out"].value, gen
+        v = {name: _solved(var) for name, var in self.vars.items()}
+        gen = np.maximum(v["generation"], 0.0) if "generation" in v else None
+        return v["charge"] - v["discharge"], v["p2p_in"] - v["p2p_out"], gen
+
+
+def _solved(var: cp.Variable) -> np.ndarray:
+    """A variable's value after a solve the solver accepted (it sets every variable)."""
+    value = var.value
+    if value is None:
+        raise RuntimeError(f"the community LP has no value for {var.name()}: solve it first")
+    return value

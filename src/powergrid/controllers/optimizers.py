@@ -19,7 +19,7 @@ import numpy as np
 
 from heron.clearing import pro_rata
 from powergrid.actions import Actions, Observation
-from powergrid.controllers.base import register
+from powergrid.controllers.base import ControllerBase, register
 from powergrid.controllers.community_lp import BATTERY_TIE_BREAK, CommunityLP, network_limits
 from powergrid.controllers.rules import self_consumption_battery
 from powergrid.controllers.taps import regulate, regulated_band
@@ -43,8 +43,14 @@ def snap(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, tol: float = SNAP_KW) ->
     return np.where((np.abs(x) <= tol) & (lo <= 0.0) & (hi >= 0.0), 0.0, x)
 
 
-def cover_with_orders(obs: Observation, battery: np.ndarray, p2p_worth: bool, load_kw: np.ndarray | None = None,
-            pv_kw: np.ndarray | None = None, generator_kw: np.ndarray | None = None) -> Actions:  # fmt: skip
+def cover_with_orders(
+    obs: Observation,
+    battery: np.ndarray,
+    p2p_worth: bool,
+    load_kw: np.ndarray | None = None,
+    pv_kw: np.ndarray | None = None,
+    generator_kw: np.ndarray | None = None,
+) -> Actions:
     """The engine's orders for a planned battery set-point: the battery snapped to this step's range, and — where
     P2P pays for the community (``p2p_worth``) — each agent's whole remaining deficit bid at the cap and surplus
     offered at the floor. Given the batteries, this realises the LP's community P2P volume (the market matches
@@ -81,11 +87,9 @@ def first_range(obs: Observation) -> tuple[np.ndarray, np.ndarray]:
     return -obs.max_discharge_kw, obs.max_charge_kw
 
 
-class _Planner:
-    name: str
+class _Planner(ControllerBase):
     fallbacks: int
     fallback_events: list[str]
-    observes_network = False
 
     def _start(self, community: Community) -> None:
         self.c = community
@@ -121,20 +125,27 @@ class MPCController(_Planner):
 
             choice = None if choice == "perfect" else make_forecaster(choice)
         self.forecaster = choice
-        self.lp = CommunityLP(community, self.horizon, self.solver, soft_ramp=True, battery_tie_break=BATTERY_TIE_BREAK,
-                              network=network_limits(community))  # fmt: skip
+        self.lp = CommunityLP(
+            community,
+            self.horizon,
+            self.solver,
+            soft_ramp=True,
+            battery_tie_break=BATTERY_TIE_BREAK,
+            network=network_limits(community),
+        )
         if self.forecaster is not None:
             fit_forecaster(self.forecaster, community)
 
     def _forecast(self, obs: Observation) -> tuple[np.ndarray, ...]:
-        stop = min(obs.stop, obs.t + self.horizon)
-        k = stop - obs.t
+        t = int(obs.t)  # an unbatched observation
+        stop = min(int(obs.stop), t + self.horizon)
+        k = stop - t
         if self.forecaster is None:
             p = self.c.profiles
-            load, pv = p.load_kw[obs.t : stop].T, p.pv_kw[obs.t : stop].T
-            retail, feed_in = self.c.tariff.retail[obs.t : stop], self.c.tariff.feed_in[obs.t : stop]
+            load, pv = p.load_kw[t:stop].T, p.pv_kw[t:stop].T
+            retail, feed_in = self.c.tariff.retail[t:stop], self.c.tariff.feed_in[t:stop]
         else:
-            f = self.forecaster.forecast(obs.t, k)
+            f = self.forecaster.forecast(t, k)
             load, pv, retail, feed_in = f.load_kw.T, f.pv_kw.T, f.retail, f.feed_in
         return load, pv, retail, feed_in
 
@@ -142,14 +153,23 @@ class MPCController(_Planner):
         load, pv, retail, feed_in = self._forecast(obs)
         load, pv = load.copy(), pv.copy()
         load[:, 0], pv[:, 0] = obs.load_kw, obs.pv_kw  # the present is measured, not forecast
-        fleet = self.c.agents.battery
+        fleet, t = self.c.agents.battery, int(obs.t)
         terminal = terminal_prices(retail, feed_in, obs.dt_hours, fleet.charge_efficiency, fleet.discharge_efficiency)
-        plan = self.lp.solve(load, pv, retail, feed_in, obs.soc_kwh, first_range(obs), terminal,
-                             fleet.initial_soc_kwh, p2p_open(self.c, obs.t, obs.t + load.shape[1]),
-                             obs.generator_high_kw)  # fmt: skip
+        plan = self.lp.solve(
+            load,
+            pv,
+            retail,
+            feed_in,
+            obs.soc_kwh,
+            first_range(obs),
+            terminal,
+            fleet.initial_soc_kwh,
+            p2p_open(self.c, t, t + load.shape[1]),
+            obs.generator_high_kw,
+        )
         if not plan.ok:
             return self._fallback(obs, plan.status)
-        open_now = bool(p2p_open(self.c, obs.t, obs.t + 1)[0])
+        open_now = bool(p2p_open(self.c, t, t + 1)[0])
         return regulate(
             cover_with_orders(obs, plan.battery_kw, open_now, generator_kw=plan.generator_kw), obs, self.band
         )
@@ -163,11 +183,11 @@ class OracleController(_Planner):
 
     def reset(self, community: Community) -> None:
         self._start(community)
-        self._plan = None
+        self._plan: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None  # battery, trade, generator
         self._solved = False
 
     def _solve(self, obs: Observation) -> None:
-        start, stop = obs.t, obs.stop
+        start, stop = int(obs.t), int(obs.stop)  # an unbatched observation
         c = self.c
         if c.n_agents * (stop - start) > ORACLE_MAX_AGENT_STEPS:
             raise HeronGridError(
@@ -183,9 +203,18 @@ class OracleController(_Planner):
         exact = not terminal.convex.all() and not quadratic
         lp = CommunityLP(c, stop - start, solver="HIGHS", exact_terminal=exact, network=network_limits(c))
         self._open = p2p_open(c, start, stop)
-        plan = lp.solve(p.load_kw[start:stop].T, p.pv_kw[start:stop].T, retail, feed_in, obs.soc_kwh,
-                        first_range(obs), terminal, fleet.initial_soc_kwh, self._open,
-                        obs.generator_high_kw)  # fmt: skip
+        plan = lp.solve(
+            p.load_kw[start:stop].T,
+            p.pv_kw[start:stop].T,
+            retail,
+            feed_in,
+            obs.soc_kwh,
+            first_range(obs),
+            terminal,
+            fleet.initial_soc_kwh,
+            self._open,
+            obs.generator_high_kw,
+        )
         self.status = plan.status
         self.objective = plan.objective
         self._start_step = start
@@ -206,7 +235,7 @@ class OracleController(_Planner):
 
 
 @register("greedy")
-class GreedyController:
+class GreedyController(ControllerBase):
     """Battery heuristics plus greedy P2P matching by benefit, vectorised:
     1. each battery serves its own home first (self-consumption);
     2. the community's remaining PV surplus (which would be exported at feed-in) is bought by batteries with room,
@@ -214,10 +243,6 @@ class GreedyController:
     3. in steps priced above the run's mean retail, batteries with energy above a reserve sell it to neighbours'
        remaining deficits (which would be imported at the peak price), pro rata to their available energy.
     Orders bid the cap / ask the floor so the planned matches clear."""
-
-    fallbacks = 0
-    fallback_events: tuple[str, ...] = ()
-    observes_network = False
 
     def __init__(self, reserve: float = 0.2) -> None:
         self.reserve = reserve
@@ -237,7 +262,10 @@ class GreedyController:
         battery = battery + extra_charge
         if obs.retail > self.mean_retail:
             energy = np.maximum(obs.soc_kwh - self.reserve_kwh, 0.0) * self.c.agents.battery.discharge_efficiency
-            available = np.minimum(np.maximum(obs.max_discharge_kw + np.minimum(battery, 0.0), 0.0),
-                                   energy / obs.dt_hours) * (net <= 0) * (extra_charge == 0)  # fmt: skip
+            available = (
+                np.minimum(np.maximum(obs.max_discharge_kw + np.minimum(battery, 0.0), 0.0), energy / obs.dt_hours)
+                * (net <= 0)
+                * (extra_charge == 0)
+            )
             battery = battery - pro_rata(available, True, deficit.sum())
         return cover_with_orders(obs, battery, p2p_worth=True)

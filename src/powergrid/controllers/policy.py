@@ -8,48 +8,20 @@ checkpoint's RLModules, one per policy id, loaded without Ray) or ``torchrl`` (t
 
 from __future__ import annotations
 
-import json
-import pickle
 from pathlib import Path
-
-import numpy as np
 
 from powergrid.actions import Actions, Observation
 from powergrid.controllers.base import ControllerBase
-from powergrid.envs.action_map import scale_actions
-from powergrid.envs.features import ObservationBuilder
 from powergrid.errors import HeronGridError
-from powergrid.safety import OODStats, SafetySupervisor
+from powergrid.policy.action_map import scale_actions
+from powergrid.policy.features import ObservationBuilder
+from powergrid.policy.model_dir import CONFIG, read_model_files
+from powergrid.policy.sb3_actor import SB3Actor
+from powergrid.safety import SafetySupervisor
 from powergrid.scenarios.build import Community
 from powergrid.scenarios.split import day_split, day_steps
-from powergrid.training.model_dir import CONFIG, OOD
 
 BACKENDS = ("sb3", "rllib", "torchrl")
-
-
-class SB3Actor:
-    """Deterministic actions of an SB3 PPO model on features normalised with its training statistics."""
-
-    def __init__(self, folder: Path) -> None:
-        import torch
-        from stable_baselines3 import PPO
-
-        from powergrid.training.sb3 import MODEL, NORMALIZE
-
-        missing = [f for f in (MODEL, NORMALIZE) if not (folder / f).exists()]
-        if missing:
-            raise HeronGridError(f"{folder} is not a trained model directory: missing {', '.join(missing)}")
-        torch.set_num_threads(1)
-        self.model = PPO.load(folder / MODEL, device="cpu")
-        with open(folder / NORMALIZE, "rb") as fh:
-            normalize = pickle.load(fh)  # written by our own training run (VecNormalize.save)
-        self.obs_rms, self.clip_obs, self.epsilon = normalize.obs_rms, normalize.clip_obs, normalize.epsilon
-
-    def act(self, features: np.ndarray) -> np.ndarray:
-        normed = np.clip(
-            (features - self.obs_rms.mean) / np.sqrt(self.obs_rms.var + self.epsilon), -self.clip_obs, self.clip_obs
-        )
-        return self.model.predict(normed.astype(np.float32), deterministic=True)[0]
 
 
 class PolicyController(ControllerBase):
@@ -60,10 +32,7 @@ class PolicyController(ControllerBase):
 
     def __init__(self, folder: Path, use_supervisor: bool = True) -> None:
         self.folder = Path(folder)
-        missing = [f for f in (OOD, CONFIG) if not (self.folder / f).exists()]
-        if missing:
-            raise HeronGridError(f"{self.folder} is not a trained model directory: missing {', '.join(missing)}")
-        self.config = json.loads((self.folder / CONFIG).read_text(encoding="utf-8"))
+        self.config, stats = read_model_files(self.folder)
         self.backend = self.config.get("backend", "sb3")
         self.name = self.config.get("algo", "ppo")  # ppo, mappo or ippo: the policy's label in tables
         if self.backend not in BACKENDS:
@@ -71,7 +40,6 @@ class PolicyController(ControllerBase):
         if self.config.get("env", "energy-market") != "energy-market":
             raise HeronGridError(f"{self.folder} was trained on {self.config['env']}, not on a community scenario")
         self._sb3 = SB3Actor(self.folder) if self.backend == "sb3" else None
-        stats = OODStats.from_json(json.loads((self.folder / OOD).read_text(encoding="utf-8")))
         self.supervisor = SafetySupervisor(stats) if use_supervisor else None
 
     def reset(self, community: Community) -> None:
@@ -92,7 +60,7 @@ class PolicyController(ControllerBase):
             )
         self.power = community.agents.battery.power_kw
         if self.backend == "rllib":
-            from powergrid.training.rllib_policy import RLlibActor, policy_ids
+            from powergrid.policy.rllib_actor import RLlibActor, policy_ids
 
             policies = policy_ids(self.config["policy"], community.agents.ids, community.agents.kinds)
             self._act = RLlibActor(self.folder, policies).act

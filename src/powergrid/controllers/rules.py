@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 
 from powergrid.actions import Actions, Observation
-from powergrid.controllers.base import register
+from powergrid.controllers.base import ControllerBase, register
 from powergrid.scenarios.build import Community
 
 
@@ -17,27 +17,19 @@ def self_consumption_battery(obs: Observation) -> np.ndarray:
 
 
 @register("grid-only")
-class GridOnly:
+class GridOnly(ControllerBase):
     """No battery use, no P2P: every kWh is bought at retail or sold at feed-in. The savings baseline."""
-
-    fallbacks = 0
-    fallback_events: tuple[str, ...] = ()
-    observes_network = False
 
     def reset(self, community: Community) -> None:
         self.n = community.n_agents
 
     def act(self, obs: Observation) -> Actions:
-        return replace(Actions.idle(self.n, obs.price_floor), balancing=False)  # the battery stays idle
+        return replace(Actions.idle(self.n, float(obs.price_floor)), balancing=False)  # the battery stays idle
 
 
 @register("self-consumption")
-class SelfConsumption:
+class SelfConsumption(ControllerBase):
     """The battery absorbs PV surplus and covers deficit; no P2P orders."""
-
-    fallbacks = 0
-    fallback_events: tuple[str, ...] = ()
-    observes_network = False
 
     def reset(self, community: Community) -> None:
         self.n = community.n_agents
@@ -54,7 +46,7 @@ def coming_day_max_retail(retail: np.ndarray, steps_per_day: int) -> np.ndarray:
 
 
 @register("truthful-bidder")
-class TruthfulBidder:
+class TruthfulBidder(ControllerBase):
     """Bids its true marginal values (a price-taking prosumer that reports them truthfully, as McAfee's mechanism
     rewards): the battery runs self-consumption, and what the agent would do without the market sets the price.
 
@@ -70,10 +62,6 @@ class TruthfulBidder:
     So storage owners ask more than the floor: with a TOU tariff and a fee, mechanisms price differently and
     per-agent outcomes differ (BENCHMARKS.md). Source for valuing storage at its opportunity cost: the marginal
     value of stored energy in storage arbitrage (e.g. Sioshansi et al., Energy Economics 31 (2009) 269–277)."""
-
-    fallbacks = 0
-    fallback_events: tuple[str, ...] = ()
-    observes_network = False
 
     def reset(self, community: Community) -> None:
         self.n = community.n_agents
@@ -96,15 +84,11 @@ class TruthfulBidder:
 
 
 @register("zi-c")
-class ZeroIntelligenceConstrained:
+class ZeroIntelligenceConstrained(ControllerBase):
     """Gode & Sunder's (1993) zero-intelligence-constrained trader, the classic double-auction baseline:
     self-consumption, then the remaining deficit is bid and the surplus offered at a *random* limit price that never
     risks a loss — buyers draw uniformly from [price floor, their value = the price cap], sellers from [their value =
     the price floor, price cap]. Draws are seeded by the scenario's seed and the step (reproducible)."""
-
-    fallbacks = 0
-    fallback_events: tuple[str, ...] = ()
-    observes_network = False
 
     def reset(self, community: Community) -> None:
         self.n = community.n_agents
@@ -113,7 +97,7 @@ class ZeroIntelligenceConstrained:
     def act(self, obs: Observation) -> Actions:
         battery = self_consumption_battery(obs)
         net = obs.load_kw + battery - obs.pv_kw
-        u = np.random.default_rng([self.seed, 0x5A49, obs.t]).uniform(size=self.n)
+        u = np.random.default_rng([self.seed, 0x5A49, int(obs.t)]).uniform(size=self.n)
         band = obs.price_cap - obs.price_floor
         price = np.where(net > 0, obs.price_floor + u * band, obs.price_cap - u * band)
         return Actions(battery, net, price)

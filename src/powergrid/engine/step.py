@@ -10,17 +10,22 @@ to their sums.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from heron.clearing import Trades
+from powergrid import balance  # a module: balance.py reads the result fields of powergrid.engine.result
 from powergrid.actions import Actions, Observation
-from powergrid.balance import check_step_balances
+from powergrid.engine.delivery import battery_at_delivery
 from powergrid.engine.result import StepResult
-from powergrid.market import clear_market, settle_with_grid
+from powergrid.market import clear_market, grid_bill, settle_with_grid
 from powergrid.network.setup import NetworkStage
-from powergrid.safety import FeasibilityFilter, Interventions
+from powergrid.safety import FeasibilityFilter
 from powergrid.scenarios.build import Community
+
+if TYPE_CHECKING:
+    from powergrid.network.operator import NetworkOperator
 
 
 def order_limits(community: Community) -> tuple[np.ndarray, np.ndarray]:
@@ -41,6 +46,13 @@ class CommunityEngine:
     one call of the clearing kernel and, with a feeder, the K power flows in one power-grid-model batch. Each copy
     runs its own window (``restart`` restarts a subset). ``copies=None`` (default) is the unbatched engine, (N,).
     """
+
+    # the step and window, the last clearing price and net import: scalars, or arrays for a batched engine
+    t: int | np.ndarray
+    start: int | np.ndarray
+    stop: int | np.ndarray
+    last_clearing_price: float | np.ndarray
+    last_net_import: float | np.ndarray
 
     def __init__(
         self,
@@ -63,10 +75,12 @@ class CommunityEngine:
         self.generators = community.agents.generators
         self.network = None if community.network is None else NetworkStage(community.network)
         self._default_taps = None if self.network is None else self.network.default_taps()
+        self._default_caps = None if self.network is None else self.network.default_capacitors()
         self.safety = FeasibilityFilter(
             order_limits(community) if self.gate_forecast else None,
             self.generators,
             None if self.network is None else self.network.tap_range(),
+            None if self.network is None else self.network.capacitor_sections(),
         )
         self._seen_load, self._seen_pv = community.profiles.load_kw, community.profiles.pv_kw
         if self.gate_forecast:
@@ -77,7 +91,7 @@ class CommunityEngine:
         dt = community.grid.dt_hours
         self._import_limit = np.inf if limits.import_capacity_kw is None else limits.import_capacity_kw * dt
         self._export_limit = np.inf if limits.export_capacity_kw is None else limits.export_capacity_kw * dt
-        self.operator = None
+        self.operator: NetworkOperator | None = None
         if community.network is not None and community.market.network_constraints == "enforce":
             from powergrid.network.operator import NetworkOperator
 
@@ -108,7 +122,8 @@ class CommunityEngine:
         consumption = served + np.stack([r.charge - r.pv - r.discharge - r.generation for r in results])
         retail = np.array([r.retail for r in results])
         taps = None if self._default_taps is None else np.stack([r.tap for r in results])
-        solved = self.network.run_batch([r.t for r in results], served, consumption, dt, retail, taps)
+        caps = None if self._default_caps is None else np.stack([r.capacitor for r in results])
+        solved = self.network.run_batch([int(r.t) for r in results], served, consumption, dt, retail, taps, caps)
         return [
             replace(r, network=net, loss_cost=loss, voltage_pu=net.agent_u_pu, cash_cost=r.cash_cost + loss)
             for r, (net, loss) in zip(results, solved, strict=True)
@@ -133,7 +148,7 @@ class CommunityEngine:
             self.last_net_import = 0.0
             self.last_voltage = self.last_path_loading = np.full(self.n_agents, np.nan)
             self.section_v_min = self.section_v_max = np.full(self.n_agents, np.nan)
-            self.tap = self._taps_at_start()
+            self.tap, self.capacitor = self._at_start(self._default_taps), self._at_start(self._default_caps)
             return self.observe()
         k = self.copies
         self.t, self.start, self.stop = np.zeros(k, np.int64), np.zeros(k, np.int64), np.ones(k, np.int64)
@@ -142,7 +157,8 @@ class CommunityEngine:
         self.last_clearing_price, self.last_net_import = np.full((k, 1), np.nan), np.zeros((k, 1))
         self.last_voltage, self.last_path_loading = np.full(self.shape, np.nan), np.full(self.shape, np.nan)
         self.section_v_min, self.section_v_max = np.full(self.shape, np.nan), np.full(self.shape, np.nan)
-        self.tap = np.broadcast_to(self._taps_at_start(), self.shape).copy()
+        self.tap = np.broadcast_to(self._at_start(self._default_taps), self.shape).copy()
+        self.capacitor = np.broadcast_to(self._at_start(self._default_caps), self.shape).copy()
         self.restart(np.ones(k, dtype=bool), start, stop)
         return self.observe()
 
@@ -150,22 +166,23 @@ class CommunityEngine:
         """Batched engine: restart the copies selected by ``which`` (K,) bool with windows ``start … stop − 1``
         (ints or (K,) arrays, read where ``which``); the other copies keep running."""
         n = self.community.n_steps
-        start = np.broadcast_to(np.asarray(start, dtype=np.int64), which.shape)[which]
-        stop = np.broadcast_to(np.asarray(stop, dtype=np.int64), which.shape)[which]
-        if not ((start >= 0) & (start < stop) & (stop <= n)).all():
-            raise ValueError(f"need 0 <= start < stop <= {n} for every copy, got start={start}, stop={stop}")
-        self.t[which], self.start[which], self.stop[which] = start, start, stop
+        starts = np.broadcast_to(np.asarray(start, dtype=np.int64), which.shape)[which]
+        stops = np.broadcast_to(np.asarray(stop, dtype=np.int64), which.shape)[which]
+        if not ((starts >= 0) & (starts < stops) & (stops <= n)).all():
+            raise ValueError(f"need 0 <= start < stop <= {n} for every copy, got start={starts}, stop={stops}")
+        _batched(self.t)[which], _batched(self.start)[which], _batched(self.stop)[which] = starts, starts, stops
         self.soc[which] = self.community.agents.battery.initial_soc_kwh
-        for state in (self.last_power, self.last_fill, self.last_net_import, self.last_generation):
+        for state in (self.last_power, self.last_fill, _batched(self.last_net_import), self.last_generation):
             state[which] = 0.0
-        for state in (self.last_clearing_price, self.last_voltage, self.last_path_loading):
+        for state in (_batched(self.last_clearing_price), self.last_voltage, self.last_path_loading):
             state[which] = np.nan
         self.section_v_min[which] = self.section_v_max[which] = np.nan
-        self.tap[which] = self._taps_at_start()
+        self.tap[which] = self._at_start(self._default_taps)
+        self.capacitor[which] = self._at_start(self._default_caps)
 
-    def _taps_at_start(self) -> np.ndarray:
-        """(N,) the regulator step of each microgrid at the start of a run (NaN without controllable taps)."""
-        return np.full(self.n_agents, np.nan) if self._default_taps is None else self._default_taps.copy()
+    def _at_start(self, default: np.ndarray | None) -> np.ndarray:
+        """(N,) a microgrid control (regulator step, capacitor state) at the start of a run (NaN without one)."""
+        return np.full(self.n_agents, np.nan) if default is None else default.copy()
 
     def observe(self) -> Observation:
         """The observation at the start of the current step. Once the run is done it is the *terminal* observation:
@@ -177,8 +194,8 @@ class CommunityEngine:
         gen_low, gen_high = self.generators.running_range(self.last_generation)
         per_copy = self._per_copy
         return Observation(
-            t=t if self.copies is None else t.copy(),
-            stop=self.stop if self.copies is None else self.stop.copy(),
+            t=t if self.copies is None else _batched(t).copy(),
+            stop=self.stop if self.copies is None else _batched(self.stop).copy(),
             dt_hours=dt,
             load_kw=self._seen_load[k],  # what controllers know when they bid: realised, or the gate's forecast
             pv_kw=self._seen_pv[k],
@@ -199,47 +216,10 @@ class CommunityEngine:
             generator_high_kw=gen_high,
             generator_last_kw=self.last_generation.copy(),
             tap=self.tap.copy(),
+            capacitor=self.capacitor.copy(),
             section_v_min_pu=self.section_v_min,
             section_v_max_pu=self.section_v_max,
         )
-
-    def surprise_kw(self, obs: Observation) -> np.ndarray:
-        """(N,) kW: realised minus seen net load (load − PV) of the observed step — 0 unless orders are placed on
-        forecasts. With ``market.balancing: battery`` the engine moves each battery's set-point (after the
-        FeasibilityFilter) by −surprise at delivery, within the step's battery limits, so a battery that was to
-        cover the forecast net load covers the measured one; the rest of the surprise goes to the grid."""
-        c, k = self.community, np.minimum(obs.t, self.community.n_steps - 1)
-        if not self.gate_forecast:
-            return np.zeros(self.shape)
-        return (c.profiles.load_kw[k] - obs.load_kw) - (c.profiles.pv_kw[k] - obs.pv_kw)
-
-    def _battery_at_delivery(
-        self, actions: Actions, safe: Actions, flags: Interventions, obs: Observation, unfilled_kwh: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(scheduled, delivered) battery power (kW, + charge), arrays (N,). Scheduled: the filtered set-point,
-        moved by what the market left unfilled (``unfilled_kwh`` = fill − order, kWh) if the controller asked its
-        battery to follow the fill. Delivered: also moved by −surprise under real-time balancing. Both stay in the
-        step's battery limits; agents switched to the idle safe action (fallback, non-finite) are not moved."""
-        dt = obs.dt_hours
-        shift = unfilled_kwh / dt if actions.follow_fill else np.zeros(self.shape)
-        balance = self.gate_forecast and self.community.market.balancing == "battery" and actions.balancing
-        surprise = self.surprise_kw(obs) if balance else np.zeros(self.shape)
-        if not (actions.follow_fill or balance):
-            return safe.battery_kw, safe.battery_kw
-        idle = flags.fallback | flags.nonfinite
-        lo, hi = -obs.max_discharge_kw, obs.max_charge_kw
-        scheduled = np.where(idle, safe.battery_kw, np.clip(safe.battery_kw + shift, lo, hi))
-        delivered = np.where(idle, safe.battery_kw, np.clip(safe.battery_kw + shift - surprise, lo, hi))
-        return scheduled, delivered
-
-    def _grid_cost(self, net_exchange: np.ndarray, imbalance: np.ndarray, obs: Observation) -> np.ndarray:
-        """Grid bill of the step (currency, (N,)): the metered net exchange (kWh, + import) at retail/feed-in; with
-        ``market.imbalance_price`` the imbalance at that price and the rest (the position) at retail/feed-in."""
-        price = self.community.market.imbalance_price
-        if price is None:
-            return np.maximum(net_exchange, 0.0) * obs.retail - np.maximum(-net_exchange, 0.0) * obs.feed_in
-        position = net_exchange - imbalance
-        return np.maximum(position, 0.0) * obs.retail - np.maximum(-position, 0.0) * obs.feed_in + imbalance * price
 
     def step(self, actions: Actions, obs: Observation | None = None, fallback: np.ndarray | None = None) -> StepResult:
         """Apply one step of actions and advance time. ``obs`` may pass the observation already computed;
@@ -255,14 +235,16 @@ class CommunityEngine:
         order = safe.trade_kw * dt
         market = clear_market(c.market, order, safe.limit_price, obs.price_floor, obs.price_cap)
         fill = market.bought_kwh - market.sold_kwh
-        scheduled, battery_kw = self._battery_at_delivery(actions, safe, flags, obs, fill - order)
+        scheduled, battery_kw = battery_at_delivery(c, self.gate_forecast, actions, safe, flags, obs, fill - order)
 
         load = c.profiles.load_kw[t] * dt  # delivery: the realised values (imbalances settle with the grid)
         pv_available = c.profiles.pv_kw[t] * dt
-        generation = safe.generator_kw * dt
+        generator_kw = safe.generator_kw
+        assert generator_kw is not None  # the FeasibilityFilter always sets it
+        generation = generator_kw * dt
         curtailed_kw = np.zeros(self.shape)
         if self.operator is not None:  # the network operator's check of the battery schedules (network/operator.py)
-            allowed = self._network_limit(t, battery_kw, safe.generator_kw)
+            allowed = self._network_limit(t, battery_kw, generator_kw)
             curtailed_kw, scheduled = battery_kw - allowed, scheduled - (battery_kw - allowed)
             battery_kw = allowed
         delivered = load - pv_available - generation + battery_kw * dt - fill  # net exchange before feeder limits
@@ -283,20 +265,30 @@ class CommunityEngine:
             generation,
         )
         soc_next = fleet.next_soc(self.soc, settled.charge, settled.discharge)
-        grid_cost = self._grid_cost(settled.imported - settled.exported, imbalance, obs)
+        net_exchange = settled.imported - settled.exported
+        grid_cost = grid_bill(net_exchange, imbalance, obs.retail, obs.feed_in, c.market.imbalance_price)
         degradation = settled.discharge * fleet.degradation_cost
         fuel = self.generators.fuel_cost(settled.generation / dt, self.last_generation, dt)
         tap = self.tap if safe.tap is None or self._default_taps is None else np.asarray(safe.tap, dtype=float)
+        cap = self.capacitor if safe.capacitor is None or self._default_caps is None else safe.capacitor
         network, loss_cost, voltage = None, np.zeros(self.shape), self._no_voltage
         if self.network is not None and not self.defer_network:
             served = load - settled.unserved
             consumption = served + settled.charge - settled.pv - settled.discharge - settled.generation
-            run = self.network.run if self.copies is None else self.network.run_copies
             taps = None if self._default_taps is None else tap
-            network, loss_cost = run(t, served, consumption, dt, obs.retail, taps)
+            caps = None if self._default_caps is None else cap
+            if self.copies is None:
+                network, loss_cost = self.network.run(int(t), served, consumption, dt, float(obs.retail), taps, caps)
+            else:
+                network, loss_cost = self.network.run_copies(
+                    _batched(t), served, consumption, dt, _batched(obs.retail), taps, caps
+                )
             voltage = network.agent_u_pu
+        cash_cost = (
+            grid_cost + market.p2p_payment + market.fees + market.network_charges + degradation + fuel + loss_cost
+        )
         result = StepResult(
-            t=t if self.copies is None else t.copy(),
+            t=t if self.copies is None else _batched(t).copy(),
             load=load,
             pv=settled.pv,
             generation=settled.generation,
@@ -321,13 +313,7 @@ class CommunityEngine:
             degradation_cost=degradation,
             fuel_cost=fuel,
             loss_cost=loss_cost,
-            cash_cost=grid_cost
-            + market.p2p_payment
-            + market.fees
-            + market.network_charges
-            + degradation
-            + fuel
-            + loss_cost,
+            cash_cost=cash_cost,
             unserved_cost=settled.unserved * c.value_of_lost_load,
             co2_kg=settled.imported * obs.carbon_kg_per_kwh,
             clearing_price=market.price,
@@ -339,17 +325,18 @@ class CommunityEngine:
             trades=market.trades,
             voltage_pu=voltage,
             tap=tap.copy(),
+            capacitor=np.array(cap, dtype=float),
             network=network,
         )
         if self.check_balances:
-            check_step_balances(result, pv_available, fleet, self.soc, c.agents.ids)
+            balance.check_step_balances(result, pv_available, fleet, self.soc, c.agents.ids)
         self.soc = soc_next
         self.last_power = (settled.charge - settled.discharge) / dt
         self.last_generation = settled.generation / dt
         self.last_fill = market.bought_kwh - market.sold_kwh
         net_import = settled.imported.sum(axis=-1) - settled.exported.sum(axis=-1)
         self.last_net_import = self._per_copy(net_import)
-        self.tap = tap.copy()
+        self.tap, self.capacitor = tap.copy(), np.array(cap, dtype=float)
         if network is not None:
             self.last_voltage, self.last_path_loading = network.agent_u_pu, network.agent_path_loading
             if self._default_taps is not None:  # microgrids: agent i is section i
@@ -368,13 +355,20 @@ class CommunityEngine:
         volume = np.bincount(trades.market, weights=trades.quantity, minlength=self.copies)
         value = np.bincount(trades.market, weights=trades.quantity * trades.price, minlength=self.copies)
         traded = volume > 0
-        self.last_clearing_price[traded, 0] = value[traded] / volume[traded]
+        _batched(self.last_clearing_price)[traded, 0] = value[traded] / volume[traded]
 
     def _network_limit(self, t: int | np.ndarray, battery_kw: np.ndarray, generator_kw: np.ndarray) -> np.ndarray:
         """The network operator's allowed battery power (kW) for the step (per copy under a batch)."""
-        c = self.community
+        c, operator = self.community, self.operator
+        assert operator is not None and c.network is not None  # called only with a network operator
         load, pv = c.profiles.load_kw[t], c.profiles.pv_kw[t] + generator_kw
-        if self.copies is None:
-            return self.operator.limit(load - pv, battery_kw, load * c.network.tan_phi)
         tan_phi = c.network.tan_phi
-        return np.stack([self.operator.limit(load[k] - pv[k], battery_kw[k], load[k] * tan_phi) for k in range(len(t))])
+        if self.copies is None:
+            return operator.limit(load - pv, battery_kw, load * tan_phi)
+        return np.stack([operator.limit(load[k] - pv[k], battery_kw[k], load[k] * tan_phi) for k in range(len(load))])
+
+
+def _batched(state: int | float | np.ndarray) -> np.ndarray:
+    """A per-copy value of the batched engine: an array by construction (``reset``, ``observe``)."""
+    assert isinstance(state, np.ndarray)
+    return state

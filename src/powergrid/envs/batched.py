@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from powergrid.engine import CommunityEngine
-from powergrid.envs.action_map import scale_actions
 from powergrid.envs.episodes import episode_setup
 from powergrid.errors import ActionError, ScenarioError
+from powergrid.policy.action_map import scale_actions
 from powergrid.reward import RewardTracker
 from powergrid.scenarios.build import Community
 from powergrid.scenarios.loader import ScenarioLike

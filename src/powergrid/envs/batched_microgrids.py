@@ -53,6 +53,8 @@ class BatchedMultiAgentMicrogrids:
         template = MultiAgentMicrogrids(env_config)
         if template.setpoint_map is None:
             raise ScenarioError("BatchedMultiAgentMicrogrids: the vertical protocol must be a SetpointProtocol")
+        if template.consensus is not None:
+            raise ScenarioError("BatchedMultiAgentMicrogrids: P2P trading or no horizontal protocol (no consensus)")
         if not template.config["centralized"] and template.horizontal is not None:
             raise ScenarioError("BatchedMultiAgentMicrogrids: centralized mode only (no message broker per copy)")
         self.config = template.config
@@ -126,12 +128,12 @@ class BatchedMultiAgentMicrogrids:
                 f"slots {self.slots}), got {a.shape}"
             )
         obs = self._obs
-        battery, generator, tap, nonfinite = self.map.setpoints(a, obs.tap)
+        battery, generator, tap, capacitor, nonfinite = self.map.setpoints(a, obs.tap, obs.capacitor)
         if self.market_on:
             trade, price = p2p_orders(obs, self.community, battery, generator)
         else:
             trade, price = np.zeros(battery.shape), np.broadcast_to(obs.price_floor, battery.shape).copy()
-        return Actions(battery, trade, price, generator_kw=generator, tap=tap), nonfinite
+        return Actions(battery, trade, price, generator_kw=generator, tap=tap, capacitor=capacitor), nonfinite
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         """One step of every copy. Returns (features (K, N, F), rewards (K, N), episode ended (K,), info) where

@@ -1,8 +1,8 @@
 """EnergyMarketEnv: the prosumer community as a PettingZoo ParallelEnv (agents = households).
 
-Each agent observes the features of ``powergrid.envs.features`` (float32, in [-10, 10]) and acts in
+Each agent observes the features of ``powergrid.policy.features`` (float32, in [-10, 10]) and acts in
 Box(-1, 1, (3,)): battery power (share of its rating), P2P order (share of its largest possible order) and limit
-price (placed in the step's price band) — see ``powergrid.envs.action_map``. The engine does the rest: the
+price (placed in the step's price band) — see ``powergrid.policy.action_map``. The engine does the rest: the
 FeasibilityFilter, the market, settlement, the power flow (every step, when the scenario has a feeder) and the
 accounting; the reward comes from the RewardTracker on the engine's step result.
 
@@ -20,12 +20,13 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from powergrid.engine import CommunityEngine, StepResult
-from powergrid.envs.action_map import require_actions, scale_actions
+from powergrid.engine.result import INTERVENTION_FIELDS
 from powergrid.envs.episodes import episode_setup
-from powergrid.envs.features import CLIP
 from powergrid.errors import ActionError, ScenarioError
+from powergrid.policy.action_map import require_actions, scale_actions
+from powergrid.policy.features import CLIP
 from powergrid.reward import RewardTracker
-from powergrid.safety import Interventions, SafetySupervisor
+from powergrid.safety import SafetySupervisor
 from powergrid.scenarios.build import Community
 from powergrid.scenarios.loader import ScenarioLike
 
@@ -132,7 +133,7 @@ class EnergyMarketEnv(ParallelEnv):
         infos = {
             a: {
                 **{k: float(v[i]) for k, v in components.items()},
-                **{k: bool(getattr(flags, k)[i]) for k in Interventions.FIELDS},
+                **{f.name: bool(f.of(flags)[i]) for f in INTERVENTION_FIELDS},
             }
             for i, a in enumerate(self.agents)
         }

@@ -8,8 +8,8 @@ from typing import overload
 
 import numpy as np
 
-from powergrid.envs.features import ObservationBuilder
 from powergrid.errors import ScenarioError
+from powergrid.policy.features import ObservationBuilder
 from powergrid.scenarios.build import Community, build_community
 from powergrid.scenarios.loader import ScenarioLike, load_scenario
 from powergrid.scenarios.split import day_split, day_steps, episode_starts, steps_per_day

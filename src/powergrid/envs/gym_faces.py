@@ -20,7 +20,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
 from powergrid.envs.batched import BatchedEnergyMarketEnv
 from powergrid.envs.energy_market import EnergyMarketEnv
-from powergrid.envs.features import CLIP
+from powergrid.policy.features import CLIP
 
 
 class CentralizedEnv(gym.Env):

@@ -20,7 +20,7 @@ from powergrid.scenarios.build import Community
 #: Observation entries of every microgrid (scaled to about [-1, 1]), followed by one entry per device kind that any
 #: microgrid has (state of charge, PV per kW of peak, generator output per kW of rating; 0 for a microgrid without
 #: that device, which tells a shared policy what it controls).
-OBSERVATION = ("load", "hour_sin", "hour_cos", "retail", "last_price", "v_min", "v_max", "tap")
+OBSERVATION = ("load", "hour_sin", "hour_cos", "retail", "last_price", "v_min", "v_max", "tap", "capacitor")
 DEVICE_ENTRIES = ("soc", "pv", "generator")
 FEATURES = OBSERVATION + DEVICE_ENTRIES
 
@@ -71,20 +71,28 @@ class SetpointMap:
             protocol,
         )
 
-    def setpoints(self, actions: np.ndarray, tap: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def setpoints(
+        self, actions: np.ndarray, tap: np.ndarray, capacitor: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Engine set-points from actions (..., N, S) in [-1, 1] (clipped by the protocol): battery kW (+ charge),
-        generator kW, regulator step (``tap`` (..., N) where a microgrid has no regulator), each (..., N), and
-        which microgrids sent a non-finite action (..., N) bool — all their devices get NaN (the engine's
-        FeasibilityFilter replaces it by the safe action and counts it)."""
+        generator kW, regulator step and capacitor state ([0, 1], in from 0.5) (``tap``/``capacitor`` (..., N)
+        where a microgrid has no such device or slot), each (..., N), and which microgrids sent a non-finite action
+        (..., N) bool — all their devices get NaN (the engine's FeasibilityFilter replaces it by the safe action
+        and counts it)."""
         nonfinite = ~np.isfinite(actions).all(axis=-1)
         own = np.where(nonfinite[..., None], 0.0, actions)[..., self.owner, self.slot]  # (..., F)
         points = self.protocol.split(own, self.low, self.high)
         points = np.where(nonfinite[..., self.owner], np.nan, points)
-        battery, generator, taps = np.zeros(tap.shape), np.zeros(tap.shape), tap.copy()
-        for kind, out, sign in (("storage", battery, -1.0), ("generator", generator, 1.0), ("regulator", taps, 1.0)):
+        battery, generator, taps, caps = np.zeros(tap.shape), np.zeros(tap.shape), tap.copy(), capacitor.copy()
+        for kind, out, sign in (
+            ("storage", battery, -1.0),
+            ("generator", generator, 1.0),
+            ("regulator", taps, 1.0),
+            ("capacitor", caps, 1.0),
+        ):
             where = self.kind == kind
             out[..., self.owner[where]] = sign * points[..., where]
-        return battery, generator, taps, nonfinite
+        return battery, generator, taps, caps, nonfinite
 
 
 def p2p_orders(obs: Observation, community: Community, battery: np.ndarray, generator: np.ndarray):
@@ -138,6 +146,7 @@ class MicrogridFeatures:
             _deviation(obs.section_v_min_pu),
             _deviation(obs.section_v_max_pu),
             np.where(np.isfinite(self.tap_scale), obs.tap / self.tap_scale, 0.0),
+            np.nan_to_num(obs.capacitor),
             _share(obs.soc_kwh, a.battery.capacity_kwh),
             _share(obs.pv_kw, a.pv_peak_kw),
             _share(obs.generator_last_kw, a.generators.capacity_kw),

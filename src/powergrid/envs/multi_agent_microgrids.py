@@ -8,20 +8,26 @@ The physics, market, settlement, balance checks and costs are the engine's (``po
 scenario ``multi-microgrid`` (or ``env_config["scenario"]``): two IEEE 13 node feeders off one upstream bus
 (``ieee13-pair``), MG1 with a generator and a battery, MG2 with a battery and PV, regulator taps per microgrid,
 a time-of-use grid price. The heron agent tree carries the decisions: a ``SystemAgent`` over one
-``CoordinatorAgent`` per microgrid over ``FieldAgent``s (its generator, battery and regulator). Each step:
+``CoordinatorAgent`` per microgrid over ``FieldAgent``s (its generator, battery, regulator and capacitor banks).
+Each step:
 
 1. each coordinator's action goes through its vertical protocol to its field agents: ``SetpointProtocol`` maps
    Box(-1, 1, n_slots) onto the devices' ranges (generator output [0, rating] kW, battery [-power, power] kW
-   (+ discharge), regulator step [lowest, highest]); every microgrid has the same action slots (``slots``: the
+   (+ discharge), regulator step [lowest, highest], capacitor banks [0, 1]: in from 0.5, i.e. for an action > 0);
+   every microgrid has the same action slots (``slots``: the
    device kinds any microgrid has, so one shared policy can act for all) and ignores the slots of devices it lacks;
    ``PriceSignalProtocol`` takes one internal price in [-1, 1]
    → [feed-in, retail] that the generator and battery answer by their rules (``powergrid.devices.price_response``)
-   while the regulator follows its band rule (``powergrid.devices.regulator``);
+   while the regulator and the capacitors follow their voltage rules (``powergrid.controllers.taps.regulate``);
 2. the horizontal protocol (``P2PTradingProtocol``: its pricing, k and fee become the scenario's market section)
    turns each microgrid's expected net position into an order — deficits bid at the price cap, surpluses asked
    at the generator's marginal cost (or the floor); in distributed mode (``centralized: False``) orders travel
    through a message broker (latency, drops) and only those delivered this step are placed; without a horizontal
-   protocol the market is off;
+   protocol the market is off. A ``ConsensusProtocol(graph)`` instead makes the coordinators agree, exchanging
+   values only with their neighbours on ``graph``, on the incremental cost λ at which their gensets together cover
+   the combined net demand, the grid being the marginal source (``powergrid.controllers.consensus_dispatch``):
+   the gensets follow that dispatch (their action slot is dropped), orders are formed as above and clear in the
+   scenario's own market; λ is in each info's ``incremental_cost``;
 3. the engine applies its FeasibilityFilter (a NaN action → safe set-points, counted), clears the market, runs
    the power flow of both feeders in one model, settles with the grid and checks every balance;
 4. reward per microgrid (``powergrid.reward.RewardTracker``): minus its headline cost of the step (cash cost incl.
@@ -40,10 +46,9 @@ from pettingzoo import ParallelEnv
 
 from heron.agents import CoordinatorAgent, FieldAgent, SystemAgent
 from powergrid.actions import Actions, Observation
+from powergrid.controllers.taps import regulate
 from powergrid.devices.price_response import PriceResponse
-from powergrid.devices.regulator import tap_rule
 from powergrid.engine import CommunityEngine, StepResult
-from powergrid.envs.action_map import require_actions
 from powergrid.envs.microgrid_arrays import (
     DEVICE_ENTRIES,
     OBSERVATION,
@@ -52,6 +57,7 @@ from powergrid.envs.microgrid_arrays import (
     p2p_orders,
 )
 from powergrid.errors import ActionError, ScenarioError
+from powergrid.policy.action_map import require_actions
 from powergrid.reward import RewardTracker
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import Community, build_community
@@ -86,7 +92,7 @@ class MultiAgentMicrogrids(ParallelEnv):
                 raise ScenarioError(f"env_config[{key!r}] must be an int >= {low}, got {c[key]!r}")
         if not isinstance(c["n_microgrids"], int) or c["n_microgrids"] < 2:
             raise ScenarioError(f"env_config['n_microgrids'] must be an int >= 2, got {c['n_microgrids']!r}")
-        from heron.protocols.horizontal import P2PTradingProtocol
+        from heron.protocols.horizontal import ConsensusProtocol, P2PTradingProtocol
         from heron.protocols.vertical import PriceSignalProtocol, SetpointProtocol
 
         self.vertical = c["vertical_protocol"] or SetpointProtocol()
@@ -96,22 +102,34 @@ class MultiAgentMicrogrids(ParallelEnv):
                 f"got {type(self.vertical).__name__}"
             )
         self.horizontal = c["horizontal_protocol"]
-        if self.horizontal is not None and not isinstance(self.horizontal, P2PTradingProtocol):
+        if self.horizontal is not None and not isinstance(self.horizontal, P2PTradingProtocol | ConsensusProtocol):
             raise ScenarioError(
-                f"env_config['horizontal_protocol'] must be a P2PTradingProtocol or None, "
+                f"env_config['horizontal_protocol'] must be a P2PTradingProtocol, a ConsensusProtocol or None, "
                 f"got {type(self.horizontal).__name__}"
+            )
+        self.consensus = self.horizontal if isinstance(self.horizontal, ConsensusProtocol) else None
+        if self.consensus is not None and self.consensus.n != c["n_microgrids"]:
+            raise ScenarioError(
+                f"env_config['horizontal_protocol']: the ConsensusProtocol's graph has {self.consensus.n} agents, "
+                f"but there are {c['n_microgrids']} microgrids (one row per microgrid)"
             )
         self.price_coordination = isinstance(self.vertical, PriceSignalProtocol)
         self.episode_steps = c["max_episode_steps"]
         self.community = self._community()
         self.engine = CommunityEngine(self.community)
         self.rewards = RewardTracker(self.community)
+        if self.consensus is not None:
+            from powergrid.controllers.consensus_dispatch import check_convex
+
+            check_convex(self.community)
         self.possible_agents = list(self.community.agents.ids)
         self.system = self._agent_tree()
         self.features = MicrogridFeatures.of(self.community, self._tap_range)
         self.n = len(self.possible_agents)
         kinds = {child.id.rsplit(".", 1)[1] for c in self.system.coordinators for child in c.children}
-        self.slots = tuple(k for k in ("generator", "storage", "regulator") if k in kinds)
+        consensus = ("generator",) if self.consensus is not None else ()  # the consensus dispatches the gensets
+        kinds_all = ("generator", "storage", "regulator", "capacitor")
+        self.slots = tuple(k for k in kinds_all if k in kinds and k not in consensus)
         self.setpoint_map = None if self.price_coordination else SetpointMap.from_tree(self.system, self.slots)
         size = 1 if self.price_coordination else len(self.slots)
         self.action_spaces = {a: spaces.Box(-1.0, 1.0, (size,), np.float32) for a in self.possible_agents}
@@ -134,16 +152,20 @@ class MultiAgentMicrogrids(ParallelEnv):
                 f"{scenario.time.n_steps} steps of scenario {scenario.name!r}"
             )
         h = self.horizontal
-        market = (
-            {"mechanism": "none"} if h is None else {"mechanism": h.pricing, "k": h.k, "fee_per_kwh": h.fee_per_unit}
-        )
-        scenario = scenario.model_copy(update={"market": scenario.market.model_copy(update=market)})
+        if self.consensus is None:  # off, or P2P trading with the protocol's pricing, k and fee
+            market = (
+                {"mechanism": "none"}
+                if h is None
+                else {"mechanism": h.pricing, "k": h.k, "fee_per_kwh": h.fee_per_unit}
+            )
+            scenario = scenario.model_copy(update={"market": scenario.market.model_copy(update=market)})
         return build_community(scenario)
 
     def _agent_tree(self) -> SystemAgent:
         """One coordinator per microgrid over its devices (field agents with their set-point ranges)."""
         agents, network = self.community.agents, self.engine.network
         taps = self._tap_range = None if network is None else network.tap_range()
+        banks = None if network is None else network.capacitor_sections()
         coordinators = []
         for i, mg in enumerate(agents.ids):
             devices = []
@@ -154,6 +176,8 @@ class MultiAgentMicrogrids(ParallelEnv):
                 devices.append(FieldAgent(f"{mg}.storage", -power, power))
             if taps is not None:
                 devices.append(FieldAgent(f"{mg}.regulator", float(taps[0][i]), float(taps[1][i])))
+            if banks is not None and banks[i]:
+                devices.append(FieldAgent(f"{mg}.capacitor", 0.0, 1.0))  # the banks: out (< 0.5) or in
             coordinators.append(CoordinatorAgent(mg, children=tuple(devices), vertical_protocol=self.vertical))
         return SystemAgent("system", coordinators=tuple(coordinators), horizontal_protocol=self.horizontal)
 
@@ -177,6 +201,7 @@ class MultiAgentMicrogrids(ParallelEnv):
         totals = ("p2p_kwh", "cost", "import_kwh", "export_kwh", "nonfinite")
         self.totals = {k: np.zeros(self.n) for k in totals}
         self.agents = self.possible_agents[:]
+        self.incremental_cost = float("nan")
         return self._observations(), {a: {} for a in self.agents}
 
     def _observations(self) -> dict[str, np.ndarray]:
@@ -185,8 +210,9 @@ class MultiAgentMicrogrids(ParallelEnv):
 
     def setpoints(self, i: int, action: np.ndarray) -> dict[str, float]:
         """Device set-points of microgrid ``i`` through its coordinator's vertical protocol: kW for generator and
-        storage (+ discharge), a step for the regulator. A non-finite action passes through as NaN (the engine's
-        FeasibilityFilter replaces it by the safe action and counts it); a wrong shape is an ActionError."""
+        storage (+ discharge), a step for the regulator, a state in [0, 1] for the capacitors (in from 0.5). A
+        non-finite action passes through as NaN (the engine's FeasibilityFilter replaces it by the safe action and
+        counts it); a wrong shape is an ActionError."""
         coordinator = self.system.coordinators[i]
         expected = (1,) if self.price_coordination else (len(self.slots),)
         if action.shape != expected:
@@ -198,17 +224,19 @@ class MultiAgentMicrogrids(ParallelEnv):
         if self.price_coordination:
             return self._price_response(i, float(action[0]), kinds)
         low, high = coordinator.bounds
+        mine = np.array([k in self.slots for k in kinds], dtype=bool)  # the devices this action sets
+        kinds = [k for k in kinds if k in self.slots]
         own = action[[self.slots.index(k) for k in kinds]]
-        return dict(zip(kinds, coordinator.vertical_protocol.split(own, low, high).tolist(), strict=True))
+        return dict(zip(kinds, coordinator.vertical_protocol.split(own, low[mine], high[mine]).tolist(), strict=True))
 
     def _price_response(self, i: int, signal: float, kinds: list[str]) -> dict[str, float]:
         """The price signal in [-1, 1] placed in [feed-in, retail] of the step and broadcast to the generator and
         the battery (charges at or below the lower quarter of the band, discharges above the upper quarter); the
-        regulator follows its band rule."""
+        regulator and the capacitors follow their voltage rules."""
         obs, agents = self.obs, self.community.agents
         lo, hi = float(obs.feed_in), float(obs.retail)
         price = lo + 0.5 * (float(np.clip(signal, -1.0, 1.0)) + 1.0) * (hi - lo)
-        devices = np.array([k for k in kinds if k != "regulator"])
+        devices = np.array([k for k in kinds if k not in ("regulator", "capacitor")])
         n = devices.size
         rules = PriceResponse(
             devices,
@@ -219,11 +247,11 @@ class MultiAgentMicrogrids(ParallelEnv):
             discharge_threshold=np.full(n, hi - 0.25 * (hi - lo)),
         )
         points = dict(zip(devices.tolist(), self.vertical.split(price, rules, n).tolist(), strict=True))
-        if "regulator" in kinds:
-            band = self.community.network.config.voltage_band
-            points["regulator"] = float(
-                tap_rule(obs.tap[i : i + 1], obs.section_v_min_pu[i : i + 1], obs.section_v_max_pu[i : i + 1], band)[0]
-            )
+        band = self.community.network.config.voltage_band
+        rules = regulate(Actions.idle(self.n), obs, band, capacitors=True, tap_range=self._tap_range)
+        for kind, value in (("regulator", rules.tap), ("capacitor", rules.capacitor)):
+            if kind in kinds and value is not None:
+                points[kind] = float(value[i])
         return points
 
     def _actions(self, actions: dict[str, np.ndarray]) -> tuple[Actions, np.ndarray]:
@@ -234,10 +262,9 @@ class MultiAgentMicrogrids(ParallelEnv):
             if wrong:  # the ActionError of the per-microgrid path, naming the coordinator
                 self.setpoints(wrong[0], np.asarray(actions[self.possible_agents[wrong[0]]], dtype=float))
             stacked = np.array([actions[a] for a in self.possible_agents], dtype=float)
-            battery, generator, tap, nonfinite = self.setpoint_map.setpoints(stacked, obs.tap)
-            trade, price = self._orders(obs, battery, generator)
-            return Actions(battery, trade, price, generator_kw=generator, tap=tap), nonfinite
-        battery, generator, tap = np.zeros(n), np.zeros(n), obs.tap.copy()
+            battery, generator, tap, capacitor, nonfinite = self.setpoint_map.setpoints(stacked, obs.tap, obs.capacitor)
+            return self._with_orders(obs, battery, generator, tap, capacitor, nonfinite)
+        battery, generator, tap, capacitor = np.zeros(n), np.zeros(n), obs.tap.copy(), obs.capacitor.copy()
         nonfinite = np.zeros(n, dtype=bool)
         for i, agent in enumerate(self.possible_agents):
             action = np.asarray(actions[agent], dtype=float)
@@ -246,8 +273,18 @@ class MultiAgentMicrogrids(ParallelEnv):
             battery[i] = -points.get("storage", 0.0)
             generator[i] = points.get("generator", 0.0)
             tap[i] = points.get("regulator", tap[i])
+            capacitor[i] = points.get("capacitor", capacitor[i])
+        return self._with_orders(obs, battery, generator, tap, capacitor, nonfinite)
+
+    def _with_orders(self, obs, battery, generator, tap, capacitor, nonfinite) -> tuple[Actions, np.ndarray]:
+        """The set-points (N,) with the gensets of a consensus dispatch and the P2P orders, as the engine's Actions."""
+        if self.consensus is not None:  # the gensets by λ-consensus (powergrid.controllers.consensus_dispatch)
+            from powergrid.controllers.consensus_dispatch import dispatch_setpoints
+
+            dispatched, result = dispatch_setpoints(self.community.agents.generators, obs, battery, self.consensus)
+            generator, self.incremental_cost = np.where(nonfinite, np.nan, dispatched), result.price
         trade, price = self._orders(obs, battery, generator)
-        return Actions(battery, trade, price, generator_kw=generator, tap=tap), nonfinite
+        return Actions(battery, trade, price, generator_kw=generator, tap=tap, capacitor=capacitor), nonfinite
 
     def _orders(self, obs: Observation, battery: np.ndarray, generator: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Orders (kW, + buy) and limit prices: each microgrid's expected deficit bid at the cap, its surplus asked
@@ -316,6 +353,7 @@ class MultiAgentMicrogrids(ParallelEnv):
                 "generation_kwh": float(r.generation[i]),
                 "cost": float(r.cash_cost[i] + r.unserved_cost[i]),
                 "nonfinite": bool(nonfinite[i]),
+                "incremental_cost": self.incremental_cost,
                 "result": r,
             }
             for i, a in enumerate(self.possible_agents)

@@ -1,8 +1,8 @@
-"""Checks of a ledger against the rest of its run directory: per-agent totals, ``trades.parquet``, key file.
+"""Per-agent totals of a ledger's trades, and the check of its public key file against the agents table.
 
 The ledger's totals are what its trades say: kWh bought and sold, money paid and received (kWh × price,
-currency), fees (fee_per_kwh × kWh, paid by each party) and trade counts per agent. ``trades.parquet`` has no
-fees, so the comparison covers counts, kWh and money (relative tolerance 1e-9, for summation order).
+currency), fees (fee_per_kwh × kWh, paid by each party) and trade counts per agent. The ledger checks only its own
+files; the comparison with the run's results (``trades.parquet``) is ``powergrid.analytics.ledger_check``.
 """
 
 from __future__ import annotations
@@ -10,18 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from powergrid.analytics.results import TRADES
 from powergrid.ledger.errors import LedgerError
-from powergrid.ledger.keys import KEYS_DIR, PUBLIC_KEYS, read_public_key_file
+from powergrid.ledger.keys import read_public_key_file
+from powergrid.ledger.run_directory import KEYS_DIR, PUBLIC_KEYS
 
 TOTAL_COLUMNS = ("bought_kwh", "sold_kwh", "paid", "received", "fees", "trades")
-COMPARED = ("bought_kwh", "sold_kwh", "paid", "received", "trades")
-RTOL = 1e-9
 #: Columns of a ledger trades frame passed to these functions.
 TRADE_COLUMNS = ("block", "step", "buyer", "seller", "kwh", "price", "fee_per_kwh")
 
@@ -71,80 +66,4 @@ def check_public_key_file(folder: Path, agent_ids: Sequence[str], public_keys: S
     wrong = [a for a in ledger if a in listed and listed[a] != ledger[a]]
     if wrong:
         problems.append(f"{name}: public key of agent(s) {', '.join(wrong[:5])} differs from the ledger's")
-    return problems
-
-
-def _per_step(trades: pd.DataFrame) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        {"step": trades["step"].astype("int64"), "kwh": trades["kwh"], "value": trades["kwh"] * trades["price"]}
-    )
-    return frame.groupby("step").agg(n=("kwh", "size"), kwh=("kwh", "sum"), value=("value", "sum"))
-
-
-def _step_problem(ledger: pd.DataFrame, parquet: pd.DataFrame) -> str | None:
-    """The first step whose trade count, kWh or money differs, with its block, or None."""
-    a, b = _per_step(ledger), _per_step(parquet)
-    both = a.join(b, how="outer", lsuffix="_l", rsuffix="_p").fillna(0.0)
-    differ = (
-        (both["n_l"] != both["n_p"])
-        | ~np.isclose(both["kwh_l"], both["kwh_p"], rtol=RTOL, atol=0.0)
-        | ~np.isclose(both["value_l"], both["value_p"], rtol=RTOL, atol=0.0)
-    )
-    if not differ.any():
-        return None
-    step = int(both.index[differ.to_numpy()][0])
-    row = both.loc[step]
-    blocks = ledger.loc[ledger["step"] == step, "block"]
-    if len(blocks):
-        where = f"block {int(blocks.iloc[0])} (step {step})"
-    else:  # where the block would be in a chain with one block per step that has trades
-        index = int(ledger.loc[ledger["step"] < step, "step"].nunique()) + 1
-        where = f"block {index} (step {step}) is missing from the ledger:"
-    return (
-        f"trades.parquet disagrees with the ledger first at {where} ledger {int(row['n_l'])} trades, "
-        f"{row['kwh_l']:.6g} kWh, {row['value_l']:.6g} money; trades.parquet {int(row['n_p'])} trades, "
-        f"{row['kwh_p']:.6g} kWh, {row['value_p']:.6g} money"
-    )
-
-
-def compare_with_trades_parquet(
-    folder: Path, agent_ids: Sequence[str], ledger: pd.DataFrame, totals: pd.DataFrame
-) -> list[str]:
-    """Problems where the ledger's trades (``TRADE_COLUMNS``) and per-agent totals disagree with the run's
-    ``trades.parquet``; a missing or unreadable file is itself a problem."""
-    path = Path(folder) / TRADES
-    if not path.exists():
-        return [f"no {TRADES} in {folder}: the ledger cannot be checked against the run's trades"]
-    columns = ["step", "buyer", "seller", "kwh", "price"]
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowException, OSError) as err:
-        return [f"{TRADES} cannot be read: {err}"]
-    missing = [c for c in columns if c not in table.column_names]
-    if missing:
-        return [f"{TRADES} lacks column(s) {', '.join(missing)}"]
-    parquet = table.select(columns).to_pandas()
-    for role in ("buyer", "seller"):
-        parquet[role] = parquet[role].astype(str)
-    problems = []
-    step = _step_problem(ledger, parquet)
-    if step:
-        problems.append(step)
-    if len(parquet) != len(ledger):
-        problems.append(f"trade count: ledger {len(ledger)}, {TRADES} {len(parquet)}")
-    known = set(agent_ids)
-    strangers = sorted({*parquet["buyer"], *parquet["seller"]} - known)
-    if strangers:
-        problems.append(f"{TRADES} names agent(s) not in the ledger: {', '.join(strangers[:5])}")
-    theirs = agent_totals(agent_ids, parquet)
-    close = np.isclose(totals[list(COMPARED)], theirs[list(COMPARED)], rtol=RTOL, atol=1e-12)
-    bad = np.flatnonzero(~close.all(axis=1))
-    if bad.size:
-        details = []
-        for i in bad[:3]:
-            col = COMPARED[int(np.flatnonzero(~close[i])[0])]
-            details.append(f"{agent_ids[i]} {col} {totals.iloc[i][col]:.9g} vs {theirs.iloc[i][col]:.9g}")
-        problems.append(
-            f"per-agent totals differ from {TRADES} for {bad.size} agent(s) (ledger vs parquet): " + "; ".join(details)
-        )
     return problems

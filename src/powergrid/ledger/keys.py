@@ -20,11 +20,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from powergrid.ledger.errors import LedgerError
+from powergrid.ledger.run_directory import KEYS_DIR, PRIVATE_KEYS, PUBLIC_KEYS
 
 KEY_DOMAIN = b"heron-grid ledger key v1"
-KEYS_DIR = "keys"
-PRIVATE_KEYS = "private_keys.json"
-PUBLIC_KEYS = "public_keys.json"
 #: Run seeds are 8-byte unsigned in the key derivation and a signed 64-bit SQLite INTEGER in the ledger.
 MAX_SEED = 2**63 - 1
 NOTE = (

@@ -24,8 +24,8 @@ from pathlib import Path
 import pandas as pd
 
 from powergrid.ledger.errors import LedgerError
+from powergrid.ledger.run_directory import LEDGER_FILE
 
-LEDGER_FILE = "ledger.sqlite"
 APPLICATION_ID = 0x48474C31  # "HGL1"
 FORMAT_VERSION = 1
 PAGE_SIZE = 4096

@@ -3,10 +3,12 @@
 Checks, in chain order: the agents table and run seed (committed to by the genesis block), every block's index
 (no gap), header hash, link to the previous block and step order, every trade's position, step, parties, both
 Ed25519 signatures and the block's Merkle root; then ``keys/public_keys.json`` (if present) against the agents
-table and the ledger's trades and per-agent totals against ``trades.parquet``. Tampering is reported in
-``VerifyReport.problems``, never raised; only a missing or foreign ledger is a LedgerError.
+table, then the caller's cross-checks against other files of the run (``powergrid.analytics.ledger_check`` compares
+the trades and per-agent totals with ``trades.parquet``). Tampering is reported in ``VerifyReport.problems``, never
+raised; only a missing or foreign ledger is a LedgerError.
 
-What this proves: the ledger is internally consistent and agrees with ``trades.parquet``. The keys are derived from
+What this proves: the ledger is internally consistent (and, with that cross-check, agrees with
+``trades.parquet``). The keys are derived from
 the run seed, so someone holding the seed can rewrite and re-sign a whole chain; compare ``head_hash`` with a
 copy kept elsewhere to rule that out.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +27,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from powergrid.ledger import chain
-from powergrid.ledger.crosscheck import TRADE_COLUMNS, agent_totals, check_public_key_file, compare_with_trades_parquet
+from powergrid.ledger.crosscheck import TRADE_COLUMNS, agent_totals, check_public_key_file
 from powergrid.ledger.keys import MAX_SEED
 from powergrid.ledger.store import open_ledger, readable
 
@@ -32,6 +35,9 @@ from powergrid.ledger.store import open_ledger, readable
 MAX_PROBLEMS = 200
 _RUN_LEVEL = 1 << 62  # sort key of problems not located in a block: after every block
 _AFTER_TRADES = 1 << 40  # sort key of a block's Merkle root problem: after its trades' problems (the likely cause)
+#: A check of a ledger against other files of its run directory: (run directory, agent ids, the trades that passed
+#: verification — ``TRADE_COLUMNS`` — and their per-agent totals) → problems (run-level, listed after the blocks').
+CrossCheck = Callable[[Path, list[str], pd.DataFrame, pd.DataFrame], list[str]]
 
 
 @dataclass
@@ -187,8 +193,9 @@ def _check_blocks(
     return headers, stored, chain_id or chain.ZERO_HASH, head
 
 
-def verify_ledger(folder: Path) -> VerifyReport:
-    """Verify ``folder/ledger.sqlite`` (see the module docstring); LedgerError if there is no ledger to verify."""
+def verify_ledger(folder: Path, cross_checks: Sequence[CrossCheck] = ()) -> VerifyReport:
+    """Verify ``folder/ledger.sqlite`` (see the module docstring), then run each of ``cross_checks``; LedgerError if
+    there is no ledger to verify."""
     folder = Path(folder)
     problems = _Problems()
     with contextlib.closing(open_ledger(folder)) as db, readable(folder):
@@ -219,8 +226,9 @@ def verify_ledger(folder: Path) -> VerifyReport:
     totals = agent_totals(ids, trades)
     for message in check_public_key_file(folder, ids, raw_keys):
         problems.add_run(message)
-    for message in compare_with_trades_parquet(folder, ids, trades, totals):
-        problems.add_run(message)
+    for check in cross_checks:
+        for message in check(folder, ids, trades, totals):
+            problems.add_run(message)
     listed = problems.sorted()
     return VerifyReport(
         ok=not listed,

@@ -17,7 +17,8 @@ import numpy as np
 from powergrid.ledger import chain
 from powergrid.ledger.errors import LedgerError
 from powergrid.ledger.keys import check_seed, derive_keys, public_bytes, write_key_files
-from powergrid.ledger.store import INSERT_BLOCK, INSERT_TRADE, LEDGER_FILE, SYNCHRONOUS, create_ledger_file
+from powergrid.ledger.run_directory import LEDGER_FILE
+from powergrid.ledger.store import INSERT_BLOCK, INSERT_TRADE, SYNCHRONOUS, create_ledger_file
 
 
 def _check_agent_ids(agent_ids: Sequence[str]) -> tuple[str, ...]:

@@ -1,6 +1,6 @@
 """The P2P market (mechanisms over heron's clearing kernels, price band, fees) and grid settlement."""
 
 from powergrid.market.mechanisms import MarketOutcome, clear_market
-from powergrid.market.settlement import GridSettlement, settle_with_grid
+from powergrid.market.settlement import GridSettlement, grid_bill, settle_with_grid
 
-__all__ = ["GridSettlement", "MarketOutcome", "clear_market", "settle_with_grid"]
+__all__ = ["GridSettlement", "MarketOutcome", "clear_market", "grid_bill", "settle_with_grid"]

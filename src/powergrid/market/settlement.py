@@ -92,3 +92,19 @@ def settle_with_grid(
         exported=exported,
         unserved=unserved,
     )
+
+
+def grid_bill(
+    net_exchange: np.ndarray,
+    imbalance: np.ndarray,
+    retail: float | np.ndarray,
+    feed_in: float | np.ndarray,
+    imbalance_price: float | None,
+) -> np.ndarray:
+    """Grid bill of a step (currency, + the agent pays; arrays (N,) or (K, N)): the metered net exchange (kWh,
+    + import) at ``retail``/``feed_in`` (currency/kWh); with an ``imbalance_price`` (``market.imbalance_price``) the
+    imbalance (kWh, delivery minus the position at gate closure) at that price and the position at retail/feed-in."""
+    if imbalance_price is None:
+        return np.maximum(net_exchange, 0.0) * retail - np.maximum(-net_exchange, 0.0) * feed_in
+    position = net_exchange - imbalance
+    return np.maximum(position, 0.0) * retail - np.maximum(-position, 0.0) * feed_in + imbalance * imbalance_price

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 
@@ -38,12 +39,23 @@ class DssElement:
     props: list[tuple[str, str]]
     where: str  # "file:line" of the New statement, for error messages
 
+    @overload
+    def get(self, key: str) -> str | None: ...
+    @overload
+    def get(self, key: str, default: str) -> str: ...
     def get(self, key: str, default: str | None = None) -> str | None:
         """The last value assigned to ``key`` (lower case), or ``default``."""
         value = default
         for k, v in self.props:
             if k == key:
                 value = v
+        return value
+
+    def require(self, key: str) -> str:
+        """The last value assigned to ``key`` (lower case); a DataError if there is none."""
+        value = self.get(key)
+        if value is None:
+            raise DataError(f"{self.where}: {self.cls}.{self.name} has no {key!r}")
         return value
 
     def number(self, key: str, default: float | None = None) -> float:
@@ -296,14 +308,16 @@ def impedance_per_length(e: DssElement, n: int) -> tuple[np.ndarray, np.ndarray,
     Matrices if given, else sequence values (OpenDSS defaults R1 0.058, X1 0.1206, R0 0.1784, X0 0.4047 Ω,
     C1 3.4, C0 1.6 nF per unit length)."""
     where = f"{e.where}: {e.cls}.{e.name}"
-    if e.get("rmatrix") is not None and e.get("xmatrix") is not None:
-        z = parse_matrix(e.get("rmatrix"), where) + 1j * parse_matrix(e.get("xmatrix"), where)
+    rmatrix, xmatrix = e.get("rmatrix"), e.get("xmatrix")
+    if rmatrix is not None and xmatrix is not None:
+        z = parse_matrix(rmatrix, where) + 1j * parse_matrix(xmatrix, where)
     else:
         z1 = complex(e.number("r1", 0.058), e.number("x1", 0.1206))
         z0 = complex(e.number("r0", 0.1784), e.number("x0", 0.4047))
         z = sequence_to_phase(z1, z0, n)
-    if e.get("cmatrix") is not None:
-        c = parse_matrix(e.get("cmatrix"), where)
+    cmatrix = e.get("cmatrix")
+    if cmatrix is not None:
+        c = parse_matrix(cmatrix, where)
     else:
         c = sequence_to_phase(e.number("c1", 3.4), e.number("c0", 1.6), n).real
     if z.shape != (n, n) or c.shape != (n, n):

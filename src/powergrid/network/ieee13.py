@@ -161,7 +161,7 @@ def build_ieee13(regulator_taps: tuple[float, float, float] | None = None, inclu
         for load in loads:
             _add_load(b, load, lay)
 
-    conn = sorted({b.node[_bus(ld.get("bus1"), _phases(ld))[0]] for ld in loads})
+    conn = sorted({b.node[_bus(ld.require("bus1"), _phases(ld))[0]] for ld in loads})
     bus_by_node = {n: bus for bus, n in b.node.items()}
     source_bus = _bus(sources[0].get("bus1", "sourcebus"), 3)[0]
     source_v = lay.base_v[source_bus]
@@ -285,17 +285,18 @@ def _add_transformer(b: _Builder, t: DssElement, lay: BusLayout, taps: tuple[flo
 
 def _add_line(b: _Builder, c: DssCircuit, line: DssElement, freq: float) -> None:
     n = _phases(line)
-    (bus1, ph1), (bus2, ph2) = _bus(line.get("bus1"), n), _bus(line.get("bus2"), n)
+    (bus1, ph1), (bus2, ph2) = _bus(line.require("bus1"), n), _bus(line.require("bus2"), n)
     if len(ph1) != n or ph1 != ph2 or len(set(ph1)) != n:
         raise DataError(f"{line.where}: line.{line.name}: phases {ph1} → {ph2} (n={n}) not supported")
     if is_true(line.get("switch")):
         b.asym_line(b.node[bus1], b.node[bus2], np.eye(3) * SWITCH_OHM, np.zeros((3, 3)))
         return
-    code = c.find("linecode", line.get("linecode")) if line.get("linecode") else line
+    linecode = line.get("linecode")
+    code = c.find("linecode", linecode) if linecode else line
     z, cap, code_units = impedance_per_length(code, n)
     line_m, code_m = length_to_m(line.get("units")), length_to_m(code_units)
     scale = line.number("length", 1.0) * (line_m / code_m if line_m and code_m else 1.0)
-    z3 = embed(z * scale, ph1, np.mean(np.diag(z)) * scale)
+    z3 = embed(z * scale, ph1, complex(np.mean(np.diag(z))) * scale)
     c3 = embed(cap * scale, ph1, 0.0).real * freq / MODEL_FREQUENCY_HZ
     b.asym_line(b.node[bus1], b.node[bus2], z3, c3, code.number("normamps", 400.0))
 
@@ -318,7 +319,7 @@ def _load_pq(load: DssElement) -> tuple[float, float]:
 
 def _add_load(b: _Builder, load: DssElement, lay: BusLayout) -> None:
     n = _phases(load)
-    bus, ph = _bus(load.get("bus1"), n)
+    bus, ph = _bus(load.require("bus1"), n)
     model = int(load.number("model", 1))
     if model not in _LOAD_TYPE:
         raise DataError(f"{load.where}: load.{load.name}: model={model} not supported (1, 2, 5)")
@@ -357,7 +358,7 @@ def _add_load(b: _Builder, load: DssElement, lay: BusLayout) -> None:
 
 def _add_capacitor(b: _Builder, cap: DssElement, lay: BusLayout) -> None:
     n = _phases(cap)
-    bus, ph = _bus(cap.get("bus1"), n)
+    bus, ph = _bus(cap.require("bus1"), n)
     if cap.get("conn", "wye").lower() not in ("wye", "y", "ln"):
         raise DataError(f"{cap.where}: capacitor.{cap.name}: only wye capacitors are supported")
     kvar, kv = cap.number("kvar", 1200.0), cap.number("kv", 12.47)

@@ -92,8 +92,8 @@ def linear_feeder(setup: NetworkSetup) -> LinearFeeder:
         if k < 0:
             continue
         comp, row = ends[k]
-        child = index[node]
-        u = float(u_rated[child])
+        pos = index[node]
+        u = float(u_rated[pos])
         if comp == ComponentType.transformer:
             t = data[comp][row]
             z = t["uk"] * u * u / t["sn"]
@@ -106,7 +106,7 @@ def linear_feeder(setup: NetworkSetup) -> LinearFeeder:
         x.append(x_ohm * 1e3 / (u * u))
         rating.append(s_kw)
         parent_idx.append(index[up])
-        child_idx.append(child)
+        child_idx.append(pos)
     parent, child = np.array(parent_idx), np.array(child_idx)
     agent_nodes = np.array([index[int(n)] for n in setup.agent_nodes])
     # path[j, k]: branch k lies between the source and node j (walk up from each node); below follows.

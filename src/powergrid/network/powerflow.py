@@ -139,7 +139,9 @@ class FeederSolver:
         self._lv_mask = np.isin(node_ids, feeder.lv_nodes)
         mask = feeder.phase_mask if feeder.phase_mask is not None else np.ones((node_ids.size, 3), dtype=bool)
         self._node_phases = mask
-        self._phase_mask = self._agent_sees = None
+        # set below for asymmetric feeders only
+        self._phase_mask: np.ndarray | None = None
+        self._agent_sees: np.ndarray | None = None
         if not self.symmetric:
             phases = np.zeros(self.n_agents, dtype=int) if agent_phases is None else np.asarray(agent_phases)
             if phases.shape != (self.n_agents,) or not np.isin(phases, (-1, 0, 1, 2)).all():
@@ -188,6 +190,7 @@ class FeederSolver:
         """The agents' p_specified, q_specified (W, var): (..., N) symmetric, (..., N, 3) asymmetric."""
         if self.symmetric:
             return p_kw * 1e3, q_kvar * 1e3
+        assert self._phase_mask is not None  # set in __init__ for every asymmetric feeder
         return p_kw[..., None] * 1e3 * self._phase_mask, q_kvar[..., None] * 1e3 * self._phase_mask
 
     def _update(
@@ -327,6 +330,7 @@ class FeederSolver:
             u_lo = u_hi = node_u
             agent_u = node_u[:, self._agent_node_pos]
         else:  # per node: the lowest / highest of the phases that exist there
+            assert self._agent_sees is not None  # set in __init__ for every asymmetric feeder
             u_lo = np.where(self._node_phases, node_u, np.inf).min(axis=-1)
             u_hi = np.where(self._node_phases, node_u, -np.inf).max(axis=-1)
             agent_u = np.where(self._agent_sees, node_u[:, self._agent_node_pos], np.inf).min(axis=-1)

@@ -162,16 +162,16 @@ class NetworkStep:
     per-agent fields are (K, N).
     """
 
-    head_kwh: float  # + import into the feeder from the upstream grid
-    losses_kwh: float
-    operator_loss_cost: float  # currency, paid by the community operator
-    v_min: float
-    v_max: float
-    violations: int  # LV buses outside the voltage band
-    max_line_loading: float
-    max_trafo_loading: float
-    overloads: int  # lines and transformers above 100 %
-    converged: bool
+    head_kwh: float | np.ndarray  # + import into the feeder from the upstream grid
+    losses_kwh: float | np.ndarray
+    operator_loss_cost: float | np.ndarray  # currency, paid by the community operator
+    v_min: float | np.ndarray
+    v_max: float | np.ndarray
+    violations: int | np.ndarray  # LV buses outside the voltage band
+    max_line_loading: float | np.ndarray
+    max_trafo_loading: float | np.ndarray
+    overloads: int | np.ndarray  # lines and transformers above 100 %
+    converged: bool | np.ndarray
     agent_u_pu: np.ndarray  # (N,) voltage at each agent's connection
     agent_path_loading: np.ndarray  # (N,) highest loading (fraction) on the path from the source to each agent
     #: (S,) per feeder section (microgrid; S = 0 without sections): lowest and highest LV voltage (pu) and the
@@ -183,16 +183,16 @@ class NetworkStep:
     def row(self, k: int) -> NetworkStep:
         """Scenario ``k`` of a batched outcome, with plain Python scalars."""
         return NetworkStep(
-            head_kwh=float(self.head_kwh[k]),
-            losses_kwh=float(self.losses_kwh[k]),
-            operator_loss_cost=float(self.operator_loss_cost[k]),
-            v_min=float(self.v_min[k]),
-            v_max=float(self.v_max[k]),
-            violations=int(self.violations[k]),
-            max_line_loading=float(self.max_line_loading[k]),
-            max_trafo_loading=float(self.max_trafo_loading[k]),
-            overloads=int(self.overloads[k]),
-            converged=bool(self.converged[k]),
+            head_kwh=float(np.asarray(self.head_kwh)[k]),
+            losses_kwh=float(np.asarray(self.losses_kwh)[k]),
+            operator_loss_cost=float(np.asarray(self.operator_loss_cost)[k]),
+            v_min=float(np.asarray(self.v_min)[k]),
+            v_max=float(np.asarray(self.v_max)[k]),
+            violations=int(np.asarray(self.violations)[k]),
+            max_line_loading=float(np.asarray(self.max_line_loading)[k]),
+            max_trafo_loading=float(np.asarray(self.max_trafo_loading)[k]),
+            overloads=int(np.asarray(self.overloads)[k]),
+            converged=bool(np.asarray(self.converged)[k]),
             agent_u_pu=self.agent_u_pu[k],
             agent_path_loading=self.agent_path_loading[k],
             section_v_min=self.section_v_min[k],
@@ -205,6 +205,8 @@ class NetworkStage:
     """Runs the power flow of each engine step and settles the losses.
 
     ``tap``: the regulator step of each agent's section (microgrids), (N,) or (K, N) integers; None = as built.
+    ``capacitor``: the state of each agent's section's capacitor banks (microgrids), (N,) or (K, N), 1.0 in /
+    0.0 out (NaN for a section without banks); None = as built.
     """
 
     def __init__(self, setup: NetworkSetup) -> None:
@@ -236,6 +238,33 @@ class NetworkStage:
         mean = np.bincount(col, weights=built, minlength=n) / np.maximum(np.bincount(col, minlength=n), 1)
         return np.round(mean)
 
+    def capacitor_sections(self) -> np.ndarray | None:
+        """(N,) bool, the microgrids whose section has switched capacitor banks; None when no agent can switch any
+        (not a sectioned feeder, or a feeder without capacitors)."""
+        banks = self.solver.controls.capacitors
+        if not self.setup.sectioned or not banks:
+            return None
+        has = np.zeros(self.solver.controls.n_sections, dtype=bool)
+        for _, col, _ in banks.values():
+            has[col] = True
+        return has
+
+    def default_capacitors(self) -> np.ndarray | None:
+        """(N,) the state each microgrid's banks start in: 1.0 if any bank of its section is in as built, else 0.0
+        (NaN for a section without banks); None as ``capacitor_sections``."""
+        has = self.capacitor_sections()
+        if has is None:
+            return None
+        on = np.zeros(has.size)
+        for _, col, built in self.solver.controls.capacitors.values():
+            np.maximum.at(on, col, (np.asarray(built) > 0).astype(float))
+        return np.where(has, on, np.nan)
+
+    @staticmethod
+    def _switches(capacitor: np.ndarray | None) -> np.ndarray | None:
+        """The solver's ``capacitor_on`` booleans from states (NaN, a section without banks, counts as out)."""
+        return None if capacitor is None else np.nan_to_num(np.asarray(capacitor, dtype=float)) >= 0.5
+
     def _inputs(self, served_load: np.ndarray, net_kwh: np.ndarray, dt: float):
         """(agent p kW, agent q kvar, own-load scale) for arrays (B, N)."""
         if not self.setup.sectioned:
@@ -250,10 +279,11 @@ class NetworkStage:
         dt: float,
         retail: float,
         tap: np.ndarray | None = None,
-    ):
+        capacitor: np.ndarray | None = None,
+    ) -> tuple[NetworkStep, np.ndarray]:
         """Power flow for consumption ``net_kwh`` (N,) over the step; returns (NetworkStep, loss_cost (N,))."""
         p, q, scale = self._inputs(served_load[None, :], net_kwh[None, :], dt)
-        flow = self.solver.solve(p[0], q[0], None if scale is None else scale[0], tap)
+        flow = self.solver.solve(p[0], q[0], None if scale is None else scale[0], tap, self._switches(capacitor))
         step, loss_cost = self._account(flow, np.array([t]), net_kwh[None, :], dt, np.array([retail], dtype=float))
         return step.row(0), loss_cost[0]
 
@@ -265,11 +295,12 @@ class NetworkStage:
         dt: float,
         retail: np.ndarray,
         tap: np.ndarray | None = None,
-    ):
+        capacitor: np.ndarray | None = None,
+    ) -> tuple[NetworkStep, np.ndarray]:
         """K flows in one power-flow call (K copies of the community, or K steps): arrays (K, N) and (K,); returns
         (NetworkStep with (K,) fields, loss_cost (K, N))."""
         p, q, scale = self._inputs(served_load, net_kwh, dt)
-        flow = self.solver.solve_batch(p, q, scale, tap)
+        flow = self.solver.solve_batch(p, q, scale, tap, self._switches(capacitor))
         return self._account(flow, np.asarray(t), net_kwh, dt, np.asarray(retail, dtype=float).reshape(-1))
 
     def run_batch(
@@ -280,12 +311,15 @@ class NetworkStage:
         dt: float,
         retail: np.ndarray,
         tap: np.ndarray | None = None,
-    ):
+        capacitor: np.ndarray | None = None,
+    ) -> list[tuple[NetworkStep, np.ndarray]]:
         """Many steps in one power-flow call: arrays (B, N) and (B,); returns a list of (NetworkStep, loss_cost)."""
-        steps, loss_cost = self.run_copies(np.asarray(t), served_load, net_kwh, dt, retail, tap)
+        steps, loss_cost = self.run_copies(np.asarray(t), served_load, net_kwh, dt, retail, tap, capacitor)
         return [(steps.row(k), loss_cost[k]) for k in range(len(t))]
 
-    def _account(self, flow: FlowResult, t: np.ndarray, net_kwh: np.ndarray, dt: float, retail: np.ndarray):
+    def _account(
+        self, flow: FlowResult, t: np.ndarray, net_kwh: np.ndarray, dt: float, retail: np.ndarray
+    ) -> tuple[NetworkStep, np.ndarray]:
         """Check Kirchhoff on every solved flow (B rows) and price the losses: (NetworkStep of (B,), loss (B, N))."""
         losses_kwh = flow.losses_kw * dt
         head_kwh = flow.head_kw * dt

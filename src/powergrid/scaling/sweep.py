@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from powergrid.analytics.aggregate import MeanCI, aggregate_kpis
 from powergrid.analytics.kpis import NA, KPIReport
 from powergrid.errors import HeronGridError
+from powergrid.runner.compare import run_controllers
 from powergrid.scenarios import Scenario, load_scenario
 from powergrid.scenarios.build import build_community
 from powergrid.scenarios.loader import ScenarioLike
-from powergrid.simulate import run_controllers
 
 _RANGE = re.compile(r"^(\d+)(?:-(\d+))?$")
 

@@ -18,7 +18,7 @@ from powergrid.devices.battery import BatteryFleet
 from powergrid.devices.generator import GeneratorFleet
 from powergrid.errors import ScenarioError
 from powergrid.network.setup import NetworkSetup, connect_agents
-from powergrid.scenarios.model import BatteryConfig, GridConfig, MarketConfig, PVConfig, Scenario
+from powergrid.scenarios.model import BatteryConfig, GridConfig, MarketConfig, PVConfig, Scenario, SharedBatteryConfig
 from powergrid.scenarios.schema.data_sources import AusgridData, CityLearnData, SyntheticData
 from powergrid.scenarios.schema.generator import GeneratorConfig
 
@@ -97,6 +97,7 @@ def expand_agents(scenario: Scenario) -> AgentTable:
     generators: list[GeneratorConfig] = []
     no_battery = BatteryConfig(capacity_kwh=0.0, power_kw=0.0)
     width = max(3, len(str(scenario.n_agents - 1)))
+    assert scenario.agents is not None  # the schema requires agents unless the data source is citylearn
     for group in scenario.agents:
         for j in range(group.count):
             ids.append(group.ids[j] if group.ids else f"h{len(ids):0{width}d}")
@@ -104,14 +105,14 @@ def expand_agents(scenario: Scenario) -> AgentTable:
             with_pv = group.kind in ("prosumer", "pv-only", "microgrid")
             pv.append((group.pv or PVConfig(peak_kw=0.0)).peak_kw if with_pv else 0.0)
             load.append(group.load.annual_kwh if group.load else scenario.devices.load.annual_kwh)
-            own = group.kind in ("prosumer", "storage", "microgrid") and group.battery is not None
-            batteries.append(group.battery if own else no_battery)
+            own = group.kind in ("prosumer", "storage", "microgrid")
+            batteries.append(group.battery if own and group.battery is not None else no_battery)
             generators.append(group.generator or GeneratorConfig())
     if len(set(ids)) != len(ids):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         raise ScenarioError(f"agent ids must be unique; explicit ids collide with default ids: {dupes[:5]}")
     if scenario.shared_battery is not None:
-        batteries = _battery_accounts(scenario, ids, kinds, batteries)
+        batteries = _battery_accounts(scenario, scenario.shared_battery, ids, kinds, batteries)
     table = AgentTable(tuple(ids), tuple(kinds), np.array(pv), np.array(load), _fleet(batteries))
     if any(g.capacity_kw > 0 for g in generators):
         table = replace(table, generator=_generators(generators))
@@ -188,20 +189,26 @@ def _citylearn_agents(scenario: Scenario) -> AgentTable:
             batteries.append(BatteryConfig(capacity_kwh=0.0, power_kw=0.0))
             continue
         eta = float(dataset.battery_efficiency[i])
-        batteries.append(base.model_copy(update={
-            "capacity_kwh": float(dataset.battery_capacity_kwh[i]), "power_kw": float(dataset.battery_power_kw[i]),
-            "charge_efficiency": eta, "discharge_efficiency": eta,
-        }))  # fmt: skip
+        batteries.append(
+            base.model_copy(
+                update={
+                    "capacity_kwh": float(dataset.battery_capacity_kwh[i]),
+                    "power_kw": float(dataset.battery_power_kw[i]),
+                    "charge_efficiency": eta,
+                    "discharge_efficiency": eta,
+                }
+            )
+        )
     load_kwh = dataset.load_kw.mean(axis=0) * 8760.0
     return AgentTable(dataset.buildings, tuple(kinds), dataset.pv_peak_kw * has_pv, load_kwh, _fleet(batteries))
 
 
 def _battery_accounts(
-    scenario: Scenario, ids: list[str], kinds: list[str], own: list[BatteryConfig]
+    scenario: Scenario, shared: SharedBatteryConfig, ids: list[str], kinds: list[str], own: list[BatteryConfig]
 ) -> list[BatteryConfig]:
-    """Each household's account in the shared battery: its share of capacity and power, the battery's efficiencies
-    and SoC band. The accounts are separate batteries for the engine, so each household's energy is its own."""
-    shared = scenario.shared_battery
+    """Each household's account in the ``shared`` battery (the scenario's): its share of capacity and power, the
+    battery's efficiencies and SoC band. The accounts are separate batteries for the engine, so each household's
+    energy is its own."""
     prosumers = [i for i, k in zip(ids, kinds, strict=True) if k == "prosumer"]
     if prosumers:
         raise ScenarioError(
@@ -225,8 +232,9 @@ def _battery_accounts(
         if kind == "storage":
             accounts.append(battery)  # a central battery stays the operator's
         elif i in shares:
-            accounts.append(b.model_copy(update={"capacity_kwh": b.capacity_kwh * shares[i],
-                                                 "power_kw": b.power_kw * shares[i]}))  # fmt: skip
+            accounts.append(
+                b.model_copy(update={"capacity_kwh": b.capacity_kwh * shares[i], "power_kw": b.power_kw * shares[i]})
+            )
         else:
             accounts.append(no_account)
     return accounts
@@ -235,8 +243,10 @@ def _battery_accounts(
 def citylearn_inputs(scenario: Scenario, grid: TimeGrid) -> dict[str, np.ndarray] | None:
     """The CityLearn window of the scenario (``powergrid.data.citylearn.window``), or None for other sources."""
     data = scenario.data
-    if not isinstance(data, CityLearnData):
-        return None
+    return _citylearn_window(data, grid) if isinstance(data, CityLearnData) else None
+
+
+def _citylearn_window(data: CityLearnData, grid: TimeGrid) -> dict[str, np.ndarray]:
     start = pd.Timestamp(data.start) if data.start is not None else grid.start
     return window(read_citylearn(data.path, data.buildings), grid, start)
 
@@ -263,7 +273,7 @@ def load_profiles(
             load_variability=data.load_variability,
         )
     elif isinstance(data, CityLearnData):
-        inputs = citylearn_inputs(scenario, grid) if inputs is None else inputs
+        inputs = _citylearn_window(data, grid) if inputs is None else inputs
         raw = Profiles(inputs["load_kw"], inputs["pv_kw"], home_ids)
     else:
         n = homes.size

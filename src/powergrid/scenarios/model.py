@@ -127,8 +127,9 @@ def _price_or_data(value: Any) -> float | str:
         except ValueError:
             number = None
     if number is None or not math.isfinite(number) or number < 0:
-        raise PydanticCustomError("price_or_data", "Input should be a finite number ≥ 0 or 'data', got {value!r}",
-                                  {"value": value})  # fmt: skip
+        raise PydanticCustomError(
+            "price_or_data", "Input should be a finite number ≥ 0 or 'data', got {value!r}", {"value": value}
+        )
     return float(number)
 
 

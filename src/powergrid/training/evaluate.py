@@ -14,10 +14,10 @@ from powergrid.analytics.totals import merge_totals
 from powergrid.controllers import make_controller
 from powergrid.controllers.policy import PolicyController
 from powergrid.reward import RewardTracker
+from powergrid.runner.simulate import simulate
 from powergrid.scenarios.build import Community, build_community
 from powergrid.scenarios.loader import ScenarioLike, load_scenario, scenario_from_dict
 from powergrid.scenarios.split import day_split, steps_per_day
-from powergrid.simulate import simulate
 
 #: The controllers a policy is compared with on the same days (the oracle bounds them all).
 BASELINES = ("grid-only", "self-consumption", "truthful-bidder", "greedy", "mpc", "oracle")

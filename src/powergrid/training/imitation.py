@@ -13,9 +13,9 @@ import numpy as np
 
 from powergrid.controllers import make_controller
 from powergrid.engine import CommunityEngine
-from powergrid.envs.action_map import unscale_actions
 from powergrid.envs.energy_market import EnergyMarketEnv
 from powergrid.errors import HeronGridError
+from powergrid.policy.action_map import unscale_actions
 from powergrid.scenarios.split import steps_per_day
 
 #: Teachers a policy can be cloned from.

@@ -32,11 +32,11 @@ import numpy as np
 
 from powergrid.envs.batched import BatchedEnergyMarketEnv
 from powergrid.envs.energy_market import EnergyMarketEnv
+from powergrid.policy.model_dir import policy_observations, write_model_files
 from powergrid.policy.torchrl_actor import POLICY, TorchRLActor, actor_network
 from powergrid.safety import OODStats
 from powergrid.scenarios.loader import ScenarioLike, dump_scenario, load_scenario
 from powergrid.scenarios.split import day_split
-from powergrid.training.model_dir import policy_observations, write_model_files
 
 PROGRESS = "progress.csv"
 ALGOS = ("mappo", "ippo")

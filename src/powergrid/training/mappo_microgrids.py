@@ -33,6 +33,7 @@ from powergrid.envs.batched_microgrids import BatchedMultiAgentMicrogrids
 from powergrid.envs.microgrid_arrays import FEATURES, p2p_orders
 from powergrid.envs.multi_agent_microgrids import MultiAgentMicrogrids
 from powergrid.errors import HeronGridError
+from powergrid.policy.model_dir import CONFIG, policy_observations, write_model_files
 from powergrid.policy.torchrl_actor import TorchRLActor
 from powergrid.safety import OODStats
 from powergrid.scenarios import load_scenario
@@ -40,7 +41,6 @@ from powergrid.scenarios.build import Community
 from powergrid.scenarios.split import day_split, steps_per_day
 from powergrid.training.evaluate import _run, contiguous_blocks
 from powergrid.training.mappo import MappoResult, MappoSettings, check_arguments, run_mappo, save_policy
-from powergrid.training.model_dir import CONFIG, policy_observations, write_model_files
 
 MICROGRIDS = "multi-microgrid"
 #: The controllers a microgrid policy is compared with (the oracle bounds them all).
@@ -109,8 +109,8 @@ class MicrogridPolicy:
     horizon = 0
 
     def __init__(self, act: Callable[[np.ndarray], np.ndarray], env: MultiAgentMicrogrids, name: str) -> None:
-        if env.setpoint_map is None:
-            raise HeronGridError("MicrogridPolicy needs the environment's SetpointProtocol (one action per slot)")
+        if env.setpoint_map is None or env.consensus is not None:
+            raise HeronGridError("MicrogridPolicy needs the environment's SetpointProtocol and P2P trading")
         self._act, self.env, self.name = act, env, name
 
     def reset(self, community: Community) -> None:
@@ -119,11 +119,13 @@ class MicrogridPolicy:
 
     def act(self, obs: Observation) -> Actions:
         actions = np.asarray(self._act(self.env.features.build(obs)), dtype=float)
-        battery, generator, tap, _ = self.env.setpoint_map.setpoints(actions, obs.tap)  # type: ignore[union-attr]
+        points = self.env.setpoint_map.setpoints(actions, obs.tap, obs.capacitor)  # type: ignore[union-attr]
+        battery, generator, tap, capacitor, _ = points
         if self.env.horizontal is None:
-            return Actions(battery, np.zeros_like(battery), np.full_like(battery, obs.price_floor), generator, tap=tap)
+            idle = np.full_like(battery, obs.price_floor)
+            return Actions(battery, np.zeros_like(battery), idle, generator, tap=tap, capacitor=capacitor)
         trade, price = p2p_orders(obs, self.env.community, battery, generator)
-        return Actions(battery, trade, price, generator_kw=generator, tap=tap)
+        return Actions(battery, trade, price, generator_kw=generator, tap=tap, capacitor=capacitor)
 
 
 def load_microgrid_policy(model_dir: Path) -> MicrogridPolicy:

@@ -4,9 +4,10 @@
 wrapped in RLlib's ``ParallelPettingZooEnv``; env runners sample in parallel on the Ray cluster (local or
 ``address``), the learner is one process (the driver). A model directory holds ``checkpoint/`` (the RLlib
 Algorithm checkpoint: ``Algorithm.from_checkpoint`` resumes it; its RLModules act without Ray, see
-``rllib_policy``), ``checkpoints/iter-NNNN/`` (every ``checkpoint_every`` iterations), ``ood_stats.json`` and
-``train_config.json`` (``"backend": "rllib"``) — so ``heron evaluate`` and ``PolicyController`` read it like an
-SB3 model directory. Observations are used as the environments give them (already normalised and clipped).
+``powergrid.policy.rllib_actor``), ``checkpoints/iter-NNNN/`` (every ``checkpoint_every`` iterations),
+``ood_stats.json`` and ``train_config.json`` (``"backend": "rllib"``) — so ``heron evaluate`` and
+``PolicyController`` read it like an SB3 model directory. Observations are used as the environments give them
+(already normalised and clipped).
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ import yaml
 
 from powergrid.envs.energy_market import EnergyMarketEnv
 from powergrid.errors import HeronGridError
+from powergrid.policy.model_dir import policy_observations, write_model_files
+from powergrid.policy.rllib_actor import CHECKPOINT, RLlibActor, policy_ids
 from powergrid.safety import OODStats
 from powergrid.scaling.ray_session import ray_session
 from powergrid.scenarios.loader import ScenarioLike, dump_scenario, load_scenario, scenario_from_dict
 from powergrid.scenarios.split import day_split
-from powergrid.training.model_dir import policy_observations, write_model_files
-from powergrid.training.rllib_policy import CHECKPOINT, RLlibActor, policy_ids
 
 ENVS = ("energy-market", "microgrids")
 #: Policy modes each environment supports (microgrids have no agent kinds).

@@ -16,13 +16,11 @@ import numpy as np
 
 from powergrid.envs.energy_market import EnergyMarketEnv
 from powergrid.envs.gym_faces import SharedPolicyVecEnv
+from powergrid.policy.model_dir import policy_observations, write_model_files
+from powergrid.policy.sb3_actor import MODEL, NORMALIZE
 from powergrid.safety import OODStats
 from powergrid.scenarios.loader import ScenarioLike, dump_scenario, load_scenario
 from powergrid.scenarios.split import day_split
-from powergrid.training.model_dir import policy_observations, write_model_files
-
-MODEL = "model.zip"
-NORMALIZE = "vecnormalize.pkl"
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from powergrid.analytics import NA, RunTotals, compute_kpis, gini, totals_from_frames
-from powergrid.analytics.results import TIMESERIES, TRADES, RunWriter
+from powergrid.analytics.results import RunWriter
 from powergrid.analytics.totals import calendar_codes
-from powergrid.simulate import simulate
+from powergrid.ledger.run_directory import TIMESERIES, TRADES
+from powergrid.runner.simulate import simulate
 
 
 def hand_totals(cost: list[float], **sums) -> RunTotals:

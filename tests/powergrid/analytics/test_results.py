@@ -7,19 +7,12 @@ import json
 
 import pytest
 
-from powergrid.analytics.results import (
-    KPIS,
-    MARKER,
-    SCENARIO,
-    TIMESERIES,
-    TRADES,
-    atomic_directory,
-    read_run,
-)
+from powergrid.analytics.results import FORMAT_VERSION, atomic_directory, read_run
 from powergrid.errors import ResultsError
+from powergrid.ledger.run_directory import KPIS, MARKER, SCENARIO, TIMESERIES, TRADES
+from powergrid.runner.compare import run_controllers
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
-from powergrid.simulate import run_controllers
 
 
 def write_run(scenario, folder, controller="truthful-bidder"):
@@ -50,6 +43,59 @@ def test_run_directory_contents(tiny_scenario, tmp_path):
     assert ts["cash_cost"].sum() + ts["unserved_cost"].sum() + kpis["community"]["storage_adjustment"] == (
         pytest.approx(kpis["community"]["cost"])
     )
+
+
+#: The columns of timeseries.parquet in format 7, in order: a change to the result fields' table that changes them
+#: changes the run-directory format (bump FORMAT_VERSION and update this list).
+FORMAT_7_COLUMNS = [
+    "step",
+    "timestamp",
+    "agent",
+    "load",
+    "pv",
+    "generation",
+    "curtailed",
+    "charge",
+    "discharge",
+    "bought",
+    "sold",
+    "imported",
+    "exported",
+    "unserved",
+    "grid_cost",
+    "p2p_payment",
+    "fees",
+    "network_charges",
+    "degradation_cost",
+    "fuel_cost",
+    "loss_cost",
+    "cash_cost",
+    "unserved_cost",
+    "co2_kg",
+    "stored_change",
+    "imbalance",
+    "network_curtailed",
+    "soc",
+    "order",
+    "limit_price",
+    "voltage_pu",
+    "tap",
+    "capacitor",
+    "clearing_price",
+    "retail",
+    "feed_in",
+    "carbon_kg_per_kwh",
+    "interventions",
+]
+
+
+def test_the_written_columns_are_those_of_the_format_version(tiny_scenario, tmp_path):
+    ts, trades, _ = read_run(write_run(tiny_scenario, tmp_path / "run"))
+    assert FORMAT_VERSION == 7
+    assert list(ts.columns) == FORMAT_7_COLUMNS
+    assert list(trades.columns) == ["step", "timestamp", "buyer", "seller", "kwh", "price"]
+    assert (ts.drop(columns=["step", "timestamp", "agent", "interventions"]).dtypes == "float64").all()
+    assert ts["interventions"].dtype == "uint8"
 
 
 def test_same_scenario_and_seed_give_identical_bytes(tiny_scenario, tmp_path):

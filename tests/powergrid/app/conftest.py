@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from powergrid.app.callbacks import Dashboard
+from powergrid.runner.compare import write_comparison
 from powergrid.scenarios import load_scenario
-from powergrid.simulate import write_comparison
 from scenario_factory import tiny_dict
 
 SEEDS = (3, 4)

@@ -157,8 +157,8 @@ def mixed_runs(tmp_path):
 
     from werkzeug.serving import make_server
 
+    from powergrid.runner.compare import write_comparison
     from powergrid.scenarios import load_scenario
-    from powergrid.simulate import write_comparison
     from scenario_factory import tiny_dict
 
     root = tmp_path / "runs"

@@ -8,7 +8,8 @@ import pytest
 
 from powergrid.analytics.kpis import NA, KPIReport
 from powergrid.analytics.results import read_run
-from powergrid.app.rundata import RunCache, baseline_of, decimate, discover_runs, load_run, seed_siblings
+from powergrid.app.rundata import AGENT_COLUMNS, RunCache, baseline_of, decimate, discover_runs, load_run, seed_siblings
+from powergrid.engine.result import RESULT_FIELDS, Role
 from powergrid.errors import ResultsError
 
 RUN = "tiny/seed3/truthful-bidder"
@@ -55,6 +56,14 @@ def test_loaded_matrices_match_the_parquet_files_and_kpis(runs_folder):
     assert [run.agent_ids[i] for i in buyer] == first["buyer"].astype(str).tolist()
     np.testing.assert_array_equal(kwh, first["kwh"].to_numpy())
     assert run.timestamps[0] == pd.Timestamp("2024-05-06T00:00:00")
+
+
+def test_the_dashboard_loads_the_fields_marked_for_it_and_the_headline_cost(runs_folder):
+    run = load_run(RunCache(runs_folder).info(RUN))
+    marked = [f.name for f in RESULT_FIELDS if Role.DASHBOARD in f.roles]
+    assert list(run.agent) == list(AGENT_COLUMNS) == [*marked, "cost"]
+    assert all(m.shape == (run.n_steps, len(run.agent_ids)) for m in run.agent.values())
+    assert run.agent["cost"].sum() == pytest.approx(run.kpis["community"]["cost"], rel=1e-12)
 
 
 def test_report_round_trips_through_kpis_json(runs_folder):

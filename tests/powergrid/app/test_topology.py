@@ -40,9 +40,9 @@ def test_feeder_households_sit_beside_their_bus_deterministically():
 def test_the_run_directory_records_where_each_household_is(tmp_path):
     import pandas as pd
 
+    from powergrid.runner.compare import write_comparison
     from powergrid.scenarios import load_scenario
     from powergrid.scenarios.build import build_community
-    from powergrid.simulate import write_comparison
     from scenario_factory import tiny_dict
 
     raw = tiny_dict(network={"feeder": "cigre-lv"})

@@ -13,9 +13,9 @@ from powergrid.analytics.kpis import compute_kpis
 from powergrid.controllers.merit_order import MeritOrder, economic_output
 from powergrid.devices.regulator import TAP_STEP_PU, tap_rule
 from powergrid.errors import ScenarioError
+from powergrid.runner.simulate import simulate
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
-from powergrid.simulate import simulate
 
 STEPS = 48
 
@@ -123,7 +123,7 @@ def test_agent_sections_needs_one_agent_per_section():
 def test_a_multi_microgrid_run_directory_plays_back_on_the_paired_feeder(tmp_path):
     from powergrid.app.rundata import load_run, read_run_info
     from powergrid.app.topology import feeder_topology
-    from powergrid.simulate import run_controllers
+    from powergrid.runner.compare import run_controllers
 
     raw = load_scenario("multi-microgrid").model_dump(mode="json")
     raw["time"]["n_steps"] = 24

@@ -15,9 +15,10 @@ from powergrid.controllers.community_lp import TIE_BREAK, CommunityLP
 from powergrid.controllers.optimizers import MPCController
 from powergrid.engine.yardstick import terminal_prices
 from powergrid.errors import ScenarioError
+from powergrid.runner.compare import run_controllers
+from powergrid.runner.simulate import simulate
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
-from powergrid.simulate import run_controllers, simulate
 from scenario_factory import tiny_dict
 
 
@@ -264,7 +265,7 @@ def test_no_solver_banner_on_stdout():
     import sys
 
     code = (
-        "from powergrid.simulate import simulate\n"
+        "from powergrid.runner.simulate import simulate\n"
         "from powergrid.scenarios import load_scenario\n"
         "from powergrid.scenarios.build import build_community\n"
         "from scenario_factory import tiny_dict\n"

@@ -10,9 +10,10 @@ import pytest
 
 from powergrid.controllers.optimizers import OracleController
 from powergrid.engine.yardstick import terminal_prices
+from powergrid.runner.compare import run_controllers
+from powergrid.runner.simulate import simulate
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
-from powergrid.simulate import run_controllers, simulate
 
 N_SCENARIOS = 60
 RIVALS = ("self-consumption", "truthful-bidder", "zi-c", "greedy", "mpc")

@@ -3,7 +3,9 @@ defaults of ``ControllerBase`` where its class does not define them."""
 
 from __future__ import annotations
 
-from powergrid.controllers import Controller, available_controllers, make_controller
+import pytest
+
+from powergrid.controllers import Controller, available_controllers, make_controller, register
 from powergrid.controllers.base import ControllerBase
 from powergrid.controllers.optimizers import MPCController
 from powergrid.scenarios import load_scenario
@@ -16,6 +18,18 @@ def test_every_registered_controller_has_the_protocols_members():
         ctrl = make_controller(name)
         assert isinstance(ctrl, Controller), name
         assert ctrl.name == name
+        assert isinstance(ctrl, ControllerBase), name
+
+
+def test_register_takes_only_controller_base_subclasses():
+    class Bare:  # the protocol's methods, but not the defaults of its optional members
+        def reset(self, community) -> None: ...
+
+        def act(self, obs): ...
+
+    with pytest.raises(TypeError, match="must subclass ControllerBase"):
+        register("bare")(Bare)  # type: ignore[type-var]
+    assert "bare" not in available_controllers()
 
 
 def test_a_controller_without_forecaster_gets_the_defaults():

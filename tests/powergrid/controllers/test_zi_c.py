@@ -7,9 +7,9 @@ import numpy as np
 
 from powergrid.controllers import make_controller
 from powergrid.engine import CommunityEngine
+from powergrid.runner.compare import run_controllers
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
-from powergrid.simulate import run_controllers
 from scenario_factory import tiny_dict
 
 

@@ -13,9 +13,9 @@ import pytest
 
 from powergrid.data.citylearn import BUNDLED_2022, read_citylearn
 from powergrid.errors import DataError, ScenarioError
+from powergrid.runner.compare import run_controllers
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import agent_count, build_community
-from powergrid.simulate import run_controllers
 
 FIRST_ROW = "2022-07-31T23:00:00"
 

@@ -8,9 +8,9 @@ import pytest
 from powergrid.actions import Actions
 from powergrid.engine import CommunityEngine
 from powergrid.errors import ScenarioError
+from powergrid.runner.simulate import simulate
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
-from powergrid.simulate import simulate
 from scenario_factory import tiny_dict
 
 SHARED = {"battery": {"capacity_kwh": 40.0, "power_kw": 12.0, "initial_soc": 0.5}}

@@ -13,8 +13,15 @@ from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
 from scenario_factory import tiny_dict
 
-GENSET = {"capacity_kw": 10.0, "min_kw": 2.0, "ramp_kw_per_step": 4.0, "no_load_cost": 0.5,
-          "marginal_cost": 0.20, "quadratic_cost": 0.004, "startup_cost": 1.5}  # fmt: skip
+GENSET = {
+    "capacity_kw": 10.0,
+    "min_kw": 2.0,
+    "ramp_kw_per_step": 4.0,
+    "no_load_cost": 0.5,
+    "marginal_cost": 0.20,
+    "quadratic_cost": 0.004,
+    "startup_cost": 1.5,
+}
 
 
 def fleet() -> GeneratorFleet:
@@ -55,10 +62,12 @@ def test_fuel_cost_is_quadratic_with_no_load_and_start_up():
 
 
 def generator_community():
-    raw = tiny_dict(agents=[
-        {"kind": "microgrid", "count": 1, "ids": ["mg"], "generator": GENSET, "pv": {"peak_kw": 0.0}},
-        {"kind": "consumer", "count": 2},
-    ])  # fmt: skip
+    raw = tiny_dict(
+        agents=[
+            {"kind": "microgrid", "count": 1, "ids": ["mg"], "generator": GENSET, "pv": {"peak_kw": 0.0}},
+            {"kind": "consumer", "count": 2},
+        ]
+    )
     return build_community(load_scenario(raw))
 
 

@@ -60,7 +60,8 @@ def test_the_array_map_is_the_trees_per_coordinator_split():
     env.reset()
     rng = np.random.default_rng(3)
     actions = rng.uniform(-1.5, 1.5, (5, 2, len(env.slots)))
-    battery, generator, tap, nonfinite = env.setpoint_map.setpoints(actions, np.broadcast_to(env.obs.tap, (5, 2)))
+    taps, caps = np.broadcast_to(env.obs.tap, (5, 2)), np.broadcast_to(env.obs.capacitor, (5, 2))
+    battery, generator, tap, capacitor, nonfinite = env.setpoint_map.setpoints(actions, taps, caps)
     assert not nonfinite.any()
     for row in range(5):
         for i in range(2):
@@ -68,6 +69,7 @@ def test_the_array_map_is_the_trees_per_coordinator_split():
             assert battery[row, i] == -points.get("storage", 0.0)
             assert generator[row, i] == points.get("generator", 0.0)
             assert tap[row, i] == points.get("regulator", env.obs.tap[i])
+            assert capacitor[row, i] == points.get("capacitor", env.obs.capacitor[i])
 
 
 def test_seeded_episode_starts_and_bad_arguments():
@@ -76,8 +78,8 @@ def test_seeded_episode_starts_and_bad_arguments():
         env.reset(seed=5)
     np.testing.assert_array_equal(runs[0].start, runs[1].start)
     assert set(runs[0].start.tolist()) <= set(range(0, 600, 24))
-    with pytest.raises(ActionError, match=r"\(4, 2, 3\)"):
-        runs[0].step(np.zeros((2, 3)))
+    with pytest.raises(ActionError, match=r"\(4, 2, 4\)"):
+        runs[0].step(np.zeros((2, 4)))
     with pytest.raises(ScenarioError, match="copies"):
         BatchedMultiAgentMicrogrids(CONFIG, copies=0)
     with pytest.raises(ScenarioError, match="must fit"):
@@ -99,7 +101,7 @@ def test_the_scenarios_iterative_current_flow_is_the_newton_raphson_outcome():
         rng = np.random.default_rng(1)
         rows = []
         for _ in range(24):
-            _, rewards, _, _, infos = env.step({a: rng.uniform(-1, 1, 3) for a in env.agents})
+            _, rewards, _, _, infos = env.step({a: rng.uniform(-1, 1, len(env.slots)) for a in env.agents})
             net = infos["MG1"]["result"].network
             rows.append([*rewards.values(), net.v_min, net.v_max, net.losses_kwh, net.head_kwh, net.violations])
         outcomes.append(np.array(rows))

@@ -10,8 +10,8 @@ from hypothesis.extra.numpy import arrays
 from pettingzoo.test import parallel_api_test
 
 from powergrid.envs import EnergyMarketEnv
-from powergrid.envs.features import CLIP
 from powergrid.errors import ActionError, ScenarioError
+from powergrid.policy.features import CLIP
 from powergrid.safety import OODStats, SafetySupervisor
 from powergrid.scenarios.split import day_split, steps_per_day
 

@@ -138,22 +138,22 @@ def test_the_agent_tree_carries_each_coordinators_action_to_its_devices():
     env = MultiAgentMicrogrids({"max_episode_steps": 4})
     env.reset(seed=0)
     assert env.system.coordinator_ids == ["MG1", "MG2"]
-    assert env.system.find("MG1").children_ids == ["MG1.generator", "MG1.storage", "MG1.regulator"]
-    assert env.system.find("MG2").children_ids == ["MG2.storage", "MG2.regulator"]
+    assert env.system.find("MG1").children_ids == ["MG1.generator", "MG1.storage", "MG1.regulator", "MG1.capacitor"]
+    assert env.system.find("MG2").children_ids == ["MG2.storage", "MG2.regulator", "MG2.capacitor"]
     assert env.system.parent_of("MG2.storage") == "MG2"
-    lowest = env.setpoints(0, np.array([-1.0, -1.0, -1.0]))
-    assert lowest == {"generator": 0.0, "storage": -500.0, "regulator": -16.0}
-    assert env.slots == ("generator", "storage", "regulator")
-    highest = env.setpoints(1, np.array([-1.0, 1.0, 1.0]))  # MG2 has no generator: its slot is ignored
-    assert highest == {"storage": 500.0, "regulator": 16.0}
+    lowest = env.setpoints(0, np.array([-1.0, -1.0, -1.0, -1.0]))
+    assert lowest == {"generator": 0.0, "storage": -500.0, "regulator": -16.0, "capacitor": 0.0}
+    assert env.slots == ("generator", "storage", "regulator", "capacitor")
+    highest = env.setpoints(1, np.array([-1.0, 1.0, 1.0, 1.0]))  # MG2 has no generator: its slot is ignored
+    assert highest == {"storage": 500.0, "regulator": 16.0, "capacitor": 1.0}
 
 
 def test_taps_set_by_the_action_reach_the_power_flow():
     env = MultiAgentMicrogrids({"max_episode_steps": 2})
     env.reset(seed=0)
-    _, _, _, _, low = env.step({"MG1": np.array([-1.0, 0.0, -1.0]), "MG2": np.array([0.0, 0.0, -1.0])})
+    _, _, _, _, low = env.step({"MG1": np.array([-1.0, 0.0, -1.0, 1.0]), "MG2": np.array([0.0, 0.0, -1.0, 1.0])})
     env.reset(seed=0)
-    _, _, _, _, high = env.step({"MG1": np.array([-1.0, 0.0, 1.0]), "MG2": np.array([0.0, 0.0, 1.0])})
+    _, _, _, _, high = env.step({"MG1": np.array([-1.0, 0.0, 1.0, 1.0]), "MG2": np.array([0.0, 0.0, 1.0, 1.0])})
     assert low["MG1"]["tap"] == -16.0
     assert high["MG1"]["tap"] == 16.0
     v_low = low["MG1"]["result"].network.section_v_max
@@ -166,7 +166,7 @@ def test_episode_rewards_sum_to_minus_the_headline_cost_without_violations_or_st
     env = MultiAgentMicrogrids({"max_episode_steps": 6, "horizontal_protocol": protocols.P2PTradingProtocol()})
     env.reset(seed=0)
     total = dict.fromkeys(env.possible_agents, 0.0)
-    idle = {"MG1": np.array([-1.0, 0.0, 0.0]), "MG2": np.array([0.0, 0.0, 0.0])}
+    idle = {"MG1": np.array([-1.0, 0.0, 0.0, 1.0]), "MG2": np.array([0.0, 0.0, 0.0, 1.0])}
     penalty = env.community.network.config.violation_penalty
     while env.agents:
         _, rewards, _, _, infos = env.step(idle)
@@ -183,3 +183,56 @@ def test_scenario_and_start_are_checked():
         MultiAgentMicrogrids({"start": 660, "max_episode_steps": 24})
     with pytest.raises(ScenarioError, match="has 2 microgrids"):
         MultiAgentMicrogrids({"n_microgrids": 3})
+
+
+def two_genset_scenario():
+    from powergrid.scenarios import load_scenario
+
+    raw = load_scenario("multi-microgrid").model_dump(mode="json")
+    raw["agents"][1]["generator"] = {"capacity_kw": 1500.0, "marginal_cost": 0.12, "quadratic_cost": 0.00006}
+    return load_scenario(raw)
+
+
+def test_a_consensus_protocol_dispatches_the_gensets_as_the_centralised_economic_dispatch():
+    from heron.protocols import ConsensusProtocol, path_graph
+    from powergrid.controllers.consensus_dispatch import generator_dispatch
+
+    config = {"max_episode_steps": 24, "scenario": two_genset_scenario()}
+    env = MultiAgentMicrogrids({**config, "horizontal_protocol": ConsensusProtocol(path_graph(2))})
+    assert env.slots == ("storage", "regulator", "capacitor")  # the gensets follow the consensus
+    env.reset(seed=0)
+    fleet = env.community.agents.generators
+    rng = np.random.default_rng(0)
+    ran = 0
+    while env.agents:
+        actions = {a: rng.uniform(-1, 1, env.action_spaces[a].shape) for a in env.agents}
+        obs = env.obs
+        battery = np.array([-env.setpoints(i, actions[a])["storage"] for i, a in enumerate(env.possible_agents)])
+        central = generator_dispatch(fleet, obs, obs.load_kw - obs.pv_kw + battery)
+        _, _, _, _, infos = env.step(actions)  # the engine checks every balance
+        result = infos["MG1"]["result"]
+        expected = fleet.feasible(central.dispatch, obs.generator_last_kw)
+        np.testing.assert_allclose(result.generation / obs.dt_hours, expected, atol=1e-3)
+        assert infos["MG1"]["incremental_cost"] == pytest.approx(central.price, abs=1e-6)
+        assert obs.feed_in - 1e-12 <= infos["MG2"]["incremental_cost"] <= obs.retail + 1e-12
+        ran += int((result.generation > 0).all())
+    assert ran > 0  # both gensets ran in some steps
+    assert env.totals["p2p_kwh"].sum() > 0  # genset energy for the other microgrid clears in the market
+
+
+def test_a_nan_action_under_consensus_is_filtered_and_counted():
+    from heron.protocols import ConsensusProtocol, path_graph
+
+    env = MultiAgentMicrogrids({"max_episode_steps": 4, "horizontal_protocol": ConsensusProtocol(path_graph(2))})
+    env.reset()
+    _, _, _, _, infos = env.step({"MG1": np.array([np.nan, 0.0, 0.0]), "MG2": np.zeros(3)})
+    assert infos["MG1"]["nonfinite"] and not infos["MG2"]["nonfinite"]
+    assert infos["MG1"]["result"].interventions.nonfinite.tolist() == [True, False]
+    assert infos["MG1"]["generation_kwh"] == 0.0  # the safe action: genset off
+
+
+def test_a_consensus_graph_of_the_wrong_size_is_a_scenario_error():
+    from heron.protocols import ConsensusProtocol, path_graph
+
+    with pytest.raises(ScenarioError, match="graph has 3 agents, but there are 2 microgrids"):
+        MultiAgentMicrogrids({"horizontal_protocol": ConsensusProtocol(path_graph(3))})

@@ -13,7 +13,7 @@ import pytest
 from ledger_fixtures import step_trades, write_trades_parquet
 
 import powergrid
-from powergrid.ledger import verify_ledger
+from powergrid.analytics.ledger_check import verify_run_ledger
 
 SCRIPT = Path(__file__).with_name("crash_writer.py")
 
@@ -47,12 +47,12 @@ def _kill_writer(folder: Path, mode: str, committed_before_kill: int, delay_s: f
 
 
 def _check(folder: Path, at_least: int, at_most: int) -> None:
-    first = verify_ledger(folder)  # opening recovers from the WAL; there is no trades.parquet yet
+    first = verify_run_ledger(folder)  # opening recovers from the WAL; there is no trades.parquet yet
     blocks = first.blocks - 1
     assert at_least <= blocks <= at_most, (at_least, blocks, at_most)
     assert first.problems == [f"no trades.parquet in {folder}: the ledger cannot be checked against the run's trades"]
     write_trades_parquet(folder, [step_trades(s) for s in range(blocks)])
-    report = verify_ledger(folder)
+    report = verify_run_ledger(folder)
     assert report.ok, report.problems
     assert report.blocks >= 2
     assert report.trades == 40 * blocks

@@ -6,8 +6,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
+from powergrid.analytics.ledger_check import verify_run_ledger
 from powergrid.cli import app
-from powergrid.ledger import verify_ledger
 
 runner = CliRunner()
 
@@ -18,7 +18,7 @@ def test_a_community_run_writes_a_ledger_that_verifies_and_catches_an_edited_tra
     assert result.exit_code == 0, result.output
     assert (out / "ledger.sqlite").exists()
     assert (out / "keys" / "public_keys.json").exists()
-    report = verify_ledger(out)
+    report = verify_run_ledger(out)
     trades = pq.read_table(out / "trades.parquet")
     assert report.ok
     assert report.trades == trades.num_rows > 0

@@ -9,7 +9,8 @@ import sqlite3
 import pytest
 from ledger_fixtures import AGENTS, RUN_SEED, flip_byte
 
-from powergrid.ledger import chain, verify_ledger
+from powergrid.analytics.ledger_check import verify_run_ledger
+from powergrid.ledger import chain
 from powergrid.ledger.keys import derive_keys
 
 TRADE = (4, 5)  # block 4 (step 7) has 7 trades; trade 5 is in the middle
@@ -57,13 +58,13 @@ def _first(report) -> str:
 @pytest.mark.parametrize(("field", "position", "mask"), _cases("trades", TRADE_FIELDS))
 def test_changed_trade_byte_is_located(run_copy, field, position, mask):
     _flip(run_copy, "trades", field, f"block = {TRADE[0]} AND seq = {TRADE[1]}", position, mask)
-    assert _first(verify_ledger(run_copy)).startswith(f"block {TRADE[0]}, trade {TRADE[1]}: ")
+    assert _first(verify_run_ledger(run_copy)).startswith(f"block {TRADE[0]}, trade {TRADE[1]}: ")
 
 
 @pytest.mark.parametrize(("field", "position", "mask"), _cases("blocks", BLOCK_FIELDS))
 def test_changed_block_byte_is_located(run_copy, field, position, mask):
     _flip(run_copy, "blocks", field, f"idx = {BLOCK}", position, mask)
-    assert _first(verify_ledger(run_copy)).startswith(f"block {BLOCK}: ")
+    assert _first(verify_run_ledger(run_copy)).startswith(f"block {BLOCK}: ")
 
 
 @pytest.mark.parametrize(
@@ -74,20 +75,20 @@ def test_changed_block_byte_is_located(run_copy, field, position, mask):
 def test_changed_genesis_commitment_is_located(run_copy, table, field, position, mask):
     where = "idx = 2" if table == "agents" else "key = 'run_seed'"
     _flip(run_copy, table, field, where, position, mask)
-    assert _first(verify_ledger(run_copy)).startswith("block 0 (genesis): ")
+    assert _first(verify_run_ledger(run_copy)).startswith("block 0 (genesis): ")
 
 
 def test_deleted_trade_is_located(run_copy):
     with _ledger(run_copy) as db:
         db.execute("DELETE FROM trades WHERE block = 4 AND seq = 2")
-    assert _first(verify_ledger(run_copy)) == "block 4, trade 2: missing (the header says 7 trades)"
+    assert _first(verify_run_ledger(run_copy)) == "block 4, trade 2: missing (the header says 7 trades)"
 
 
 def test_deleted_block_is_located(run_copy):
     with _ledger(run_copy) as db:
         db.execute("DELETE FROM blocks WHERE idx = 3")
         db.execute("DELETE FROM trades WHERE block = 3")
-    report = verify_ledger(run_copy)
+    report = verify_run_ledger(run_copy)
     assert _first(report) == "block 3: missing (the stored chain goes from block 2 to block 4)"
     assert "block 4: prev_hash does not match the hash of block 2" in report.problems
 
@@ -97,7 +98,7 @@ def test_deleted_last_block_is_caught_by_trades_parquet(run_copy):
     with _ledger(run_copy) as db:
         db.execute("DELETE FROM blocks WHERE idx = 6")
         db.execute("DELETE FROM trades WHERE block = 6")
-    first = _first(verify_ledger(run_copy))
+    first = _first(verify_run_ledger(run_copy))
     assert "first at block 6 (step 11) is missing from the ledger" in first
 
 
@@ -106,7 +107,7 @@ def test_reordered_trades_are_located(run_copy):
         db.execute("UPDATE trades SET seq = -1 WHERE block = 4 AND seq = 1")
         db.execute("UPDATE trades SET seq = 1 WHERE block = 4 AND seq = 2")
         db.execute("UPDATE trades SET seq = 2 WHERE block = 4 AND seq = -1")
-    report = verify_ledger(run_copy)
+    report = verify_run_ledger(run_copy)
     assert _first(report).startswith("block 4, trade 1: ")
     assert any(p.startswith("block 4, trade 2: ") for p in report.problems)
     assert not [p for p in report.problems if re.match(r"block [0-35-9]", p)]
@@ -118,7 +119,7 @@ def test_reordered_blocks_are_located(run_copy):
             db.execute(f"UPDATE {table} SET {column} = -1 WHERE {column} = 3")
             db.execute(f"UPDATE {table} SET {column} = 3 WHERE {column} = 4")
             db.execute(f"UPDATE {table} SET {column} = 4 WHERE {column} = -1")
-    assert _first(verify_ledger(run_copy)).startswith("block 3: ")
+    assert _first(verify_run_ledger(run_copy)).startswith("block 3: ")
 
 
 def _record(db, block: int, seq: int) -> tuple[bytes, str, str]:
@@ -138,7 +139,9 @@ def test_signature_forged_with_another_agents_key_is_located(run_copy):
         other = next(i for i, a in enumerate(AGENTS) if a not in (buyer, seller))
         forged = keys[other].sign(chain.signed_message(_chain_id(db), record))
         db.execute("UPDATE trades SET sig_buyer = ? WHERE block = 4 AND seq = 2", (forged,))
-    assert _first(verify_ledger(run_copy)) == f"block 4, trade 2: buyer signature ({buyer}) does not match the trade"
+    assert (
+        _first(verify_run_ledger(run_copy)) == f"block 4, trade 2: buyer signature ({buyer}) does not match the trade"
+    )
 
 
 def test_rewrite_by_a_seed_holder_is_caught_by_trades_parquet(run_copy, clean_run):
@@ -163,7 +166,7 @@ def test_rewrite_by_a_seed_holder_is_caught_by_trades_parquet(run_copy, clean_ru
             db.execute(
                 "UPDATE blocks SET merkle_root = ?, prev_hash = ?, hash = ? WHERE idx = ?", (root, prev, digest, idx)
             )
-    report = verify_ledger(run_copy)
+    report = verify_run_ledger(run_copy)
     assert _first(report).startswith("trades.parquet disagrees with the ledger first at block 4 (step 7)")
-    assert report.head_hash != verify_ledger(clean_run).head_hash
+    assert report.head_hash != verify_run_ledger(clean_run).head_hash
     assert not [p for p in report.problems if p.startswith("block")]

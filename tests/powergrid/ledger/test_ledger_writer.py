@@ -17,6 +17,7 @@ import pytest
 from ledger_fixtures import AGENTS, FEE, RUN_SEED, make_trades, write_ledger, write_run, write_trades_parquet
 
 import powergrid
+from powergrid.analytics.ledger_check import verify_run_ledger
 from powergrid.ledger import LedgerError, LedgerWriter, read_blocks, verify_ledger
 
 
@@ -26,7 +27,7 @@ def _sha(path) -> str:
 
 def test_fresh_ledger_verifies_clean(clean_run):
     trades = make_trades()
-    report = verify_ledger(clean_run)
+    report = verify_run_ledger(clean_run)
     assert report.ok, report.problems
     assert report.problems == []
     assert report.blocks == 1 + len(trades)
@@ -69,7 +70,7 @@ def test_rerun_is_byte_identical(tmp_path, clean_run):
 
 def test_verify_and_read_do_not_modify_the_ledger(run_copy):
     before = _sha(run_copy / "ledger.sqlite")
-    assert verify_ledger(run_copy).ok
+    assert verify_run_ledger(run_copy).ok
     read_blocks(run_copy, agent="h01")
     assert _sha(run_copy / "ledger.sqlite") == before
     assert sorted(p.name for p in run_copy.iterdir()) == ["keys", "ledger.sqlite", "trades.parquet"]
@@ -94,7 +95,7 @@ def test_negative_zero_and_integral_values_round_trip(tmp_path):
         writer.append_step(
             0, "t0", np.array([0, 1]), np.array([4, 5]), np.array([-0.0, 2.0**60]), np.array([0.25, -0.0]), -0.0
         )
-    report = verify_ledger(tmp_path / "run")
+    report = verify_run_ledger(tmp_path / "run")
     assert report.trades == 2
     assert report.problems[0].startswith("no trades.parquet")
     assert len(report.problems) == 1
@@ -129,7 +130,7 @@ def test_append_rejects_bad_input(tmp_path, change, message):
         with pytest.raises(LedgerError, match=message):
             writer.append_step(**{**GOOD, "step": 6, **change})
         assert writer.blocks == 2
-    assert verify_ledger(tmp_path / "run").trades == 2
+    assert verify_run_ledger(tmp_path / "run").trades == 2
 
 
 def test_writer_rejects_bad_setup(tmp_path):
@@ -148,26 +149,42 @@ def test_writer_rejects_bad_setup(tmp_path):
 
 def test_missing_or_foreign_ledger_is_bad_input(tmp_path):
     with pytest.raises(LedgerError, match="no such run directory"):
-        verify_ledger(tmp_path / "nope")
+        verify_run_ledger(tmp_path / "nope")
     with pytest.raises(LedgerError, match=r"has no ledger\.sqlite"):
-        verify_ledger(tmp_path)
+        verify_run_ledger(tmp_path)
     with contextlib.closing(sqlite3.connect(tmp_path / "ledger.sqlite")) as db:
         db.execute("CREATE TABLE other (x)")
     with pytest.raises(LedgerError, match="not a heron-grid ledger"):
-        verify_ledger(tmp_path)
+        verify_run_ledger(tmp_path)
     (tmp_path / "ledger.sqlite").write_bytes(b"not a database at all, just some text" * 200)
     with pytest.raises(LedgerError, match="not a readable SQLite ledger"):
-        verify_ledger(tmp_path)
+        verify_run_ledger(tmp_path)
+
+
+def test_the_ledger_alone_reads_no_results_and_lists_cross_checks_last(run_copy):
+    """``verify_ledger`` checks the ledger's own files; the run's other files come in as cross-checks."""
+    (run_copy / "trades.parquet").unlink()
+    assert verify_ledger(run_copy).ok
+    seen = []
+
+    def check(folder, ids, trades, totals):
+        seen.append((folder, list(ids), len(trades), list(totals.index)))
+        return ["from the cross-check"]
+
+    report = verify_ledger(run_copy, cross_checks=[check])
+    assert seen == [(run_copy, list(AGENTS), report.trades, list(AGENTS))]
+    assert report.problems == ["from the cross-check"]
+    assert not report.ok
 
 
 def test_missing_or_unreadable_trades_parquet_is_a_problem(run_copy):
     (run_copy / "trades.parquet").unlink()
-    report = verify_ledger(run_copy)
+    report = verify_run_ledger(run_copy)
     assert not report.ok
     assert len(report.problems) == 1
     assert "no trades.parquet" in report.problems[0]
     (run_copy / "trades.parquet").write_bytes(b"garbage")
-    report = verify_ledger(run_copy)
+    report = verify_run_ledger(run_copy)
     assert [p for p in report.problems if "trades.parquet cannot be read" in p]
 
 
@@ -175,7 +192,7 @@ def test_trades_parquet_disagreement_is_located(run_copy):
     trades = make_trades()
     trades[3].kwh[2] += 0.5  # block 4 is step 7
     write_trades_parquet(run_copy, trades)
-    report = verify_ledger(run_copy)
+    report = verify_run_ledger(run_copy)
     assert not report.ok
     assert "first at block 4 (step 7)" in report.problems[0]
     assert any("per-agent totals differ" in p and AGENTS[trades[3].buyer[2]] in p for p in report.problems)
@@ -186,12 +203,12 @@ def test_public_key_file_must_match(run_copy):
     content = json.loads(path.read_text())
     content["public_keys"]["h05"] = "00" * 32
     path.write_text(json.dumps(content))
-    report = verify_ledger(run_copy)
+    report = verify_run_ledger(run_copy)
     assert report.problems == ["keys/public_keys.json: public key of agent(s) h05 differs from the ledger's"]
     path.write_text("{not json")
-    assert "is not a public key file" in verify_ledger(run_copy).problems[0]
+    assert "is not a public key file" in verify_run_ledger(run_copy).problems[0]
     path.unlink()
-    assert verify_ledger(run_copy).ok  # the file is optional: the ledger stores the public keys
+    assert verify_run_ledger(run_copy).ok  # the file is optional: the ledger stores the public keys
 
 
 def test_read_blocks_filters(clean_run):

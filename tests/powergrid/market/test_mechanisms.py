@@ -93,9 +93,9 @@ def test_individual_rationality_counting_fees(orders, limits, fee, mechanism, ch
 
 
 def test_the_network_charge_is_paid_on_every_kwh_traded_and_counted_in_the_kpis():
+    from powergrid.runner.compare import run_controllers
     from powergrid.scenarios import load_scenario
     from powergrid.scenarios.build import build_community
-    from powergrid.simulate import run_controllers
     from scenario_factory import tiny_dict
 
     raw = tiny_dict(market={"network_charge_per_kwh": 0.02})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from powergrid.market import settle_with_grid
+from powergrid.market import grid_bill, settle_with_grid
 
 INF = np.inf
 
@@ -58,3 +58,13 @@ def test_export_limit_curtails_pv_then_reduces_discharge():
     np.testing.assert_allclose(s.discharge, [0.0, 2.0])
     assert s.exported.sum() == pytest.approx(2.0)
     np.testing.assert_allclose(balance(s, load, z, z), 0.0, atol=1e-12)
+
+
+def test_grid_bill_prices_imports_at_retail_exports_at_feed_in_and_the_imbalance_at_its_price():
+    net = np.array([2.0, -3.0, 1.0])
+    no_imbalance_price = grid_bill(net, np.zeros(3), 0.30, 0.05, None)
+    np.testing.assert_allclose(no_imbalance_price, [0.60, -0.15, 0.30])
+    # position = net − imbalance: agent 0 bought 1 kWh on the spot (imbalance +1), agent 2 had 1 kWh extra (−1)
+    imbalance = np.array([1.0, 0.0, -1.0])
+    priced = grid_bill(net, imbalance, 0.30, 0.05, 0.50)
+    np.testing.assert_allclose(priced, [1.0 * 0.30 + 0.50, -0.15, 2.0 * 0.30 - 0.50])

@@ -11,13 +11,14 @@ import pytest
 from power_grid_model import CalculationMethod
 
 from powergrid.analytics import compute_kpis, totals_from_frames
-from powergrid.analytics.results import NETWORK, TIMESERIES, TRADES, RunWriter
+from powergrid.analytics.results import RunWriter
 from powergrid.engine import CommunityEngine
 from powergrid.errors import ScenarioError
+from powergrid.ledger.run_directory import NETWORK, TIMESERIES, TRADES
 from powergrid.network.powerflow import FeederSolver
+from powergrid.runner.simulate import simulate
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
-from powergrid.simulate import simulate
 from scenario_factory import tiny_dict
 
 
@@ -76,8 +77,9 @@ def test_bad_network_settings_are_clear_errors():
     with pytest.raises(ScenarioError, match=r"agent_buses\['h001'\]: node 0 is the feeder's source bus"):
         build_community(feeder_scenario(agent_buses={"h001": 0}))
     with pytest.raises(ScenarioError, match="unknown feeder 'atlantis'"):
-        build_community(feeder_scenario(feeder="atlantis") if False else load_scenario(
-            tiny_dict(network={"feeder": "atlantis"})))  # fmt: skip
+        build_community(
+            feeder_scenario(feeder="atlantis") if False else load_scenario(tiny_dict(network={"feeder": "atlantis"}))
+        )
     with pytest.raises(ScenarioError, match="voltage_band"):
         feeder_scenario(voltage_band=[1.05, 0.95])
 
@@ -130,8 +132,9 @@ def test_network_results_round_trip_through_files(tmp_path):
     assert len(network) == community.n_steps
     ts = pd.read_parquet(tmp_path / TIMESERIES)
     assert ts["voltage_pu"].between(0.9, 1.1).all()
-    rebuilt = totals_from_frames(ts, pd.read_parquet(tmp_path / TRADES), community.agents.battery.capacity_kwh,
-                                 community.grid.dt_hours, network)  # fmt: skip
+    rebuilt = totals_from_frames(
+        ts, pd.read_parquet(tmp_path / TRADES), community.agents.battery.capacity_kwh, community.grid.dt_hours, network
+    )
     a, b = compute_kpis(live).community, compute_kpis(rebuilt).community
     for key in ("losses_kwh", "loss_cost", "voltage_violations", "min_voltage_pu", "max_line_loading_pct"):
         assert b[key] == pytest.approx(a[key], rel=1e-12), key
@@ -149,8 +152,10 @@ def test_feeders_are_identical_in_every_process(name):
         "d = f.input_data; "
         "print(hashlib.sha256(b''.join(d[k][c].tobytes() for k in sorted(d) for c in d[k].dtype.names)).hexdigest())"
     )  # field by field: structured arrays have padding bytes
-    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-               for _ in range(2)}  # fmt: skip
+    digests = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        for _ in range(2)
+    }
     assert len(digests) == 1
 
 

@@ -7,6 +7,7 @@ import re
 import time
 
 import numpy as np
+import opendssdirect as dss
 import pytest
 from power_grid_model import ComponentType, PowerGridModel
 
@@ -16,10 +17,35 @@ from powergrid.network.ieee13 import MAIN_FILE, OPENDSS_TAPS, build_ieee13
 from powergrid.network.ieee13_results import bus_phase_voltages, bus_phases, solve_asym
 from powergrid.network.model import AGENT_ID_BASE
 
-BUSES = {"SourceBus", "650", "RG60", "632", "633", "634", "645", "646", "670", "671", "680", "684", "611", "652",
-         "692", "675"}  # fmt: skip
-LOAD_BUSES = {"671": (0, 1, 2), "634": (0, 1, 2), "645": (1, 2), "646": (1, 2), "692": (0, 1, 2),
-              "675": (0, 1, 2), "611": (2,), "652": (0,), "670": (0, 1, 2)}  # fmt: skip
+BUSES = {
+    "SourceBus",
+    "650",
+    "RG60",
+    "632",
+    "633",
+    "634",
+    "645",
+    "646",
+    "670",
+    "671",
+    "680",
+    "684",
+    "611",
+    "652",
+    "692",
+    "675",
+}
+LOAD_BUSES = {
+    "671": (0, 1, 2),
+    "634": (0, 1, 2),
+    "645": (1, 2),
+    "646": (1, 2),
+    "692": (0, 1, 2),
+    "675": (0, 1, 2),
+    "611": (2,),
+    "652": (0,),
+    "670": (0, 1, 2),
+}
 
 
 def _file_loads() -> list[tuple[str, int, float, float]]:
@@ -121,7 +147,6 @@ def test_parser_rejects_what_it_cannot_read(tmp_path):
 @pytest.fixture(scope="module")
 def opendss():
     """OpenDSS on the same files: its regulator taps, then taps fixed, loads pure PQ/Z/I, tolerance 1e-9."""
-    dss = pytest.importorskip("opendssdirect")
     dss.Text.Command("clear")
     dss.Text.Command(f'compile "{MAIN_FILE}"')
     dss.Text.Command("set tolerance=1e-9")

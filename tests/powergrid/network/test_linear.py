@@ -43,12 +43,14 @@ def test_branch_flows_add_up_to_what_the_agents_below_draw(pv_rich):
 
 def test_only_enforced_balanced_feeders_get_limits():
     ignore = build_community(load_scenario(tiny_dict(network={"feeder": "cigre-lv"})))
-    enforce = build_community(load_scenario(tiny_dict(network={"feeder": "cigre-lv"},
-                                                      market={"network_constraints": "enforce"})))  # fmt: skip
+    enforce = build_community(
+        load_scenario(tiny_dict(network={"feeder": "cigre-lv"}, market={"network_constraints": "enforce"}))
+    )
     assert network_limits(ignore) is None
     assert network_limits(enforce) is not None
-    unbalanced = build_community(load_scenario(tiny_dict(network={"feeder": "ieee13"},
-                                                         market={"network_constraints": "enforce"})))  # fmt: skip
+    unbalanced = build_community(
+        load_scenario(tiny_dict(network={"feeder": "ieee13"}, market={"network_constraints": "enforce"}))
+    )
     assert network_limits(unbalanced) is None
     with pytest.raises(ScenarioError, match="asymmetric"):
         linear_feeder(unbalanced.network)

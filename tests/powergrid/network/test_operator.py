@@ -9,9 +9,10 @@ import pytest
 from powergrid.actions import Actions, Observation
 from powergrid.engine import CommunityEngine
 from powergrid.errors import ScenarioError
+from powergrid.runner.compare import run_controllers
+from powergrid.runner.simulate import simulate
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community
-from powergrid.simulate import run_controllers, simulate
 from scenario_factory import tiny_dict
 
 DAYS = 2
@@ -36,8 +37,12 @@ class NightCharger:
 
 def feeder(constraints: str):
     """Two days of pv-rich-feeder (extends the built-in, as a user's file would)."""
-    raw = {"extends": "pv-rich-feeder", "name": f"feeder-{constraints}", "time": {"n_steps": 24 * DAYS},
-           "market": {"network_constraints": constraints}}  # fmt: skip
+    raw = {
+        "extends": "pv-rich-feeder",
+        "name": f"feeder-{constraints}",
+        "time": {"n_steps": 24 * DAYS},
+        "market": {"network_constraints": constraints},
+    }
     return build_community(load_scenario(raw))
 
 
@@ -92,8 +97,12 @@ def test_enforcement_keeps_most_of_the_savings(runs):
 def test_curtailed_battery_energy_is_part_of_the_position_not_an_imbalance():
     """With orders on realised values nothing deviates from the position but what the operator curtailed — and
     that counts as the position (settled at the tariff), not as an imbalance at the imbalance price."""
-    raw = {"extends": "pv-rich-feeder", "name": "f", "time": {"n_steps": 24},
-           "market": {"gate": "realised", "imbalance_price": 5.0}}  # fmt: skip
+    raw = {
+        "extends": "pv-rich-feeder",
+        "name": "f",
+        "time": {"n_steps": 24},
+        "market": {"gate": "realised", "imbalance_price": 5.0},
+    }
     steps: list = []
     simulate(build_community(load_scenario(raw)), NightCharger(), on_step=steps.append)
     assert sum(r.network_curtailed.sum() for r in steps) > 0

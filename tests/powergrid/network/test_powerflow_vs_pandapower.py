@@ -9,12 +9,12 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandapower as pp
 import pytest
+import simbench
 
 from powergrid.network.feeders import _PANDAPOWER_FEEDERS, load_feeder
 from powergrid.network.powerflow import FeederSolver
-
-pp = pytest.importorskip("pandapower")
 
 SETS_PER_FEEDER = 50  # two feeders: 100 random injection sets in all
 
@@ -87,7 +87,6 @@ def test_voltage_band_and_overload_counting():
 
 
 def test_simbench_lv_grid_matches_pandapower():
-    simbench = pytest.importorskip("simbench")
     feeder = load_feeder("simbench:1-LV-rural1--0-sw")
     nodes = feeder.connection_nodes
     rng = np.random.default_rng(11)

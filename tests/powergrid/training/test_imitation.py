@@ -9,8 +9,8 @@ import numpy as np
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecNormalize
 
-from powergrid.envs.action_map import scale_actions, unscale_actions
 from powergrid.envs.energy_market import EnergyMarketEnv
+from powergrid.policy.action_map import scale_actions, unscale_actions
 
 
 def test_unscale_inverts_scale_inside_the_box():

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from powergrid.cli import app
 from powergrid.envs.microgrid_arrays import FEATURES
-from powergrid.simulate import simulate
+from powergrid.runner.simulate import simulate
 from powergrid.training.mappo import MappoSettings
 from powergrid.training.mappo_microgrids import (
     load_microgrid_policy,
@@ -38,7 +38,7 @@ def test_a_tiny_cli_run_writes_a_loadable_microgrid_policy(model):
     config = json.loads((model / "train_config.json").read_text())
     assert config["env"] == "multi-microgrid"
     assert config["features"] == list(FEATURES)
-    assert config["slots"] == ["generator", "storage", "regulator"]
+    assert config["slots"] == ["generator", "storage", "regulator", "capacitor"]
     assert config["timesteps"] >= 300
     policy = load_microgrid_policy(model)
     features = policy.env.features.build(policy.env.engine.reset())

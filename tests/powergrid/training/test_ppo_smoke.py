@@ -35,9 +35,9 @@ def test_training_writes_a_complete_model_directory(model_dir):
 
 def test_reloaded_policy_acts_through_the_engine_with_the_supervisor(model_dir):
     from powergrid.controllers.policy import PolicyController
+    from powergrid.runner.simulate import simulate
     from powergrid.scenarios import load_scenario
     from powergrid.scenarios.build import build_community
-    from powergrid.simulate import simulate
 
     community = build_community(load_scenario("community-5", seed=1))
     a = simulate(community, PolicyController(model_dir), start=24, stop=48)

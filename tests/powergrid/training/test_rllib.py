@@ -79,9 +79,9 @@ def test_checkpoint_restores_the_trained_weights(rllib_model):
 
 def test_policy_controller_acts_deterministically_through_the_engine(rllib_model):
     from powergrid.controllers.policy import PolicyController
+    from powergrid.runner.simulate import simulate
     from powergrid.scenarios import load_scenario
     from powergrid.scenarios.build import build_community
-    from powergrid.simulate import simulate
 
     community = build_community(load_scenario(tiny_dict(), seed=1))
     a = simulate(community, PolicyController(rllib_model), start=24, stop=48)

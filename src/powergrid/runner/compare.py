@@ -1,8 +1,8 @@
-"""Run controllers through the engine: one run, or a comparison on the same data and seed."""
+"""Several controllers on the same data and seed, each against the grid-only baseline: KPI reports and, when
+asked for, a folder of run directories (what ``heron compare`` writes)."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -12,16 +12,19 @@ import numpy as np
 from powergrid.analytics.kpis import KPIReport, add_share_of_oracle_savings, compute_kpis
 from powergrid.analytics.results import RunWriter, atomic_directory, write_kpi_csv
 from powergrid.analytics.totals import RunTotals
-from powergrid.controllers import Controller, make_controller
-from powergrid.engine import CommunityEngine, StepResult
+from powergrid.controllers import Controller, available_controllers, make_controller
+from powergrid.errors import HeronGridError
 from powergrid.forecasting import forecast_errors
+from powergrid.ledger.run_directory import COMPARISON_CSV, COMPARISON_PNG
+from powergrid.runner.simulate import ProgressCallback, simulate
 from powergrid.scenarios.build import Community, build_community
-from powergrid.scenarios.loader import dump_scenario
+from powergrid.scenarios.loader import ScenarioLike, dump_scenario, load_scenario
 from powergrid.scenarios.model import Scenario
 
 BASELINE = "grid-only"
 
-ProgressCallback = Callable[[int], None]
+#: ``draw(reports, path, title)``: a face's figure of the reports (e.g. ``powergrid.app.figures.comparison_figure``).
+DrawCallback = Callable[[dict[str, KPIReport], Path, str], object]
 
 
 @dataclass(frozen=True)
@@ -33,70 +36,45 @@ class RunOutcome:
     kpis: KPIReport
 
 
-#: Steps whose power flows are solved in one batch call (a week at 1 h); 1 = solve every step on its own.
-NETWORK_BATCH = 168
-
-
-def simulate(
-    community: Community,
-    controller: Controller | str,
-    writer: RunWriter | None = None,
+def compare(
+    scenario: ScenarioLike,
+    controllers: Sequence[str] | None = None,
+    seed: int | None = None,
+    out: str | Path | None = None,
+    overwrite: bool = False,
     progress: ProgressCallback | None = None,
-    network_batch: int = NETWORK_BATCH,
-    start: int = 0,
-    stop: int | None = None,
-    on_step: Callable[[StepResult], None] | None = None,
-) -> RunTotals:
-    """Run ``controller`` over the whole horizon; stream steps to ``writer``; return the totals.
+    on_built: Callable[[int], None] | None = None,
+    draw: DrawCallback | None = None,
+) -> dict[str, KPIReport]:
+    """Run ``controllers`` (registered names, or one name; None = all of them) and the grid-only baseline on the
+    same data and seed; return each controller's KPI report (savings against the baseline), in the order asked for.
 
-    With a feeder, every step's power flow is solved, ``network_batch`` steps per power-grid-model call, for
-    controllers that do not observe network results (``observes_network`` False): the same outcome as solving
-    step by step (tested) at a fraction of the cost. Controllers that do (trained policies) and interactive faces
-    (RL environments) get every step solved on its own.
+    ``scenario``: a built-in name, a YAML path, a mapping or a Scenario (``load_scenario``); ``seed`` replaces the
+    scenario's. With ``out``, also writes what ``heron compare`` writes there, atomically (``write_comparison``):
+    one run directory per controller and one for the baseline, ``comparison.csv`` and, with ``draw``,
+    ``comparison.png``. ``on_built(total_steps)`` is called once the community is built, ``progress(k)`` after
+    every ``k`` engine steps. Unknown controller names and invalid scenarios raise HeronGridError subclasses.
     """
-    if isinstance(controller, str):
-        controller = make_controller(controller)
-    if network_batch < 1:
-        raise ValueError(f"network_batch must be >= 1, got {network_batch}")
-    controller.reset(community)
-    engine = CommunityEngine(community, defer_network=network_batch > 1 and not controller.observes_network)
-    engine.reset(start, stop)
-    totals = RunTotals.for_community(community, engine.stop - start, first_step=start)
-    pending = []
-
-    def record(results) -> None:
-        for result in engine.complete(results) if engine.defer_network else results:
-            totals.add(result)
-            if writer is not None:
-                writer.add(result)
-            if on_step is not None:
-                on_step(result)
-
-    while not engine.done:
-        obs = engine.observe()
-        pending.append(engine.step(controller.act(obs), obs))
-        if len(pending) >= network_batch or engine.done:
-            record(pending)
-            pending = []
-        if progress is not None:
-            progress(1)
-    totals.optimiser_fallbacks = controller.fallbacks
-    warn_fallbacks(controller, engine.stop - start)
-    return totals
+    known = available_controllers()
+    asked = [controllers] if isinstance(controllers, str) else known if controllers is None else controllers
+    names = list(dict.fromkeys(asked))
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        raise HeronGridError(
+            f"controllers: unknown {', '.join(map(repr, unknown)) or '(empty list)'}; available: {', '.join(known)}"
+        )
+    spec = load_scenario(scenario, seed=seed)
+    if out is not None:
+        return write_comparison(spec, names, Path(out), overwrite, False, on_built, progress, draw)
+    community = build_community(spec)
+    if on_built is not None:
+        on_built(_total_steps(community, names))
+    return {name: outcome.kpis for name, outcome in run_controllers(community, names, None, progress).items()}
 
 
-def warn_fallbacks(controller: Controller, n_steps: int) -> None:
-    """One RuntimeWarning per run summarising the controller's optimiser fallbacks (none when there were none)."""
-    if not controller.fallbacks:
-        return
-    events = list(controller.fallback_events)
-    shown = "; ".join(events[:3]) + (f"; … {len(events) - 3} more" if len(events) > 3 else "")
-    warnings.warn(
-        f"{controller.name}: {controller.fallbacks} of {n_steps} steps fell back to self-consumption because the "
-        f"solve was not optimal ({shown}); counted as optimiser_fallbacks in the KPIs",
-        RuntimeWarning,
-        stacklevel=3,
-    )
+def _total_steps(community: Community, controllers: Sequence[str]) -> int:
+    """Engine steps of a comparison: one run per controller and one for the baseline."""
+    return len(dict.fromkeys([BASELINE, *controllers])) * community.n_steps
 
 
 def agent_facts(community: Community) -> dict[str, np.ndarray]:
@@ -189,15 +167,16 @@ def write_comparison(
     single: bool = False,
     on_built: Callable[[int], None] | None = None,
     progress: ProgressCallback | None = None,
-    draw: Callable[[dict[str, KPIReport], Path, str], object] | None = None,
+    draw: DrawCallback | None = None,
 ) -> dict[str, KPIReport]:
     """Build the scenario, run the controllers (and the grid-only baseline) and write ``out`` atomically.
 
-    ``single``: ``out`` is the one controller's run directory. Otherwise ``out`` holds one run directory per
-    controller and one for the grid-only baseline (the dashboard's reference overlay), plus ``comparison.csv`` and,
-    when a face passes ``draw(reports, path, title)`` (e.g. ``powergrid.app.figures.comparison_figure``),
-    ``comparison.png`` (of the controllers asked for): the run loop itself draws nothing. ``on_built(total_steps)``
-    is called once the community is built, with the number of engine steps the runs will take (for a progress bar).
+    ``single``: ``out`` is the one controller's run directory (what ``heron run`` writes). Otherwise ``out`` holds
+    one run directory per controller and one for the grid-only baseline (the dashboard's reference overlay), plus
+    ``comparison.csv`` and, when a face passes ``draw(reports, path, title)`` (e.g.
+    ``powergrid.app.figures.comparison_figure``), ``comparison.png`` (of the controllers asked for): the run loop
+    itself draws nothing. ``on_built(total_steps)`` is called once the community is built, with the number of
+    engine steps the runs will take (for a progress bar).
     """
     if single and len(controllers) != 1:
         raise ValueError(f"single=True takes one controller, got {list(controllers)}")
@@ -207,11 +186,11 @@ def write_comparison(
         for folder in dirs.values():
             folder.mkdir(exist_ok=True)
         if on_built is not None:
-            on_built(len(dict.fromkeys([BASELINE, *controllers])) * community.n_steps)
+            on_built(_total_steps(community, controllers))
         outcomes = run_controllers(community, controllers, dirs, progress)
         reports = {name: o.kpis for name, o in outcomes.items()}
         if not single:
             if draw is not None:
-                draw(reports, tmp / "comparison.png", f"{spec.name}, seed {spec.seed}")
-            write_kpi_csv(reports, tmp / "comparison.csv")
+                draw(reports, tmp / COMPARISON_PNG, f"{spec.name}, seed {spec.seed}")
+            write_kpi_csv(reports, tmp / COMPARISON_CSV)
     return reports

@@ -8,8 +8,8 @@ import pytest
 
 from powergrid.controllers.rules import self_consumption_battery
 from powergrid.engine import CommunityEngine
-from powergrid.envs.action_map import scale_actions
-from powergrid.envs.features import ObservationBuilder
+from powergrid.policy.action_map import scale_actions
+from powergrid.policy.features import ObservationBuilder
 from powergrid.safety import FeasibilityFilter
 from powergrid.scenarios import load_scenario
 from powergrid.scenarios.build import build_community

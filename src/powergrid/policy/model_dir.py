@@ -1,6 +1,7 @@
 """What every model directory holds, whatever the backend: ``train_config.json`` (backend, scenario, seed,
 features, budget) and ``ood_stats.json`` (observation statistics for the SafetySupervisor), fitted here on the
-observations the trained policy meets when it acts (deterministically) on the training episodes."""
+observations the trained policy meets when it acts (deterministically) on the training episodes. Training writes
+these files with ``write_model_files``; the trained policy's controller reads them with ``read_model_files``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from pettingzoo import ParallelEnv
 
+from powergrid.errors import HeronGridError
 from powergrid.safety import OODStats
 
 OOD = "ood_stats.json"
@@ -37,3 +39,14 @@ def write_model_files(folder: Path, stats: OODStats, config: dict) -> None:
     """``ood_stats.json`` and ``train_config.json`` (JSON; ``config["backend"]`` says which backend wrote it)."""
     (folder / OOD).write_text(json.dumps(stats.to_json()), encoding="utf-8")
     (folder / CONFIG).write_text(json.dumps(config, indent=2), encoding="utf-8")
+
+
+def read_model_files(folder: Path) -> tuple[dict, OODStats]:
+    """The ``train_config.json`` (as a dict) and ``ood_stats.json`` of a model directory; HeronGridError naming the
+    missing files if ``folder`` is not one."""
+    missing = [f for f in (OOD, CONFIG) if not (folder / f).exists()]
+    if missing:
+        raise HeronGridError(f"{folder} is not a trained model directory: missing {', '.join(missing)}")
+    config = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
+    stats = OODStats.from_json(json.loads((folder / OOD).read_text(encoding="utf-8")))
+    return config, stats
