@@ -45,6 +45,8 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from heron.agents import CoordinatorAgent, FieldAgent, SystemAgent
+from heron.protocols.horizontal import ConsensusProtocol, P2PTradingProtocol
+from heron.protocols.vertical import PriceSignalProtocol, SetpointProtocol
 from powergrid.actions import Actions, Observation
 from powergrid.controllers.taps import regulate
 from powergrid.devices.price_response import PriceResponse
@@ -92,10 +94,7 @@ class MultiAgentMicrogrids(ParallelEnv):
                 raise ScenarioError(f"env_config[{key!r}] must be an int >= {low}, got {c[key]!r}")
         if not isinstance(c["n_microgrids"], int) or c["n_microgrids"] < 2:
             raise ScenarioError(f"env_config['n_microgrids'] must be an int >= 2, got {c['n_microgrids']!r}")
-        from heron.protocols.horizontal import ConsensusProtocol, P2PTradingProtocol
-        from heron.protocols.vertical import PriceSignalProtocol, SetpointProtocol
-
-        self.vertical = c["vertical_protocol"] or SetpointProtocol()
+        self.vertical: SetpointProtocol | PriceSignalProtocol = c["vertical_protocol"] or SetpointProtocol()
         if not isinstance(self.vertical, SetpointProtocol | PriceSignalProtocol):
             raise ScenarioError(
                 f"env_config['vertical_protocol'] must be a SetpointProtocol or PriceSignalProtocol, "
@@ -246,10 +245,12 @@ class MultiAgentMicrogrids(ParallelEnv):
             charge_threshold=np.full(n, lo + 0.25 * (hi - lo)),
             discharge_threshold=np.full(n, hi - 0.25 * (hi - lo)),
         )
-        points = dict(zip(devices.tolist(), self.vertical.split(price, rules, n).tolist(), strict=True))
-        band = self.community.network.config.voltage_band
-        rules = regulate(Actions.idle(self.n), obs, band, capacitors=True, tap_range=self._tap_range)
-        for kind, value in (("regulator", rules.tap), ("capacitor", rules.capacitor)):
+        signal_protocol, network = self.vertical, self.community.network
+        assert isinstance(signal_protocol, PriceSignalProtocol) and network is not None  # price coordination
+        points = dict(zip(devices.tolist(), signal_protocol.split(price, rules, n).tolist(), strict=True))
+        band = network.config.voltage_band
+        by_rule = regulate(Actions.idle(self.n), obs, band, capacitors=True, tap_range=self._tap_range)
+        for kind, value in (("regulator", by_rule.tap), ("capacitor", by_rule.capacitor)):
             if kind in kinds and value is not None:
                 points[kind] = float(value[i])
         return points
