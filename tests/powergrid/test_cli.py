@@ -71,7 +71,7 @@ def test_compare_prints_side_by_side_and_saves_figure(tiny_yaml, tmp_path):
     ("args", "message"),
     [
         (["run", "nonsense"], "unknown scenario 'nonsense'"),
-        (["run", "community-5", "--controller", "magic"], "unknown 'magic'; available: grid-only"),
+        (["run", "community-5", "--controller", "magic"], "--controller: unknown 'magic'; available: grid-only"),
         (["compare", "community-5", "--controllers", ","], "unknown (empty list)"),
         (["run", "community-5", "--seed", "-3"], "seed must be >= 0"),
     ],

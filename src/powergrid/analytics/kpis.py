@@ -51,7 +51,7 @@ KPI_INFO: dict[str, tuple[str, str]] = {
     "participation_per_step": ("-", "mean per-step share of agents trading"),
     "mean_p2p_price": ("currency/kWh", "volume-weighted mean trade price"),
     "gini_savings": ("-", "Gini of per-agent savings (defined for negative savings)"),
-    "co2_kg": ("kg", "Σ import × grid carbon intensity"),
+    "co2_kg": ("kg", "Σ import × grid carbon intensity + generation × the genset's CO₂ per kWh"),
     "battery_throughput_kwh": ("kWh", "Σ battery discharge"),
     "battery_cycles": ("-", "equivalent full cycles: Σ discharge / Σ capacity"),
     "unserved_kwh": ("kWh", "Σ load not served (feeder import limit)"),

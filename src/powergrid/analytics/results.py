@@ -55,13 +55,13 @@ def atomic_directory(target: Path, overwrite: bool = False) -> Iterator[Path]:
     left as it was.
     """
     target = Path(target)
-    if target.exists() and not overwrite:
-        raise ResultsError(f"{target} already exists; choose another --out or pass --overwrite")
     if target.exists() and not (target / MARKER).is_file():
         raise ResultsError(
             f"{target} exists and was not written by heron-grid (no {MARKER} marker): --overwrite replaces only "
             "heron-grid's own output directories; choose another --out"
         )
+    if target.exists() and not overwrite:
+        raise ResultsError(f"{target} already exists; choose another --out or pass --overwrite")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.partial-{os.getpid()}"
     if tmp.exists():

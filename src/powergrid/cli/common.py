@@ -101,8 +101,9 @@ OverwriteOpt = Annotated[
 ]
 
 
-def parse_controllers(text: str) -> list[str]:
-    """Controller names from ``a,b,c`` or ``all``; an unknown name is an error listing the known ones."""
+def parse_controllers(text: str, option: str = "--controllers") -> list[str]:
+    """Controller names from ``a,b,c`` or ``all``; an unknown name is an error naming ``option`` and listing the
+    known ones."""
     from powergrid.controllers import available_controllers
 
     known = available_controllers()
@@ -110,7 +111,7 @@ def parse_controllers(text: str) -> list[str]:
     unknown = [c for c in names if c not in known]
     if unknown or not names:
         raise HeronGridError(
-            f"--controllers: unknown {', '.join(map(repr, unknown)) or '(empty list)'}; "
+            f"{option}: unknown {', '.join(map(repr, unknown)) or '(empty list)'}; "
             f"available: {', '.join(known)} (or 'all')"
         )
     return list(dict.fromkeys(names))

@@ -96,7 +96,7 @@ def run(
     """Run one controller on a scenario; write a run directory and print its KPIs (savings vs grid-only)."""
     from powergrid.scenarios import load_scenario
 
-    names = parse_controllers(controller)
+    names = parse_controllers(controller, "--controller")
     if len(names) != 1:
         raise HeronGridError("--controller takes one name; use `heron compare` for several")
     spec = load_scenario(scenario, seed=seed)

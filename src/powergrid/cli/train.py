@@ -44,7 +44,8 @@ def train(
         int | None,
         typer.Option(
             help="Agent-steps of experience (each env step gives one per agent); default 200,000 for ppo, "
-            "5,000,000 for mappo and ippo (about 2 minutes)."
+            "5,000,000 for mappo and ippo (a few minutes on prosumer-20; about 15-20 minutes on multi-microgrid, "
+            "one core). Rounded up to whole rollouts."
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of data, episode sampling and the network initialisation.")] = 0,
@@ -89,6 +90,11 @@ def train(
     from powergrid.training.sb3 import train_ppo
 
     spec = load_scenario(scenario, seed=seed)
+    if any(group.kind == "microgrid" for group in spec.agents or ()):
+        raise HeronGridError(
+            f"scenario {spec.name!r} has microgrids (gensets, taps, capacitors), which --algo ppo does not control: "
+            f"train them with --algo mappo or ippo ({MICROGRIDS}), or --backend rllib"
+        )
     shown = out or Path("models") / f"{spec.name}-ppo-seed{seed}"
     with atomic_directory(resolved(shown), overwrite=overwrite) as tmp, progress("agent-steps") as bar:
         task = bar.add_task(f"training PPO on {spec.name}", total=timesteps)

@@ -32,12 +32,13 @@ class GeneratorFleet:
     marginal_cost: np.ndarray  # b, currency/kWh
     quadratic_cost: np.ndarray  # c, currency/(kW²·h)
     startup_cost: np.ndarray  # currency per start
+    co2_kg_per_kwh: np.ndarray  # kg CO₂ per kWh generated (0 = not counted)
 
     @classmethod
     def none(cls, n_agents: int) -> GeneratorFleet:
         """N agents without generators."""
         zero = np.zeros(n_agents)
-        return cls(zero, zero, np.full(n_agents, np.inf), zero, zero, zero, zero)
+        return cls(zero, zero, np.full(n_agents, np.inf), zero, zero, zero, zero, zero)
 
     @property
     def any(self) -> bool:

@@ -157,7 +157,9 @@ RESULT_FIELDS: tuple[ResultField, ...] = (
         "grid_cost + p2p_payment + fees + network_charges + degradation_cost + fuel_cost + loss_cost.",
     ),
     ResultField("unserved_cost", "currency", _A, _SUM | _H, "Value of lost load × unserved."),
-    ResultField("co2_kg", "kg", _A, _SUM, "Emissions of the grid import: imported × carbon intensity."),
+    ResultField(
+        "co2_kg", "kg", _A, _SUM, "Emissions: imported × grid carbon intensity + generation × the genset's CO₂ per kWh."
+    ),
     ResultField("stored_change", "kWh", _A, _SUM, "Energy stored at the end minus at the start of the step."),
     ResultField("imbalance", "kWh", _A, _SUM, "Metered exchange minus the position at gate closure (+ short, − long)."),
     ResultField(

@@ -315,7 +315,7 @@ class CommunityEngine:
             loss_cost=loss_cost,
             cash_cost=cash_cost,
             unserved_cost=settled.unserved * c.value_of_lost_load,
-            co2_kg=settled.imported * obs.carbon_kg_per_kwh,
+            co2_kg=settled.imported * obs.carbon_kg_per_kwh + settled.generation * self.generators.co2_kg_per_kwh,
             clearing_price=market.price,
             market_surplus=market.operator_surplus,
             retail=obs.retail,

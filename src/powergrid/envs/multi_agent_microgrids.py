@@ -189,8 +189,15 @@ class MultiAgentMicrogrids(ParallelEnv):
     def reset(self, seed: int | None = None, options: dict | None = None):
         from heron.messaging import InMemoryBroker
 
-        c = self.config
-        start = int((options or {}).get("start", c["start"]))
+        c, options = self.config, options or {}
+        # other option keys are ignored, as PettingZoo's conformance test (parallel_api_test) requires
+        start = int(options.get("start", c["start"]))
+        last = self.community.n_steps - c["max_episode_steps"]
+        if not 0 <= start <= last:
+            raise ScenarioError(
+                f"reset options['start'] must be a step in [0, {last}] (the scenario has {self.community.n_steps} "
+                f"steps, episodes {c['max_episode_steps']}), got {start}"
+            )
         self.stop = start + c["max_episode_steps"]
         self.obs = self.engine.reset(start, self.stop)
         self.rewards.reset(start, self.stop)

@@ -53,9 +53,13 @@ def unscale_actions(actions: Actions, obs: Observation) -> np.ndarray:
 
 
 def require_actions(agents: list[str], actions: dict, noun: str, show: int | None = 5) -> None:
-    """A PettingZoo ``step`` check: the episode is running and every live agent has an action (ActionError)."""
+    """A PettingZoo ``step`` check: the episode is running, every live agent has an action and no other name has
+    one (ActionError)."""
     if not agents:
         raise ActionError("the episode is over; call reset()")
     missing = [a for a in agents if a not in actions]
     if missing:
         raise ActionError(f"no action for {noun} {missing[:show]}")
+    unknown = [a for a in actions if a not in agents]
+    if unknown:
+        raise ActionError(f"actions for unknown {noun} {unknown[:show]}; the live ones are {agents[:show]}")

@@ -132,6 +132,7 @@ def _generators(configs: list[GeneratorConfig]) -> GeneratorFleet:
         marginal_cost=col("marginal_cost"),
         quadratic_cost=col("quadratic_cost"),
         startup_cost=col("startup_cost"),
+        co2_kg_per_kwh=col("co2_kg_per_kwh"),
     )
 
 

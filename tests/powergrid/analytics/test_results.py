@@ -109,11 +109,23 @@ def test_same_scenario_and_seed_give_identical_bytes(tiny_scenario, tmp_path):
 
 def test_existing_directory_is_never_overwritten_silently(tmp_path):
     target = tmp_path / "out"
-    target.mkdir()
-    (target / "precious.txt").write_text("keep me")
+    with atomic_directory(target) as tmp:  # a run directory heron wrote
+        (tmp / KPIS).write_text("{}")
     with pytest.raises(ResultsError, match="already exists; choose another --out or pass --overwrite"):
         with atomic_directory(target):
             pass
+    assert (target / KPIS).read_text() == "{}"
+
+
+def test_a_users_folder_is_refused_without_suggesting_overwrite(tmp_path):
+    """A folder heron did not write: --overwrite would be refused too, so the message does not suggest it."""
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "precious.txt").write_text("keep me")
+    with pytest.raises(ResultsError, match="not written by heron-grid") as error:
+        with atomic_directory(target):
+            pass
+    assert "or pass --overwrite" not in str(error.value)
     assert (target / "precious.txt").read_text() == "keep me"
 
 

@@ -39,7 +39,7 @@ def fleet(n: int, rng: np.random.Generator) -> GeneratorFleet:
     cap = np.append(rng.uniform(500.0, 2500.0, n - 1), 0.0)
     zero = np.zeros(n)
     return GeneratorFleet(
-        cap, zero, np.full(n, np.inf), zero, rng.uniform(0.08, 0.2, n), rng.uniform(1e-5, 1e-4, n), zero
+        cap, zero, np.full(n, np.inf), zero, rng.uniform(0.08, 0.2, n), rng.uniform(1e-5, 1e-4, n), zero, zero
     )
 
 

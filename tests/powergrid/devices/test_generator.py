@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from powergrid.actions import Actions
+from powergrid.controllers import make_controller
 from powergrid.devices.generator import GeneratorFleet
 from powergrid.engine import CommunityEngine
 from powergrid.errors import ScenarioError
@@ -33,6 +34,7 @@ def fleet() -> GeneratorFleet:
         marginal_cost=np.array([0.2, 0.0]),
         quadratic_cost=np.array([0.004, 0.0]),
         startup_cost=np.array([1.5, 0.0]),
+        co2_kg_per_kwh=np.array([0.76, 0.0]),
     )
 
 
@@ -115,3 +117,17 @@ def test_min_output_above_rating_is_a_scenario_error():
     raw = tiny_dict(agents=[{"kind": "microgrid", "count": 1, "generator": {"capacity_kw": 1.0, "min_kw": 2.0}}])
     with pytest.raises(ScenarioError, match="min_kw"):
         load_scenario(raw)
+
+
+def test_the_gensets_emissions_count_in_co2_with_the_grid_import():
+    """co2_kg = imported × grid intensity + generation × the genset's kg/kWh (multi-microgrid: 0.76, diesel)."""
+    community = build_community(load_scenario("multi-microgrid"))
+    engine = CommunityEngine(community)
+    engine.reset(17, 18)  # evening peak: merit-order runs the genset
+    obs = engine.observe()
+    controller = make_controller("merit-order")
+    controller.reset(community)
+    result = engine.step(controller.act(obs), obs)
+    assert result.generation[0] > 0
+    expected = result.imported * result.carbon_kg_per_kwh + result.generation * np.array([0.76, 0.0])
+    np.testing.assert_allclose(result.co2_kg, expected)

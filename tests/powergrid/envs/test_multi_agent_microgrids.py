@@ -185,6 +185,27 @@ def test_scenario_and_start_are_checked():
         MultiAgentMicrogrids({"n_microgrids": 3})
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"start": 10**6}, r"options\['start'\] must be a step in \[0, 648\]"),
+        ({"start": -1}, r"options\['start'\] must be a step"),
+    ],
+)
+def test_reset_options_are_checked(options, message):
+    env = MultiAgentMicrogrids({"max_episode_steps": 24})
+    with pytest.raises(ScenarioError, match=message):
+        env.reset(options=options)
+
+
+def test_an_action_for_an_unknown_microgrid_is_an_error():
+    env = MultiAgentMicrogrids({"max_episode_steps": 24})
+    env.reset()
+    actions = {a: np.zeros(env.action_spaces[a].shape) for a in env.agents}
+    with pytest.raises(ActionError, match=r"actions for unknown microgrids \['MG3'\]"):
+        env.step({**actions, "MG3": np.zeros(4)})
+
+
 def two_genset_scenario():
     from powergrid.scenarios import load_scenario
 

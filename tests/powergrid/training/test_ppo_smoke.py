@@ -94,6 +94,7 @@ def test_the_shared_policy_vecenv_raises_no_render_mode_warning():
         (["train", "community-5", "--algo", "dqn"], "--algo must be one of ppo, mappo, ippo"),
         (["train", "community-5", "--timesteps", "0"], "--timesteps must be > 0"),
         (["evaluate", "/nonexistent/model"], "not a trained model directory"),
+        (["train", "multi-microgrid", "--timesteps", "100"], "train them with --algo mappo or ippo"),
     ],
 )
 def test_bad_training_arguments(args, message):
