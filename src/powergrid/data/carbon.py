@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 import numpy as np
 
 from powergrid.data.profiles import TimeGrid
-from powergrid.scenarios.model import CarbonConfig
+
+#: Shape of grid carbon intensity; ``data``: the data source's series (read by the scenario builder).
+CarbonKind = Literal["constant", "diurnal", "data"]
+
+
+@dataclass(frozen=True)
+class CarbonShape:
+    """Grid carbon intensity: ``kind`` constant, diurnal or ``data`` (the data source's series, not built here);
+    ``mean_kg_per_kwh`` the daily mean (kg/kWh); ``solar_dip`` and ``evening_peak`` the relative dip at midday and
+    rise in the evening (dimensionless, diurnal only). The defaults are the schema's."""
+
+    kind: CarbonKind = "diurnal"
+    mean_kg_per_kwh: float = 0.4
+    solar_dip: float = 0.3
+    evening_peak: float = 0.15
 
 
 def _bump(hour: np.ndarray, centre: float, width: float) -> np.ndarray:
@@ -14,7 +31,7 @@ def _bump(hour: np.ndarray, centre: float, width: float) -> np.ndarray:
     return np.exp(-0.5 * (distance / width) ** 2)
 
 
-def build_carbon(config: CarbonConfig, grid: TimeGrid) -> np.ndarray:
+def build_carbon(config: CarbonShape, grid: TimeGrid) -> np.ndarray:
     """Carbon intensity (kg/kWh) per step, shape (n_steps,).
 
     ``diurnal``: the mean times ``1 - solar_dip * bump(13 h) + evening_peak * bump(19 h)``, rescaled so that the

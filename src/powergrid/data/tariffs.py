@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time
+from typing import Literal
 
 import numpy as np
 
 from powergrid.data.profiles import TimeGrid
 from powergrid.errors import ScenarioError
-from powergrid.scenarios.model import TariffConfig
 
 #: The default value of lost load is this multiple of the highest retail price of the data (KPIS.md).
 DEFAULT_VOLL_FACTOR = 10.0
@@ -20,6 +21,28 @@ def default_value_of_lost_load(retail: np.ndarray) -> float:
 
 
 @dataclass(frozen=True)
+class PeakRates:
+    """A time-of-use window: from ``start`` (inclusive) to ``end`` (exclusive; ``end <= start`` wraps past midnight),
+    local time; ``retail`` and ``feed_in`` (currency/kWh) inside it, ``feed_in`` None = the base feed-in price."""
+
+    start: time
+    end: time
+    retail: float
+    feed_in: float | None = None
+    weekdays_only: bool = False
+
+
+@dataclass(frozen=True)
+class TariffRates:
+    """Base prices (currency/kWh) and time-of-use windows applied in order; ``retail`` ``"data"`` = the data
+    source's retail series. The defaults are the schema's."""
+
+    retail: float | Literal["data"] = 0.15
+    feed_in: float = 0.05
+    peak_windows: tuple[PeakRates, ...] = ()
+
+
+@dataclass(frozen=True)
 class Tariff:
     """Grid prices per step, shape (n_steps,): ``retail`` (grid buy) and ``feed_in`` (grid sell), currency/kWh."""
 
@@ -27,7 +50,7 @@ class Tariff:
     feed_in: np.ndarray
 
 
-def build_tariff(config: TariffConfig, grid: TimeGrid, data_retail: np.ndarray | None = None) -> Tariff:
+def build_tariff(config: TariffRates, grid: TimeGrid, data_retail: np.ndarray | None = None) -> Tariff:
     """Apply the base prices, then each peak window in order (a later window wins where windows overlap).
 
     A step belongs to a window when its start time of day lies in ``[start, end)``; ``end <= start`` wraps past

@@ -31,7 +31,7 @@ from heron.clearing import (
     settle_trades,
     supply_demand_ratio_price,
 )
-from powergrid.scenarios.model import MarketConfig
+from powergrid.market.rules import MarketRules
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def _per_market(value: float | np.ndarray, shape: tuple[int, ...]) -> np.ndarray
 
 
 def clear_market(
-    config: MarketConfig,
+    config: MarketRules,
     order_kwh: np.ndarray,
     limit_price: np.ndarray,
     price_floor: float | np.ndarray,

@@ -22,7 +22,7 @@ from powergrid.errors import ConservationError, ScenarioError
 from powergrid.network.feeders import load_feeder
 from powergrid.network.model import Feeder
 from powergrid.network.powerflow import FeederSolver, FlowResult
-from powergrid.scenarios.schema.network import NetworkConfig
+from powergrid.network.settings import NetworkSettings
 
 _PHASES = {"a": 0, "b": 1, "c": 2}
 
@@ -37,7 +37,7 @@ class NetworkSetup:
     feeder: Feeder
     agent_nodes: np.ndarray
     agent_phases: np.ndarray  # 0/1/2 on asymmetric feeders, -1 on symmetric ones (or balanced three-phase)
-    config: NetworkConfig
+    config: NetworkSettings
 
     @property
     def sectioned(self) -> bool:
@@ -71,7 +71,7 @@ def _node_id(feeder: Feeder, agent: str, bus: int | str) -> int:
     return names[bus]
 
 
-def connect_agents(config: NetworkConfig, agent_ids: tuple[str, ...], seed: int) -> NetworkSetup:
+def connect_agents(config: NetworkSettings, agent_ids: tuple[str, ...], seed: int) -> NetworkSetup:
     """Explicit buses/phases first; the other agents spread evenly (seeded order) over the feeder's load buses.
     With ``agent_sections``: every agent needs an explicit bus in its own section (agent i ↔ section i) and
     connects three-phase."""
@@ -121,7 +121,7 @@ def connect_agents(config: NetworkConfig, agent_ids: tuple[str, ...], seed: int)
     return NetworkSetup(feeder, nodes, phases, config)
 
 
-def _connect_sections(config: NetworkConfig, feeder: Feeder, agent_ids: tuple[str, ...]) -> NetworkSetup:
+def _connect_sections(config: NetworkSettings, feeder: Feeder, agent_ids: tuple[str, ...]) -> NetworkSetup:
     """Agents as the feeder's sections (microgrids): agent i is section i, three-phase at its explicit bus."""
     n = len(agent_ids)
     if feeder.n_sections != n:

@@ -1,4 +1,9 @@
-"""Turn a validated Scenario into the arrays the engine runs on (the only place data sources are chosen)."""
+"""Turn a validated Scenario into the arrays the engine runs on (the only place data sources are chosen).
+
+This module is the only translator from the pydantic schema to the layers below: they take the plain frozen values
+built here (``MarketRules``, ``GridLimits``, ``NetworkSettings``, ``TariffRates``, ``CarbonShape``, device fleets)
+and never import the schema.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +13,31 @@ import numpy as np
 import pandas as pd
 
 from powergrid.data.ausgrid import load_ausgrid
-from powergrid.data.carbon import build_carbon
+from powergrid.data.carbon import CarbonShape, build_carbon
 from powergrid.data.citylearn import read_citylearn, window
 from powergrid.data.profiles import Profiles, TimeGrid
 from powergrid.data.synthetic import Location, synthetic_profiles
 from powergrid.data.tabular import load_table
-from powergrid.data.tariffs import Tariff, build_tariff, default_value_of_lost_load
+from powergrid.data.tariffs import PeakRates, Tariff, TariffRates, build_tariff, default_value_of_lost_load
 from powergrid.devices.battery import BatteryFleet
 from powergrid.devices.generator import GeneratorFleet
 from powergrid.errors import ScenarioError
+from powergrid.market.rules import GridLimits, MarketRules
+from powergrid.network.settings import NetworkSettings
 from powergrid.network.setup import NetworkSetup, connect_agents
-from powergrid.scenarios.model import BatteryConfig, GridConfig, MarketConfig, PVConfig, Scenario, SharedBatteryConfig
+from powergrid.scenarios.model import (
+    BatteryConfig,
+    CarbonConfig,
+    GridConfig,
+    MarketConfig,
+    PVConfig,
+    Scenario,
+    TariffConfig,
+)
 from powergrid.scenarios.schema.data_sources import AusgridData, CityLearnData, SyntheticData
 from powergrid.scenarios.schema.generator import GeneratorConfig
+from powergrid.scenarios.schema.network import NetworkConfig
+from powergrid.scenarios.shared_battery import battery_accounts
 
 KIND_CODES = {"prosumer": 0, "pv-only": 1, "consumer": 2}
 
@@ -47,7 +64,8 @@ class Community:
     """Everything the engine needs, as arrays: agents, time grid, profiles, prices, market and grid limits.
 
     ``price_floor``/``price_cap`` (n_steps,) bound P2P prices (currency/kWh) and lie within
-    ``[feed_in, retail]`` at every step.
+    ``[feed_in, retail]`` at every step. ``market``, ``limits`` and ``network.config`` are the lower layers' plain
+    values (``MarketRules``, ``GridLimits``, ``NetworkSettings``), not schema models; ``scenario`` is the source.
     """
 
     scenario: Scenario
@@ -58,8 +76,8 @@ class Community:
     carbon_kg_per_kwh: np.ndarray
     price_floor: np.ndarray
     price_cap: np.ndarray
-    market: MarketConfig
-    limits: GridConfig
+    market: MarketRules
+    limits: GridLimits
     value_of_lost_load: float  # currency/kWh of unserved load (the scenario's, or 10 × the highest retail price)
     network: NetworkSetup | None = None
 
@@ -112,7 +130,7 @@ def expand_agents(scenario: Scenario) -> AgentTable:
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         raise ScenarioError(f"agent ids must be unique; explicit ids collide with default ids: {dupes[:5]}")
     if scenario.shared_battery is not None:
-        batteries = _battery_accounts(scenario, scenario.shared_battery, ids, kinds, batteries)
+        batteries = battery_accounts(scenario, scenario.shared_battery, ids, kinds, batteries)
     table = AgentTable(tuple(ids), tuple(kinds), np.array(pv), np.array(load), _fleet(batteries))
     if any(g.capacity_kw > 0 for g in generators):
         table = replace(table, generator=_generators(generators))
@@ -204,43 +222,6 @@ def _citylearn_agents(scenario: Scenario) -> AgentTable:
     return AgentTable(dataset.buildings, tuple(kinds), dataset.pv_peak_kw * has_pv, load_kwh, _fleet(batteries))
 
 
-def _battery_accounts(
-    scenario: Scenario, shared: SharedBatteryConfig, ids: list[str], kinds: list[str], own: list[BatteryConfig]
-) -> list[BatteryConfig]:
-    """Each household's account in the ``shared`` battery (the scenario's): its share of capacity and power, the
-    battery's efficiencies and SoC band. The accounts are separate batteries for the engine, so each household's
-    energy is its own."""
-    prosumers = [i for i, k in zip(ids, kinds, strict=True) if k == "prosumer"]
-    if prosumers:
-        raise ScenarioError(
-            f"shared_battery: households own shares of the community battery, not batteries of their own; use kind "
-            f"'pv-only' instead of 'prosumer' (agents {prosumers[:5]})"
-        )
-    if scenario.network is not None:
-        raise ScenarioError("shared_battery with a network: not supported yet (the battery's bus is not modelled)")
-    households = [i for i, k in zip(ids, kinds, strict=True) if k != "storage"]
-    shares = shared.shares or {i: 1.0 / len(households) for i in households}
-    unknown = sorted(set(shares) - set(households))
-    if unknown:
-        raise ScenarioError(f"shared_battery.shares: not households of this scenario: {unknown[:5]}")
-    total = sum(shares.values())
-    if abs(total - 1.0) > 1e-9:
-        raise ScenarioError(f"shared_battery.shares must sum to 1, got {total:.6g}")
-    b = shared.battery
-    no_account = BatteryConfig(capacity_kwh=0.0, power_kw=0.0)
-    accounts = []
-    for i, kind, battery in zip(ids, kinds, own, strict=True):
-        if kind == "storage":
-            accounts.append(battery)  # a central battery stays the operator's
-        elif i in shares:
-            accounts.append(
-                b.model_copy(update={"capacity_kwh": b.capacity_kwh * shares[i], "power_kw": b.power_kw * shares[i]})
-            )
-        else:
-            accounts.append(no_account)
-    return accounts
-
-
 def citylearn_inputs(scenario: Scenario, grid: TimeGrid) -> dict[str, np.ndarray] | None:
     """The CityLearn window of the scenario (``powergrid.data.citylearn.window``), or None for other sources."""
     data = scenario.data
@@ -300,6 +281,51 @@ def load_profiles(
     return Profiles(load, pv, agents.ids)
 
 
+def market_rules(m: MarketConfig) -> MarketRules:
+    """The market's rules from the scenario's ``market`` section (its floor and cap go to ``price_band``)."""
+    return MarketRules(
+        mechanism=m.mechanism,
+        k=m.k,
+        fee_per_kwh=m.fee_per_kwh,
+        network_charge_per_kwh=m.network_charge_per_kwh,
+        gate=m.gate,
+        balancing=m.balancing,
+        network_constraints=m.network_constraints,
+        imbalance_price=m.imbalance_price,
+    )
+
+
+def grid_limits(g: GridConfig) -> GridLimits:
+    """The feeder's import and export limits (kW) from the scenario's ``grid`` section."""
+    return GridLimits(import_capacity_kw=g.import_capacity_kw, export_capacity_kw=g.export_capacity_kw)
+
+
+def network_settings(n: NetworkConfig) -> NetworkSettings:
+    """The network layer's settings from the scenario's ``network`` section (mappings copied)."""
+    return NetworkSettings(
+        feeder=n.feeder,
+        agent_buses=None if n.agent_buses is None else dict(n.agent_buses),
+        agent_phases=None if n.agent_phases is None else dict(n.agent_phases),
+        agent_sections=n.agent_sections,
+        voltage_band=n.voltage_band,
+        power_factor=n.power_factor,
+        violation_penalty=n.violation_penalty,
+        power_flow=n.power_flow,
+        losses=n.losses,
+    )
+
+
+def tariff_rates(t: TariffConfig) -> TariffRates:
+    """The tariff's prices and time-of-use windows from the scenario's ``tariff`` section."""
+    windows = tuple(PeakRates(w.start, w.end, w.retail, w.feed_in, w.weekdays_only) for w in t.peak_windows)
+    return TariffRates(retail=t.retail, feed_in=t.feed_in, peak_windows=windows)
+
+
+def carbon_shape(c: CarbonConfig) -> CarbonShape:
+    """The carbon-intensity shape from the scenario's ``carbon`` section."""
+    return CarbonShape(c.kind, c.mean_kg_per_kwh, c.solar_dip, c.evening_peak)
+
+
 def price_band(market: MarketConfig, tariff: Tariff) -> tuple[np.ndarray, np.ndarray]:
     """P2P price bounds per step: ``[max(feed_in, floor), min(retail, cap)]``; an empty band is an error."""
     lo = tariff.feed_in if market.price_floor is None else np.maximum(tariff.feed_in, market.price_floor)
@@ -320,7 +346,7 @@ def build_community(scenario: Scenario) -> Community:
     agents = expand_agents(scenario)
     inputs = citylearn_inputs(scenario, grid)
     profiles = load_profiles(scenario, grid, agents, inputs)
-    tariff = build_tariff(scenario.tariff, grid, None if inputs is None else inputs["retail"])
+    tariff = build_tariff(tariff_rates(scenario.tariff), grid, None if inputs is None else inputs["retail"])
     carbon = inputs["carbon_kg_per_kwh"] if inputs is not None and scenario.carbon.kind == "data" else None
     lo, hi = price_band(scenario.market, tariff)
     return Community(
@@ -329,15 +355,17 @@ def build_community(scenario: Scenario) -> Community:
         agents=agents,
         profiles=profiles,
         tariff=tariff,
-        carbon_kg_per_kwh=build_carbon(scenario.carbon, grid) if carbon is None else carbon,
+        carbon_kg_per_kwh=build_carbon(carbon_shape(scenario.carbon), grid) if carbon is None else carbon,
         price_floor=lo,
         price_cap=hi,
-        market=scenario.market,
-        limits=scenario.grid,
+        market=market_rules(scenario.market),
+        limits=grid_limits(scenario.grid),
         value_of_lost_load=(
             default_value_of_lost_load(tariff.retail)
             if scenario.value_of_lost_load is None
             else scenario.value_of_lost_load
         ),
-        network=None if scenario.network is None else connect_agents(scenario.network, agents.ids, scenario.seed),
+        network=None
+        if scenario.network is None
+        else connect_agents(network_settings(scenario.network), agents.ids, scenario.seed),
     )

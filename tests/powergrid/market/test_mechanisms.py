@@ -7,8 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from powergrid.market import clear_market
-from powergrid.scenarios.model import MarketConfig
+from powergrid.market import MarketRules, clear_market
 
 ORDERS = np.array([3.0, 1.0, -2.0, -1.0, 0.0])
 LIMITS = np.array([0.25, 0.20, 0.08, 0.10, 0.5])
@@ -16,7 +15,7 @@ LIMITS = np.array([0.25, 0.20, 0.08, 0.10, 0.5])
 
 @pytest.mark.parametrize("mechanism", ["uniform", "pay-as-bid", "mid-market", "sdr"])
 def test_every_mechanism_conserves_energy_and_money(mechanism):
-    out = clear_market(MarketConfig(mechanism=mechanism, fee_per_kwh=0.01), ORDERS, LIMITS, 0.05, 0.30)
+    out = clear_market(MarketRules(mechanism=mechanism, fee_per_kwh=0.01), ORDERS, LIMITS, 0.05, 0.30)
     assert out.bought_kwh.sum() == pytest.approx(out.sold_kwh.sum())
     assert out.bought_kwh.sum() == pytest.approx(3.0)
     assert out.p2p_payment.sum() == pytest.approx(0.0, abs=1e-15)
@@ -27,16 +26,16 @@ def test_every_mechanism_conserves_energy_and_money(mechanism):
 
 
 def test_posted_prices():
-    mid = clear_market(MarketConfig(mechanism="mid-market"), ORDERS, LIMITS, 0.05, 0.30)
+    mid = clear_market(MarketRules(mechanism="mid-market"), ORDERS, LIMITS, 0.05, 0.30)
     assert mid.price == pytest.approx(0.175)
-    sdr = clear_market(MarketConfig(mechanism="sdr"), ORDERS, LIMITS, 0.05, 0.30)
+    sdr = clear_market(MarketRules(mechanism="sdr"), ORDERS, LIMITS, 0.05, 0.30)
     ratio = 3.0 / 4.0
     assert sdr.price == pytest.approx(0.05 * 0.30 / ((0.30 - 0.05) * ratio + 0.05))
     np.testing.assert_allclose(sdr.bought_kwh[:2], [2.25, 0.75])  # demand is the long side: pro rata
 
 
 def test_uniform_payments_per_agent():
-    out = clear_market(MarketConfig(mechanism="uniform"), ORDERS, LIMITS, 0.05, 0.30)
+    out = clear_market(MarketRules(mechanism="uniform"), ORDERS, LIMITS, 0.05, 0.30)
     # Buyers at 0.25 (3) and 0.20 (1); sellers 0.08 (2) and 0.10 (1): 3 kWh trade (all supply). Below 0.20 the
     # 0.20 buyer would also buy: the clearing interval is [max(0.10, 0.20), 0.25], the k = 0.5 price 0.225.
     assert out.price == pytest.approx(0.225)
@@ -44,11 +43,11 @@ def test_uniform_payments_per_agent():
 
 
 def test_no_market_and_one_sided_books_trade_nothing():
-    none = clear_market(MarketConfig(mechanism="none"), ORDERS, LIMITS, 0.05, 0.30)
+    none = clear_market(MarketRules(mechanism="none"), ORDERS, LIMITS, 0.05, 0.30)
     assert none.bought_kwh.sum() == 0
     assert np.isnan(none.price)
     assert len(none.trades) == 0
-    buyers_only = clear_market(MarketConfig(), np.array([1.0, 2.0]), np.array([0.2, 0.2]), 0.05, 0.30)
+    buyers_only = clear_market(MarketRules(), np.array([1.0, 2.0]), np.array([0.2, 0.2]), 0.05, 0.30)
     assert buyers_only.bought_kwh.sum() == 0
 
 
@@ -56,7 +55,7 @@ def test_no_market_and_one_sided_books_trade_nothing():
 def test_fees_larger_than_half_the_band_stop_every_trade(mechanism):
     # the issue's example: feed-in 0.05, retail 0.15 and a fee of 0.08 per side: any trade would leave both worse
     orders, limits = np.array([4.0, 3.1, -5.0, -2.1]), np.array([0.15, 0.15, 0.05, 0.05])
-    out = clear_market(MarketConfig(mechanism=mechanism, fee_per_kwh=0.08), orders, limits, 0.05, 0.15)
+    out = clear_market(MarketRules(mechanism=mechanism, fee_per_kwh=0.08), orders, limits, 0.05, 0.15)
     assert out.bought_kwh.sum() == 0
     assert out.fees.sum() == 0
     assert len(out.trades) == 0
@@ -76,7 +75,7 @@ def test_individual_rationality_counting_fees(orders, limits, fee, mechanism, ch
     below the floor."""
     q = np.array(orders)
     p = np.array(limits[: len(orders)])
-    config = MarketConfig(mechanism=mechanism, fee_per_kwh=fee, network_charge_per_kwh=charge)
+    config = MarketRules(mechanism=mechanism, fee_per_kwh=fee, network_charge_per_kwh=charge)
     out = clear_market(config, q, p, 0.05, 0.30)
     posted = mechanism in ("mid-market", "sdr")
     bid = np.full(q.size, 0.30) if posted else p
@@ -108,11 +107,11 @@ def test_mcafee_leaves_out_the_marginal_traders_and_keeps_the_spread():
     # bids 0.25 (3), 0.20 (1); asks 0.08 (2), 0.10 (1): the marginal levels 0.20? no: all 3 kWh of supply cross
     # the 0.25 bid, so the marginal bid is 0.25 and the marginal ask 0.10: both are left out; buyers above 0.25
     # (none) trade nothing
-    out = clear_market(MarketConfig(mechanism="mcafee"), ORDERS, LIMITS, 0.05, 0.30)
+    out = clear_market(MarketRules(mechanism="mcafee"), ORDERS, LIMITS, 0.05, 0.30)
     assert out.bought_kwh.sum() == 0
     orders = np.array([1.0, 1.0, 1.0, -1.0, -1.0, -1.0])
     limits = np.array([0.28, 0.20, 0.12, 0.06, 0.10, 0.25])
-    out = clear_market(MarketConfig(mechanism="mcafee", fee_per_kwh=0.01), orders, limits, 0.05, 0.30)
+    out = clear_market(MarketRules(mechanism="mcafee", fee_per_kwh=0.01), orders, limits, 0.05, 0.30)
     # book (fee-shifted): bids 0.27, 0.19, 0.11; asks 0.07, 0.11, 0.26: 0.27/0.07 and 0.19/0.11 cross; the marginal
     # pair 0.19/0.11 is left out: buyer 0 pays 0.19 (+ fee), seller 3 receives 0.11 (− fee); the operator keeps 0.08
     np.testing.assert_allclose(out.bought_kwh, [1, 0, 0, 0, 0, 0])

@@ -10,8 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import clearing_reference as ref
-from powergrid.market import clear_market
-from powergrid.scenarios.model import MarketConfig
+from powergrid.market import MarketRules, clear_market
 
 MECHANISMS = ["uniform", "pay-as-bid", "mcafee", "mid-market", "sdr", "none"]
 LO, HI = 0.05, 0.30
@@ -31,7 +30,7 @@ fees = st.sampled_from([0.0, 0.01, 0.03, 0.2])
 @given(books, fees, st.sampled_from([0.0, 0.5, 1.0]), st.sampled_from(MECHANISMS))
 def test_every_mechanism_matches_the_brute_force_reference(book, fee, k, mechanism):
     q, p = book
-    out = clear_market(MarketConfig(mechanism=mechanism, fee_per_kwh=fee, k=k), q, p, LO, HI)
+    out = clear_market(MarketRules(mechanism=mechanism, fee_per_kwh=fee, k=k), q, p, LO, HI)
     fills, pay, fee_paid, surplus = ref.community_market(mechanism, q, p, LO, HI, fee, k)
     np.testing.assert_allclose(out.bought_kwh - out.sold_kwh, fills, atol=1e-9)
     np.testing.assert_allclose(out.p2p_payment, pay, atol=1e-9)
@@ -46,7 +45,7 @@ def test_price_priority(book, fee, mechanism):
     the long side of its winners pro rata whatever their limits, since priority by limit would pay a winner for
     shading its limit — truthfulness wins over priority there.)"""
     q, p = book
-    out = clear_market(MarketConfig(mechanism=mechanism, fee_per_kwh=fee), q, p, LO, HI)
+    out = clear_market(MarketRules(mechanism=mechanism, fee_per_kwh=fee), q, p, LO, HI)
     fill = out.bought_kwh - out.sold_kwh
     buyers, sellers = q > 0, q < 0
     short_b = buyers & (fill < q - 1e-9)
@@ -66,7 +65,7 @@ def test_order_independence(book, fee, mechanism, rnd):
     limitation, README)."""
     q, p = book
     perm = np.array(rnd.sample(range(q.size), q.size))
-    config = MarketConfig(mechanism=mechanism, fee_per_kwh=fee)
+    config = MarketRules(mechanism=mechanism, fee_per_kwh=fee)
     a = clear_market(config, q, p, LO, HI)
     b = clear_market(config, q[perm], p[perm], LO, HI)
     np.testing.assert_allclose(b.bought_kwh, a.bought_kwh[perm], atol=1e-9)
@@ -81,7 +80,7 @@ def test_order_independence(book, fee, mechanism, rnd):
 @given(books, fees, st.sampled_from(MECHANISMS))
 def test_budget_balance_and_the_band(book, fee, mechanism):
     q, p = book
-    out = clear_market(MarketConfig(mechanism=mechanism, fee_per_kwh=fee), q, p, LO, HI)
+    out = clear_market(MarketRules(mechanism=mechanism, fee_per_kwh=fee), q, p, LO, HI)
     assert out.bought_kwh.sum() == pytest.approx(out.sold_kwh.sum(), abs=1e-9)
     assert out.p2p_payment.sum() == pytest.approx(out.operator_surplus, abs=1e-9)
     assert out.operator_surplus >= -1e-12
