@@ -14,6 +14,8 @@ import argparse
 import os
 import statistics
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -22,19 +24,24 @@ from powergrid.envs.batched_microgrids import BatchedMultiAgentMicrogrids
 from powergrid.envs.multi_agent_microgrids import MultiAgentMicrogrids
 
 
+def median_seconds(reset: Callable[[], object], step: Callable[[Any], object], actions: Any, repeats: int) -> float:
+    """Median wall time of stepping through ``actions`` (one ``step`` each) after a ``reset``, over ``repeats``."""
+    times = []
+    for _ in range(repeats):
+        reset()
+        start = time.perf_counter()
+        for step_actions in actions:
+            step(step_actions)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def single_rate(steps: int, repeats: int) -> float:
     """Median env-steps/s of the single environment over ``steps`` steps (one episode)."""
     env = MultiAgentMicrogrids({"max_episode_steps": steps, "horizontal_protocol": P2PTradingProtocol()})
     rng = np.random.default_rng(0)
     actions = [{a: rng.uniform(-1, 1, env.action_spaces[a].shape) for a in env.possible_agents} for _ in range(steps)]
-    times = []
-    for _ in range(repeats):
-        env.reset(seed=0)
-        start = time.perf_counter()
-        for step_actions in actions:
-            env.step(step_actions)
-        times.append(time.perf_counter() - start)
-    return steps / statistics.median(times)
+    return steps / median_seconds(lambda: env.reset(seed=0), env.step, actions, repeats)
 
 
 def batched_rate(copies: int, steps: int, repeats: int) -> float:
@@ -45,14 +52,7 @@ def batched_rate(copies: int, steps: int, repeats: int) -> float:
     )
     rng = np.random.default_rng(0)
     actions = rng.uniform(-1, 1, (steps, copies, env.n_agents, env.n_actions))
-    times = []
-    for _ in range(repeats):
-        env.reset(seed=0)
-        start = time.perf_counter()
-        for step_actions in actions:
-            env.step(step_actions)
-        times.append(time.perf_counter() - start)
-    return copies * steps / statistics.median(times)
+    return copies * steps / median_seconds(lambda: env.reset(seed=0), env.step, actions, repeats)
 
 
 def main() -> None:

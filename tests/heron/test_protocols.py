@@ -17,7 +17,7 @@ from heron.protocols import (
     central_dispatch,
     path_graph,
 )
-from heron.protocols.horizontal import metropolis_weights
+from heron.protocols.consensus import metropolis_weights
 
 TOL = 1e-9
 

@@ -15,25 +15,9 @@ import numpy as np
 from heron.clearing import ClearingResult, Trades, clear_double_auction, fee_adjusted_limits, settle_trades
 from heron.clearing.auction import Pricing
 from heron.errors import ProtocolError
-from heron.protocols.consensus import (
-    ConsensusProtocol,
-    DispatchResult,
-    central_dispatch,
-    is_connected,
-    metropolis_weights,
-    path_graph,
-)
+from heron.protocols.consensus import ConsensusProtocol  # the seed's import path for both horizontal protocols
 
-__all__ = [
-    "ConsensusProtocol",
-    "DispatchResult",
-    "P2PResult",
-    "P2PTradingProtocol",
-    "central_dispatch",
-    "is_connected",
-    "metropolis_weights",
-    "path_graph",
-]
+__all__ = ["ConsensusProtocol", "P2PResult", "P2PTradingProtocol"]
 
 
 @dataclass(frozen=True)

@@ -103,18 +103,11 @@ OverwriteOpt = Annotated[
 
 def parse_controllers(text: str, option: str = "--controllers") -> list[str]:
     """Controller names from ``a,b,c`` or ``all``; an unknown name is an error naming ``option`` and listing the
-    known ones."""
-    from powergrid.controllers import available_controllers
+    known ones (``powergrid.runner.compare.controller_names``)."""
+    from powergrid.runner.compare import controller_names
 
-    known = available_controllers()
-    names = known if text.strip() == "all" else [c.strip() for c in text.split(",") if c.strip()]
-    unknown = [c for c in names if c not in known]
-    if unknown or not names:
-        raise HeronGridError(
-            f"{option}: unknown {', '.join(map(repr, unknown)) or '(empty list)'}; "
-            f"available: {', '.join(known)} (or 'all')"
-        )
-    return list(dict.fromkeys(names))
+    text = text.strip()
+    return controller_names("all" if text == "all" else [c.strip() for c in text.split(",") if c.strip()], option)
 
 
 def progress(rate_unit: str | None = None) -> Progress:

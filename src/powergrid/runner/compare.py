@@ -27,6 +27,23 @@ BASELINE = "grid-only"
 DrawCallback = Callable[[dict[str, KPIReport], Path, str], object]
 
 
+def controller_names(asked: Sequence[str] | str | None, option: str = "controllers") -> list[str]:
+    """Registered controller names, duplicates dropped in order: a list, one name, or None / ``"all"`` for every
+    registered controller. An unknown name or an empty list is a HeronGridError naming ``option`` (e.g. the CLI
+    flag) and listing the known names."""
+    known = available_controllers()
+    if asked is None or asked == "all":
+        return known
+    names = list(dict.fromkeys([asked] if isinstance(asked, str) else asked))
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        raise HeronGridError(
+            f"{option}: unknown {', '.join(map(repr, unknown)) or '(empty list)'}; "
+            f"available: {', '.join(known)} (or 'all')"
+        )
+    return names
+
+
 @dataclass(frozen=True)
 class RunOutcome:
     """One controller's run: its totals and KPIs (savings against the baseline run)."""
@@ -46,8 +63,9 @@ def compare(
     on_built: Callable[[int], None] | None = None,
     draw: DrawCallback | None = None,
 ) -> dict[str, KPIReport]:
-    """Run ``controllers`` (registered names, or one name; None = all of them) and the grid-only baseline on the
-    same data and seed; return each controller's KPI report (savings against the baseline), in the order asked for.
+    """Run ``controllers`` (registered names, or one name; None or ``"all"`` = all of them) and the grid-only
+    baseline on the same data and seed; return each controller's KPI report (savings against the baseline), in the
+    order asked for.
 
     ``scenario``: a built-in name, a YAML path, a mapping or a Scenario (``load_scenario``); ``seed`` replaces the
     scenario's. With ``out``, also writes what ``heron compare`` writes there, atomically (``write_comparison``):
@@ -55,14 +73,7 @@ def compare(
     ``comparison.png``. ``on_built(total_steps)`` is called once the community is built, ``progress(k)`` after
     every ``k`` engine steps. Unknown controller names and invalid scenarios raise HeronGridError subclasses.
     """
-    known = available_controllers()
-    asked = [controllers] if isinstance(controllers, str) else known if controllers is None else controllers
-    names = list(dict.fromkeys(asked))
-    unknown = [name for name in names if name not in known]
-    if unknown or not names:
-        raise HeronGridError(
-            f"controllers: unknown {', '.join(map(repr, unknown)) or '(empty list)'}; available: {', '.join(known)}"
-        )
+    names = controller_names(controllers)
     spec = load_scenario(scenario, seed=seed)
     if out is not None:
         return write_comparison(spec, names, Path(out), overwrite, False, on_built, progress, draw)
